@@ -1,0 +1,346 @@
+//! The simulated machine as a test sees it: load a driver, plug devices, send I/O, inject
+//! faults, run virtual time, and read the verifier's report.
+
+use std::marker::PhantomData;
+
+use crate::devices::edu::{Edu, EduFault};
+use crate::devices::sysdma::{ControllerFault, DmaController, FifoPeripheral};
+use crate::mirror::types::{NTSTATUS, PCUNICODE_STRING, PDRIVER_OBJECT, UNICODE_STRING};
+use crate::sim::hw::{HardwareConfig, Model, Source};
+use crate::sim::io::{IoCompletion, IoOp};
+use crate::sim::objects::{DevicePower, Kind};
+use crate::sim::{self, Event, Irql, Policy, State, Stats, engine, with};
+use crate::verifier::{Report, Severity};
+
+/// A driver's `DriverEntry`.
+pub type DriverEntry = unsafe extern "system" fn(PDRIVER_OBJECT, PCUNICODE_STRING) -> NTSTATUS;
+
+/// An I/O request sent by [`Machine::submit`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Irp(pub u64);
+
+/// A device the driver created for a piece of hardware.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct DeviceHandle {
+    id: usize,
+    /// Index of the hardware it drives.
+    pub hw: usize,
+}
+
+/// How to build a machine.
+#[derive(Clone, Debug, Default)]
+pub struct MachineConfig {
+    /// The seed of every choice the machine makes.
+    pub seed: u64,
+    /// Framework and HAL tunables.
+    pub policy: Policy,
+    /// Hardware, in slot order.
+    pub hardware: Vec<HardwareConfig>,
+    /// Record a human-readable trace of what happens.
+    pub trace: bool,
+}
+
+/// How long power-down waits for the driver to finish or acknowledge requests (the KMDF
+/// verifier's default `DbgWaitForSignalTimeoutInSec` is 60 s).
+const POWER_WAIT_NS: u64 = 60_000_000_000;
+
+/// A simulated machine. One may exist per thread at a time; it is not `Send`.
+pub struct Machine {
+    driver_object: Box<[u64; 64]>,
+    registry_path: Box<UNICODE_STRING>,
+    _not_send: PhantomData<*mut ()>,
+}
+
+impl Machine {
+    /// Boots a machine with the given hardware.
+    ///
+    /// # Panics
+    /// If another machine is alive on this thread.
+    #[must_use]
+    pub fn new(config: MachineConfig) -> Self {
+        assert!(!sim::installed(), "kmdf-sim: one machine per thread");
+        let mut state = State::new(config.seed, config.policy);
+        state.tracing = config.trace;
+        for hardware in &config.hardware {
+            state.attach(hardware);
+        }
+        sim::install(state);
+        Self {
+            driver_object: Box::new([0; 64]),
+            registry_path: Box::new(UNICODE_STRING::default()),
+            _not_send: PhantomData,
+        }
+    }
+
+    /// Calls the driver's `DriverEntry` at PASSIVE_LEVEL.
+    pub fn load_driver(&mut self, entry: DriverEntry) -> NTSTATUS {
+        let object = self.driver_object.as_mut_ptr().cast();
+        let path = core::ptr::from_ref(&*self.registry_path);
+        engine::at_irql(Irql::Passive, "DriverEntry", || {
+            // SAFETY: `entry` is a driver's DriverEntry; the driver object and registry path
+            // are live for the machine's lifetime.
+            unsafe { entry(object, path) }
+        })
+    }
+
+    /// Runs `EvtDriverDeviceAdd` for hardware `hw`, then starts the device (prepare hardware,
+    /// D0 entry).
+    ///
+    /// # Errors
+    /// The failing status of device add, prepare hardware or D0 entry.
+    pub fn add_device(&mut self, hw: usize) -> Result<DeviceHandle, NTSTATUS> {
+        let id = sim::api::device_add(hw)?;
+        let status = engine::start(id);
+        if status < 0 {
+            return Err(status);
+        }
+        Ok(DeviceHandle { id, hw })
+    }
+
+    /// Sends an I/O request to a device, as an application's `ReadFile`/`WriteFile`/
+    /// `DeviceIoControl` would. It completes as virtual time runs.
+    pub fn submit(&mut self, device: DeviceHandle, op: IoOp) -> Irp {
+        Irp(with(|s| s.submit(device.id, op)))
+    }
+
+    /// Cancels a request after `delay_ns` of virtual time (`CancelIoEx`).
+    pub fn cancel_after(&mut self, irp: Irp, delay_ns: u64) {
+        with(|s| s.schedule(delay_ns, Event::Cancel { irp: irp.0 }));
+    }
+
+    /// Runs one event. False when nothing is left to run or the machine halted on a fatal
+    /// finding.
+    pub fn step(&mut self) -> bool {
+        engine::step()
+    }
+
+    /// Runs events until `irp` completes, the machine halts, or `limit_ns` of virtual time
+    /// pass; returns the completion if there is one.
+    pub fn run_until_complete(&mut self, irp: Irp, limit_ns: u64) -> Option<IoCompletion> {
+        let deadline = self.now() + limit_ns;
+        loop {
+            if let Some(done) = self.completion(irp) {
+                return Some(done);
+            }
+            let next = with(|s| s.queue.keys().next().map(|k| k.0));
+            if next.is_none_or(|t| t > deadline) || !engine::step() {
+                return self.completion(irp);
+            }
+        }
+    }
+
+    /// Runs events for `ns` of virtual time.
+    pub fn run_for(&mut self, ns: u64) {
+        let deadline = self.now() + ns;
+        loop {
+            let next = with(|s| s.queue.keys().next().map(|k| k.0));
+            if next.is_none_or(|t| t > deadline) || !engine::step() {
+                break;
+            }
+        }
+        with(|s| s.now = s.now.max(deadline));
+    }
+
+    /// Runs until every request sent so far has completed (or `limit_ns` pass).
+    pub fn run_until_idle(&mut self, limit_ns: u64) {
+        let deadline = self.now() + limit_ns;
+        loop {
+            let busy = with(|s| s.irps.values().any(|i| i.completion.is_none()));
+            let next = with(|s| s.queue.keys().next().map(|k| k.0));
+            if !busy || next.is_none_or(|t| t > deadline) || !engine::step() {
+                break;
+            }
+        }
+    }
+
+    /// The completion of a request, once it completed.
+    #[must_use]
+    pub fn completion(&self, irp: Irp) -> Option<IoCompletion> {
+        with(|s| s.irps.get(&irp.0).and_then(|i| i.completion.clone()))
+    }
+
+    /// Virtual time, in nanoseconds.
+    #[must_use]
+    pub fn now(&self) -> u64 {
+        with(|s| s.now)
+    }
+
+    /// Counters.
+    #[must_use]
+    pub fn stats(&self) -> Stats {
+        with(|s| s.stats)
+    }
+
+    /// Whether a fatal finding (a bugcheck on Windows) halted the machine.
+    #[must_use]
+    pub fn halted(&self) -> bool {
+        with(|s| s.halted)
+    }
+
+    /// The findings so far.
+    #[must_use]
+    pub fn report(&self) -> Report {
+        with(|s| Report { findings: s.findings.clone() })
+    }
+
+    /// The trace, when enabled.
+    #[must_use]
+    pub fn trace(&self) -> Vec<String> {
+        with(|s| s.trace.clone())
+    }
+
+    /// Reads the edu model of hardware `hw`.
+    ///
+    /// # Panics
+    /// If `hw` is not an edu device.
+    pub fn edu<R>(&self, hw: usize, f: impl FnOnce(&Edu) -> R) -> R {
+        with(|s| match s.hw.get(hw).map(|h| &h.model) {
+            Some(Model::Edu(edu)) => f(edu),
+            _ => panic!("hardware {hw} is not an edu device"),
+        })
+    }
+
+    /// Reads the system-DMA peripheral and controller of hardware `hw`.
+    ///
+    /// # Panics
+    /// If `hw` is not a system-DMA peripheral.
+    pub fn system_dma<R>(&self, hw: usize, f: impl FnOnce(&FifoPeripheral, &DmaController) -> R) -> R {
+        with(|s| match s.hw.get(hw).map(|h| &h.model) {
+            Some(Model::System { peripheral, controller }) => f(peripheral, controller),
+            _ => panic!("hardware {hw} is not a system-DMA peripheral"),
+        })
+    }
+
+    /// Injects a fault into an edu device.
+    pub fn inject_edu(&mut self, hw: usize, fault: EduFault) {
+        with(|s| {
+            let mut effects = Vec::new();
+            if let Some(Model::Edu(edu)) = s.hw.get_mut(hw).map(|h| &mut h.model) {
+                edu.inject(fault, &mut effects);
+            }
+            s.apply_effects(hw, Source::Device, effects);
+        });
+    }
+
+    /// Injects a fault into a system DMA controller.
+    pub fn inject_controller(&mut self, hw: usize, fault: ControllerFault) {
+        with(|s| {
+            if let Some(Model::System { controller, .. }) = s.hw.get_mut(hw).map(|h| &mut h.model) {
+                controller.inject(fault);
+            }
+        });
+    }
+
+    /// Raises the device's interrupt line as another device sharing it would: the ISR runs
+    /// while the device itself has nothing to report.
+    pub fn raise_foreign_interrupt(&mut self, hw: usize) {
+        with(|s| s.raise_interrupt(hw));
+    }
+
+    /// Leaves D0 for D3 (system sleep or idle): stops power-managed queues, then the power-down
+    /// callbacks.
+    pub fn power_down(&mut self, device: DeviceHandle) -> NTSTATUS {
+        engine::d0_exit(device.id, crate::mirror::types::_WDF_POWER_DEVICE_STATE::WdfPowerDeviceD3, false, POWER_WAIT_NS)
+    }
+
+    /// Returns to D0.
+    pub fn power_up(&mut self, device: DeviceHandle) -> NTSTATUS {
+        engine::d0_entry(device.id, crate::mirror::types::_WDF_POWER_DEVICE_STATE::WdfPowerDeviceD3)
+    }
+
+    /// Surprise removal: the hardware disappears (reads return all ones), then the framework
+    /// notifies the driver, purges the queues, powers down, releases hardware and deletes the
+    /// device.
+    pub fn surprise_remove(&mut self, device: DeviceHandle) {
+        with(|s| {
+            let mut effects = Vec::new();
+            match s.hw.get_mut(device.hw).map(|h| &mut h.model) {
+                Some(Model::Edu(edu)) => edu.inject(EduFault::SurpriseRemoval, &mut effects),
+                Some(Model::System { peripheral, .. }) => {
+                    peripheral.inject(crate::devices::sysdma::PeripheralFault::SurpriseRemoval);
+                }
+                None => {}
+            }
+            s.apply_effects(device.hw, Source::Device, effects);
+        });
+        engine::surprise_removal(device.id);
+        self.remove(device);
+    }
+
+    /// Orderly removal (device disabled or driver unloading).
+    pub fn remove(&mut self, device: DeviceHandle) {
+        let powered = with(|s| matches!(s.obj(device.id).map(|o| &o.kind), Some(Kind::Device(d)) if d.power == DevicePower::D0));
+        if powered {
+            engine::d0_exit(device.id, crate::mirror::types::_WDF_POWER_DEVICE_STATE::WdfPowerDeviceD3Final, true, POWER_WAIT_NS);
+        }
+        engine::release_hardware(device.id);
+        with(|s| {
+            if let Some(Kind::Device(d)) = s.obj_mut(device.id).map(|o| &mut o.kind) {
+                d.power = DevicePower::Removed;
+            }
+        });
+        engine::delete_tree(device.id, false);
+    }
+
+    /// Removes every device, unloads the driver, and runs the end-of-run checks (no request
+    /// outstanding, nothing leaked, no lock held, no mapping left). Returns the report.
+    pub fn unload(&mut self) -> Report {
+        let devices: Vec<DeviceHandle> = with(|s| {
+            s.hw.iter().enumerate().filter_map(|(hw, h)| h.device.filter(|d| s.obj(*d).is_some()).map(|id| DeviceHandle { id, hw })).collect()
+        });
+        for device in devices {
+            self.remove(device);
+        }
+        let driver = with(|s| s.driver);
+        if let Some(driver) = driver {
+            let unload = with(|s| match s.obj(driver).map(|o| &o.kind) {
+                Some(Kind::Driver { unload, .. }) => *unload,
+                _ => None,
+            });
+            if let Some(unload) = unload {
+                engine::at_irql(Irql::Passive, "EvtDriverUnload", || {
+                    // SAFETY: the driver's EvtDriverUnload from WdfDriverCreate.
+                    unsafe { unload(crate::sim::objects::handle(driver) as crate::mirror::types::WDFDRIVER) };
+                });
+            }
+            engine::delete_tree(driver, false);
+        }
+        with(end_of_run);
+        self.report()
+    }
+}
+
+/// The end-of-run checks.
+fn end_of_run(s: &mut State) {
+    let open: Vec<u64> = s.irps.iter().filter(|(_, i)| i.completion.is_none()).map(|(id, _)| *id).collect();
+    for irp in open {
+        s.finding("R1", Severity::Error, format!("IRP {irp} was never completed"));
+    }
+    let left: Vec<String> = s.objects.iter().flatten().filter(|o| o.driver_created).map(|o| o.kind.name().to_string()).collect();
+    if !left.is_empty() {
+        s.finding("LEAK", Severity::Error, format!("objects left after unload: {left:?}"));
+    }
+    if !s.held.is_empty() {
+        s.finding("LOCK", Severity::Error, format!("{} lock(s) held at the end", s.held.len()));
+    }
+    let mapped: Vec<usize> = s.hw.iter().enumerate().filter(|(_, h)| h.mapped.is_some()).map(|(i, _)| i).collect();
+    if !mapped.is_empty() {
+        s.finding("LEAK", Severity::Error, format!("MMIO mappings never unmapped (hardware {mapped:?})"));
+    }
+    if s.mem.live_blocks() > 0 {
+        s.finding("LEAK", Severity::Error, format!("{} memory block(s) never freed", s.mem.live_blocks()));
+    }
+    let fatal: Vec<String> = s.hw.iter().filter_map(|h| match &h.model {
+        Model::Edu(edu) => edu.fatal().map(str::to_string),
+        Model::System { .. } => None,
+    }).collect();
+    for message in fatal {
+        s.finding("DEVICE", Severity::Fatal, message);
+    }
+}
+
+impl Drop for Machine {
+    fn drop(&mut self) {
+        sim::uninstall();
+    }
+}

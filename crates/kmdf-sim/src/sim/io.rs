@@ -1,0 +1,479 @@
+//! I/O: IRPs sent by the test, the framework's queues and requests, cancellation and
+//! completion (`kmdf-dma-semantics.md` §4.2, §5.2).
+
+use std::collections::VecDeque;
+
+use super::mem::{BlockId, Placement};
+use super::objects::{DevicePower, Id, Kind};
+use super::{Event, State};
+use crate::mirror::constants::{
+    STATUS_BUFFER_TOO_SMALL, STATUS_CANCELLED, STATUS_DEVICE_BUSY, STATUS_INSUFFICIENT_RESOURCES,
+    STATUS_INTERNAL_ERROR, STATUS_INVALID_DEVICE_REQUEST, STATUS_INVALID_DEVICE_STATE,
+    STATUS_SUCCESS,
+};
+use crate::mirror::types::{
+    _WDF_DEVICE_IO_TYPE, _WDF_IO_QUEUE_DISPATCH_TYPE, _WDF_REQUEST_TYPE, NTSTATUS,
+    PFN_WDF_REQUEST_CANCEL, WDF_IO_QUEUE_CONFIG,
+};
+use crate::verifier::Severity;
+
+/// `STATUS_WDF_*` values the completion path translates (`wdfstatus.h`).
+pub(crate) mod wdf_status {
+    /// `STATUS_WDF_PAUSED`.
+    pub(crate) const PAUSED: i32 = 0xC020_0203_u32.cast_signed();
+    /// `STATUS_WDF_BUSY`.
+    pub(crate) const BUSY: i32 = 0xC020_0204_u32.cast_signed();
+    /// `STATUS_WDF_OBJECT_ATTRIBUTES_INVALID`.
+    pub(crate) const ATTRIBUTES_INVALID: i32 = 0xC020_0209_u32.cast_signed();
+    /// `STATUS_WDF_TOO_FRAGMENTED`.
+    pub(crate) const TOO_FRAGMENTED: i32 = 0xC020_020A_u32.cast_signed();
+    /// `STATUS_WDF_PARENT_ASSIGNMENT_NOT_ALLOWED`.
+    pub(crate) const PARENT_NOT_ALLOWED: i32 = 0xC020_020F_u32.cast_signed();
+    /// `STATUS_WDF_INTERNAL_ERROR`.
+    pub(crate) const INTERNAL_ERROR: i32 = 0xC020_0201_u32.cast_signed();
+    /// `STATUS_WDF_TOO_MANY_TRANSFERS`.
+    pub(crate) const TOO_MANY_TRANSFERS: i32 = 0xC020_0213_u32.cast_signed();
+    /// `STATUS_WDF_NOT_ENOUGH_MAP_REGISTERS`.
+    pub(crate) const NOT_ENOUGH_MAP_REGISTERS: i32 = 0xC020_0214_u32.cast_signed();
+}
+
+/// What a test asks of the device, as an application would.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum IoOp {
+    /// `ReadFile` of `len` bytes.
+    Read {
+        /// Bytes to read.
+        len: usize,
+    },
+    /// `WriteFile` of these bytes.
+    Write {
+        /// The data.
+        data: Vec<u8>,
+    },
+    /// `DeviceIoControl`.
+    Ioctl {
+        /// The IOCTL code (the method is in its low two bits).
+        code: u32,
+        /// Input bytes.
+        input: Vec<u8>,
+        /// Output buffer length.
+        output_len: usize,
+    },
+}
+
+/// How an IRP ended, as user mode sees it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct IoCompletion {
+    /// The status the I/O manager saw (KMDF-private statuses already translated).
+    pub status: NTSTATUS,
+    /// `IoStatus.Information`.
+    pub information: u64,
+    /// The caller's output buffer after completion: read data, or IOCTL output.
+    pub output: Vec<u8>,
+    /// Virtual time of completion, in nanoseconds.
+    pub time_ns: u64,
+}
+
+/// An I/O request packet the test sent.
+pub(crate) struct Irp {
+    pub(crate) op: IoOp,
+    pub(crate) device: Id,
+    /// System buffer (buffered I/O, IOCTL input).
+    pub(crate) system: Option<(BlockId, usize)>,
+    /// User buffer locked for direct I/O (the MDL).
+    pub(crate) user: Option<(BlockId, usize)>,
+    pub(crate) request: Option<Id>,
+    pub(crate) cancel: bool,
+    pub(crate) completion: Option<IoCompletion>,
+}
+
+/// Where a request is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum RequestState {
+    Queued,
+    Owned,
+}
+
+/// A WDFREQUEST.
+pub(crate) struct Request {
+    pub(crate) irp: u64,
+    pub(crate) queue: Id,
+    pub(crate) state: RequestState,
+    pub(crate) major: i32,
+    pub(crate) cancel_routine: PFN_WDF_REQUEST_CANCEL,
+    pub(crate) cancel_called: bool,
+    pub(crate) irp_refs: u32,
+    pub(crate) stop_acked: bool,
+    pub(crate) information: u64,
+}
+
+/// A WDFQUEUE.
+pub(crate) struct Queue {
+    pub(crate) device: Id,
+    pub(crate) config: WDF_IO_QUEUE_CONFIG,
+    pub(crate) pending: VecDeque<Id>,
+    pub(crate) owned: Vec<Id>,
+    pub(crate) dispatch_scheduled: bool,
+}
+
+impl Queue {
+    fn sequential(&self) -> bool {
+        self.config.DispatchType == _WDF_IO_QUEUE_DISPATCH_TYPE::WdfIoQueueDispatchSequential
+    }
+
+    fn power_managed(&self) -> bool {
+        self.config.PowerManaged != crate::mirror::types::_WDF_TRI_STATE::WdfFalse
+    }
+}
+
+/// Translates KMDF-private statuses as `FxRequest::CompleteInternal` does (§5.2 step 5).
+pub(crate) const fn translate(status: NTSTATUS) -> NTSTATUS {
+    if status.cast_unsigned() & 0x0FFF_0000 != 0x0020_0000 {
+        return status;
+    }
+    match status {
+        wdf_status::PAUSED | wdf_status::BUSY => STATUS_DEVICE_BUSY,
+        wdf_status::INTERNAL_ERROR => STATUS_INTERNAL_ERROR,
+        wdf_status::NOT_ENOUGH_MAP_REGISTERS => STATUS_INSUFFICIENT_RESOURCES,
+        _ => STATUS_INVALID_DEVICE_REQUEST,
+    }
+}
+
+impl State {
+    fn request(&mut self, id: Id) -> Option<&mut Request> {
+        match self.obj_mut(id).map(|o| &mut o.kind) {
+            Some(Kind::Request(r)) => Some(r),
+            _ => None,
+        }
+    }
+
+    pub(crate) fn queue_mut(&mut self, id: Id) -> Option<&mut Queue> {
+        match self.obj_mut(id).map(|o| &mut o.kind) {
+            Some(Kind::Queue(q)) => Some(q),
+            _ => None,
+        }
+    }
+
+    /// Sends an IRP to a device; returns its id.
+    pub(crate) fn submit(&mut self, device: Id, op: IoOp) -> u64 {
+        let id = self.next_irp;
+        self.next_irp += 1;
+        let io_type = match self.obj(device).map(|o| &o.kind) {
+            Some(Kind::Device(d)) => d.io_type,
+            _ => _WDF_DEVICE_IO_TYPE::WdfDeviceIoBuffered,
+        };
+        let direct = io_type == _WDF_DEVICE_IO_TYPE::WdfDeviceIoDirect;
+        let (major, system, user) = match &op {
+            IoOp::Read { len } => {
+                let block = self.mem.alloc(*len, Placement::Scattered, &mut self.rng);
+                let slot = Some((block, *len));
+                (_WDF_REQUEST_TYPE::WdfRequestTypeRead, if direct { None } else { slot }, if direct { slot } else { None })
+            }
+            IoOp::Write { data } => {
+                let block = self.mem.alloc(data.len(), Placement::Scattered, &mut self.rng);
+                self.mem.write_block(block, 0, data);
+                let slot = Some((block, data.len()));
+                (_WDF_REQUEST_TYPE::WdfRequestTypeWrite, if direct { None } else { slot }, if direct { slot } else { None })
+            }
+            IoOp::Ioctl { code, input, output_len } => {
+                let method = code & 3;
+                let system_len = if method == 0 { input.len().max(*output_len) } else { input.len() };
+                let system = (system_len > 0).then(|| {
+                    let block = self.mem.alloc(system_len, Placement::Scattered, &mut self.rng);
+                    self.mem.write_block(block, 0, input);
+                    (block, system_len)
+                });
+                let user = (method == 1 || method == 2) && *output_len > 0;
+                let user = user.then(|| (self.mem.alloc(*output_len, Placement::Scattered, &mut self.rng), *output_len));
+                (_WDF_REQUEST_TYPE::WdfRequestTypeDeviceControl, system, user)
+            }
+        };
+        self.irps.insert(
+            id,
+            Irp { op: op.clone(), device, system, user, request: None, cancel: false, completion: None },
+        );
+        self.log(|| format!("IRP {id} sent: {op:?}", op = short(&op)));
+        let zero = matches!(&op, IoOp::Read { len: 0 }) || matches!(&op, IoOp::Write { data } if data.is_empty());
+        let queue = match self.obj(device).map(|o| &o.kind) {
+            Some(Kind::Device(d)) if d.power != DevicePower::Removed => {
+                d.dispatch.get(&major).copied().or(d.default_queue)
+            }
+            _ => None,
+        };
+        let Some(queue) = queue else {
+            let status = if self.obj(device).is_some() { STATUS_INVALID_DEVICE_REQUEST } else { crate::mirror::constants::STATUS_DEVICE_REMOVED };
+            self.finish_irp(id, status, 0);
+            return id;
+        };
+        let allow_zero = self.queue_mut(queue).is_some_and(|q| q.config.AllowZeroLengthRequests != 0);
+        if zero && !allow_zero {
+            self.finish_irp(id, STATUS_SUCCESS, 0);
+            return id;
+        }
+        let request = self.create(
+            Kind::Request(Box::new(Request {
+                irp: id,
+                queue,
+                state: RequestState::Queued,
+                major,
+                cancel_routine: None,
+                cancel_called: false,
+                irp_refs: 0,
+                stop_acked: false,
+                information: 0,
+            })),
+            Some(queue),
+            false,
+        );
+        if let Some(irp) = self.irps.get_mut(&id) {
+            irp.request = Some(request);
+        }
+        if let Some(q) = self.queue_mut(queue) {
+            q.pending.push_back(request);
+        }
+        self.kick_queue(queue);
+        id
+    }
+
+    /// Schedules presentation of a queue's requests, once.
+    pub(crate) fn kick_queue(&mut self, queue: Id) {
+        let Some(q) = self.queue_mut(queue) else { return };
+        if q.dispatch_scheduled || q.pending.is_empty() {
+            return;
+        }
+        q.dispatch_scheduled = true;
+        let delay = self.delay((500, 5_000));
+        self.schedule(delay, Event::Dispatch(queue));
+    }
+
+    /// Takes the next request a queue may present now, if any.
+    pub(crate) fn next_presentable(&mut self, queue: Id) -> Option<(Id, Queue)> {
+        let device_power = {
+            let device = self.queue_mut(queue)?.device;
+            match self.obj(device).map(|o| &o.kind) {
+                Some(Kind::Device(d)) => d.power,
+                _ => return None,
+            }
+        };
+        let q = self.queue_mut(queue)?;
+        q.dispatch_scheduled = false;
+        if q.power_managed() && device_power != DevicePower::D0 {
+            return None;
+        }
+        if q.sequential() && !q.owned.is_empty() {
+            return None;
+        }
+        let request = q.pending.pop_front()?;
+        q.owned.push(request);
+        let snapshot = Queue {
+            device: q.device,
+            config: q.config,
+            pending: VecDeque::new(),
+            owned: Vec::new(),
+            dispatch_scheduled: false,
+        };
+        if let Some(r) = self.request(request) {
+            r.state = RequestState::Owned;
+        }
+        Some((request, snapshot))
+    }
+
+    /// The IRP behind a request.
+    pub(crate) fn irp_of(&mut self, request: Id) -> Option<(u64, &Irp)> {
+        let irp = self.request(request)?.irp;
+        self.irps.get(&irp).map(|i| (irp, i))
+    }
+
+    /// Resolves a request handle that must be driver-owned (R3).
+    pub(crate) fn owned_request(&mut self, raw: usize, ddi: &'static str) -> Option<Id> {
+        let id = self.resolve(raw, ddi, "WDFREQUEST")?;
+        let state = self.request(id).map(|r| r.state);
+        if state != Some(RequestState::Owned) {
+            self.finding("R3", Severity::Error, format!("{ddi}: request {raw:#x} is not owned by the driver"));
+            return None;
+        }
+        Some(id)
+    }
+
+    /// `WdfRequestCompleteWithInformation` (and `WdfRequestComplete` with the stored value).
+    pub(crate) fn complete_request(&mut self, raw: usize, status: NTSTATUS, information: Option<u64>) {
+        let Some(id) = self.owned_request(raw, "WdfRequestCompleteWithInformation") else { return };
+        let Some(request) = self.request(id) else { return };
+        let info = information.unwrap_or(request.information);
+        let (irp_id, refs, cancelable, queue, major) =
+            (request.irp, request.irp_refs, request.cancel_routine.is_some(), request.queue, request.major);
+        if refs > 0 {
+            self.finding(
+                "R2",
+                Severity::Fatal,
+                format!("request {raw:#x} completed while a DMA transaction holds {refs} reference(s) on its IRP (bugcheck 0x10D/0x3)"),
+            );
+            return;
+        }
+        if cancelable && !self.context.contains(&"EvtRequestCancel") {
+            self.finding("R4", Severity::Error, format!("request {raw:#x} completed while still cancelable"));
+        }
+        let length = self.irps.get(&irp_id).map_or(0, |irp| match &irp.op {
+            IoOp::Read { len } => *len as u64,
+            IoOp::Write { data } => data.len() as u64,
+            IoOp::Ioctl { output_len, .. } => *output_len as u64,
+        });
+        let checked = major != _WDF_REQUEST_TYPE::WdfRequestTypeDeviceControl || length > 0;
+        if status >= 0 && checked && info > length {
+            self.finding(
+                "R8",
+                Severity::Fatal,
+                format!("request {raw:#x} completed with success and Information {info} > buffer length {length} (bugcheck 0x10D/0x6)"),
+            );
+            return;
+        }
+        if major == _WDF_REQUEST_TYPE::WdfRequestTypeDeviceControl && length == 0 && info != 0 {
+            self.finding("R9", Severity::Error, format!("IOCTL with no output buffer completed with Information {info}"));
+        }
+        if let Some(q) = self.queue_mut(queue) {
+            q.owned.retain(|r| *r != id);
+        }
+        self.remove(id);
+        self.finish_irp(irp_id, translate(status), info);
+        self.kick_queue(queue);
+    }
+
+    /// Completes an IRP towards user mode: copies back buffered output, records the result,
+    /// frees its buffers.
+    pub(crate) fn finish_irp(&mut self, irp_id: u64, status: NTSTATUS, information: u64) {
+        let now = self.now;
+        let Some(irp) = self.irps.get_mut(&irp_id) else { return };
+        let (system, user) = (irp.system.take(), irp.user.take());
+        let out_len = match &irp.op {
+            IoOp::Read { len } => *len,
+            IoOp::Ioctl { output_len, .. } => *output_len,
+            IoOp::Write { .. } => 0,
+        };
+        let source = match &irp.op {
+            IoOp::Ioctl { code, .. } if code & 3 == 0 => system,
+            IoOp::Ioctl { .. } => user,
+            IoOp::Read { .. } => user.or(system),
+            IoOp::Write { .. } => None,
+        };
+        let copy = if matches!(irp.op, IoOp::Ioctl { code, .. } if code & 3 == 0) {
+            usize::try_from(information).unwrap_or(0).min(out_len)
+        } else {
+            out_len
+        };
+        let output = source.and_then(|(block, _)| self.mem.read_block(block, 0, copy)).unwrap_or_default();
+        for (block, _) in [system, user].into_iter().flatten() {
+            self.mem.free(block);
+        }
+        if let Some(irp) = self.irps.get_mut(&irp_id) {
+            irp.request = None;
+            irp.completion = Some(IoCompletion { status, information, output, time_ns: now });
+        }
+        self.stats.completions += 1;
+        self.log(|| format!("IRP {irp_id} completed: status {status:#010x}, information {information}"));
+    }
+
+    /// The test cancels an IRP (`CancelIoEx`).
+    pub(crate) fn cancel_irp(&mut self, irp_id: u64) -> Option<(Id, PFN_WDF_REQUEST_CANCEL)> {
+        let irp = self.irps.get_mut(&irp_id)?;
+        if irp.completion.is_some() {
+            return None;
+        }
+        irp.cancel = true;
+        let request = irp.request?;
+        let (state, queue, routine) = {
+            let r = self.request(request)?;
+            (r.state, r.queue, r.cancel_routine)
+        };
+        match state {
+            RequestState::Queued => {
+                if let Some(q) = self.queue_mut(queue) {
+                    q.pending.retain(|r| *r != request);
+                }
+                self.remove(request);
+                self.finish_irp(irp_id, STATUS_CANCELLED, 0);
+                None
+            }
+            RequestState::Owned if routine.is_some() => {
+                if let Some(r) = self.request(request) {
+                    r.cancel_routine = None;
+                    r.cancel_called = true;
+                }
+                Some((request, routine))
+            }
+            RequestState::Owned => None,
+        }
+    }
+
+    /// `WdfRequestMarkCancelableEx`.
+    pub(crate) fn mark_cancelable(&mut self, raw: usize, routine: PFN_WDF_REQUEST_CANCEL) -> NTSTATUS {
+        let Some(id) = self.owned_request(raw, "WdfRequestMarkCancelableEx") else {
+            return STATUS_INVALID_DEVICE_REQUEST;
+        };
+        if routine.is_none() {
+            self.finding("NULLARG", Severity::Fatal, "WdfRequestMarkCancelableEx: EvtRequestCancel is NULL".into());
+            return STATUS_INVALID_DEVICE_REQUEST;
+        }
+        let irp = self.request(id).map(|r| r.irp);
+        let cancelled = irp.and_then(|i| self.irps.get(&i)).is_some_and(|i| i.cancel);
+        let Some(r) = self.request(id) else { return STATUS_INVALID_DEVICE_REQUEST };
+        if r.cancel_routine.is_some() {
+            self.finding("R6", Severity::Error, format!("WdfRequestMarkCancelableEx: request {raw:#x} is already cancelable"));
+            return STATUS_INVALID_DEVICE_REQUEST;
+        }
+        if cancelled {
+            return STATUS_CANCELLED;
+        }
+        r.cancel_routine = routine;
+        r.cancel_called = false;
+        STATUS_SUCCESS
+    }
+
+    /// `WdfRequestUnmarkCancelable`.
+    pub(crate) fn unmark_cancelable(&mut self, raw: usize) -> NTSTATUS {
+        let Some(id) = self.owned_request(raw, "WdfRequestUnmarkCancelable") else {
+            return STATUS_INVALID_DEVICE_REQUEST;
+        };
+        let Some(r) = self.request(id) else { return STATUS_INVALID_DEVICE_REQUEST };
+        if r.cancel_routine.is_some() {
+            r.cancel_routine = None;
+            return STATUS_SUCCESS;
+        }
+        if r.cancel_called {
+            return STATUS_CANCELLED;
+        }
+        self.finding("D13/R5", Severity::Error, format!("WdfRequestUnmarkCancelable: request {raw:#x} is not cancelable"));
+        STATUS_INVALID_DEVICE_REQUEST
+    }
+
+    /// `WdfRequestRetrieveInputBuffer` / `WdfRequestRetrieveOutputBuffer`.
+    pub(crate) fn retrieve_buffer(&mut self, raw: usize, output: bool, minimum: usize) -> Result<(*mut u8, usize), NTSTATUS> {
+        let ddi = if output { "WdfRequestRetrieveOutputBuffer" } else { "WdfRequestRetrieveInputBuffer" };
+        let id = self.owned_request(raw, ddi).ok_or(STATUS_INVALID_DEVICE_REQUEST)?;
+        let (_, irp) = self.irp_of(id).ok_or(STATUS_INVALID_DEVICE_REQUEST)?;
+        let (slot, len) = match (&irp.op, output) {
+            (IoOp::Read { len }, true) => (irp.user.or(irp.system), *len),
+            (IoOp::Write { data }, false) => (irp.user.or(irp.system), data.len()),
+            (IoOp::Read { .. }, false) | (IoOp::Write { .. }, true) => return Err(STATUS_INVALID_DEVICE_REQUEST),
+            (IoOp::Ioctl { code, .. }, _) if code & 3 == 3 => return Err(STATUS_INVALID_DEVICE_REQUEST),
+            (IoOp::Ioctl { input, .. }, false) => (irp.system, input.len()),
+            (IoOp::Ioctl { code, output_len, .. }, true) => (if code & 3 == 0 { irp.system } else { irp.user }, *output_len),
+        };
+        if len == 0 || len < minimum {
+            return Err(STATUS_BUFFER_TOO_SMALL);
+        }
+        let (block, _) = slot.ok_or(STATUS_BUFFER_TOO_SMALL)?;
+        let va = self.mem.block(block).map(super::mem::Block::va).ok_or(STATUS_INVALID_DEVICE_STATE)?;
+        Ok((va, len))
+    }
+}
+
+/// A one-line description of an operation for traces.
+pub(crate) fn short(op: &IoOp) -> String {
+    match op {
+        IoOp::Read { len } => format!("read {len} bytes"),
+        IoOp::Write { data } => format!("write {} bytes", data.len()),
+        IoOp::Ioctl { code, input, output_len } => {
+            format!("ioctl {code:#010x} in {} out {output_len}", input.len())
+        }
+    }
+}

@@ -1,0 +1,253 @@
+//! The simulated machine's state: framework objects, hardware, events and findings.
+//!
+//! One machine is installed per thread (tests run on their own threads), in a thread-local
+//! slot. Mirror functions reach it through [`with`], which borrows the state for the duration
+//! of a closure. No borrow is ever held while a driver callback runs: code that calls into the
+//! driver first copies what it needs out of the state, drops the borrow, calls, and borrows
+//! again. A re-entrant borrow would be a simulator bug and panics.
+
+pub(crate) mod api;
+pub(crate) mod dma;
+pub(crate) mod engine;
+pub(crate) mod hw;
+pub(crate) mod io;
+pub(crate) mod mem;
+pub(crate) mod objects;
+pub(crate) mod rng;
+
+use std::cell::RefCell;
+use std::collections::{BTreeMap, HashMap};
+
+use crate::verifier::{Finding, Severity};
+use mem::PhysMem;
+use objects::{Id, Object};
+use rng::Rng;
+
+/// Interrupt request levels the simulator distinguishes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Irql {
+    /// PASSIVE_LEVEL (0).
+    Passive = 0,
+    /// DISPATCH_LEVEL (2).
+    Dispatch = 2,
+    /// A device interrupt level.
+    Dirql = 5,
+}
+
+/// A lock the current context holds, for the "lock held on return" rule.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Held {
+    pub(crate) lock: Id,
+    pub(crate) saved: Irql,
+}
+
+/// Tunables of the simulated framework and HAL, chosen by the test or the seed.
+#[derive(Clone, Debug)]
+pub struct Policy {
+    /// Probability (out of 100) that the HAL grants map registers later instead of inside
+    /// `WdfDmaTransactionExecute`/`DmaCompleted*`.
+    pub deferred_grant_percent: u64,
+    /// Probability (out of 100) that an I/O callback is presented at DISPATCH_LEVEL rather
+    /// than PASSIVE_LEVEL (KMDF only promises PASSIVE with `WdfExecutionLevelPassive`).
+    pub dispatch_io_percent: u64,
+    /// Range of the delay between queuing a DPC and running it, in nanoseconds.
+    pub dpc_latency_ns: (u64, u64),
+    /// Delay of a deferred map-register grant, in nanoseconds.
+    pub grant_latency_ns: (u64, u64),
+    /// Map registers per adapter (`None`: `BYTES_TO_PAGES(MaximumLength) + 1`).
+    pub map_registers: Option<u32>,
+    /// Consecutive ISR runs with the line still asserted before the storm rule fires.
+    pub storm_limit: u32,
+}
+
+impl Default for Policy {
+    fn default() -> Self {
+        Self {
+            deferred_grant_percent: 25,
+            dispatch_io_percent: 30,
+            dpc_latency_ns: (1_000, 40_000),
+            grant_latency_ns: (1_000, 200_000),
+            map_registers: None,
+            storm_limit: 1_000,
+        }
+    }
+}
+
+/// An event in virtual time.
+#[derive(Clone, Debug)]
+pub(crate) enum Event {
+    /// Present requests of a queue.
+    Dispatch(Id),
+    /// Run the ISR of an interrupt object.
+    Isr { interrupt: Id, message: u32 },
+    /// Run the DPC of an interrupt object.
+    Dpc(Id),
+    /// A framework timer expires.
+    Timer { timer: Id, generation: u64 },
+    /// A device model's own timer.
+    Device { hw: usize, token: u64, controller: bool },
+    /// The HAL grants a waiting transaction its map registers / channel.
+    Grant { tx: Id, generation: u64 },
+    /// The test cancels an I/O request.
+    Cancel { irp: u64 },
+    /// The HAL reports a system-DMA transfer complete.
+    SystemDone { tx: Id, generation: u64, status: i32, bytes: u64 },
+    /// Run a closure-free PnP step requested by the test.
+    Nothing,
+}
+
+/// The state of one simulated machine.
+pub(crate) struct State {
+    pub(crate) now: u64,
+    pub(crate) rng: Rng,
+    pub(crate) policy: Policy,
+    pub(crate) seq: u64,
+    pub(crate) queue: BTreeMap<(u64, u64, u64), Event>,
+    pub(crate) irql: Irql,
+    pub(crate) held: Vec<Held>,
+    pub(crate) context: Vec<&'static str>,
+    pub(crate) objects: Vec<Option<Object>>,
+    pub(crate) findings: Vec<Finding>,
+    pub(crate) halted: bool,
+    pub(crate) mem: PhysMem,
+    pub(crate) hw: Vec<hw::Hardware>,
+    pub(crate) driver: Option<Id>,
+    pub(crate) inits: HashMap<usize, objects::DeviceInit>,
+    pub(crate) next_init: usize,
+    pub(crate) irps: HashMap<u64, io::Irp>,
+    pub(crate) next_irp: u64,
+    pub(crate) stats: Stats,
+    pub(crate) trace: Vec<String>,
+    pub(crate) tracing: bool,
+}
+
+/// Counters a test or benchmark reads.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Stats {
+    /// WDF and kernel functions the driver called.
+    pub ddi_calls: u64,
+    /// Framework objects the driver created.
+    pub objects_created: u64,
+    /// Times `EvtProgramDma` ran.
+    pub program_dma_calls: u64,
+    /// ISR invocations.
+    pub isr_calls: u64,
+    /// DPC invocations.
+    pub dpc_calls: u64,
+    /// Requests completed.
+    pub completions: u64,
+}
+
+thread_local! {
+    static STATE: RefCell<Option<State>> = const { RefCell::new(None) };
+}
+
+impl State {
+    pub(crate) fn new(seed: u64, policy: Policy) -> Self {
+        Self {
+            now: 0,
+            rng: Rng::new(seed),
+            policy,
+            seq: 0,
+            queue: BTreeMap::new(),
+            irql: Irql::Passive,
+            held: Vec::new(),
+            context: Vec::new(),
+            objects: Vec::new(),
+            findings: Vec::new(),
+            halted: false,
+            mem: PhysMem::new(),
+            hw: Vec::new(),
+            driver: None,
+            inits: HashMap::new(),
+            next_init: 1,
+            irps: HashMap::new(),
+            next_irp: 1,
+            stats: Stats::default(),
+            trace: Vec::new(),
+            tracing: false,
+        }
+    }
+
+    /// Schedules an event `delay` ns from now; ties are ordered by the seed.
+    pub(crate) fn schedule(&mut self, delay: u64, event: Event) {
+        self.seq += 1;
+        let tie = self.rng.next_u64();
+        self.queue.insert((self.now + delay, tie, self.seq), event);
+    }
+
+    /// A delay drawn from a `(min, max)` range.
+    pub(crate) fn delay(&mut self, range: (u64, u64)) -> u64 {
+        range.0 + self.rng.below(range.1.saturating_sub(range.0) + 1)
+    }
+
+    /// Records a verifier finding. Fatal findings (the bugchecks of real KMDF) halt the machine.
+    pub(crate) fn finding(&mut self, rule: &'static str, severity: Severity, message: String) {
+        let call = self.context.last().copied().unwrap_or("test");
+        let finding = Finding { rule, severity, message, context: call, time_ns: self.now };
+        if self.tracing {
+            self.trace.push(format!("FINDING {finding}"));
+        }
+        if severity == Severity::Fatal {
+            self.halted = true;
+        }
+        self.findings.push(finding);
+    }
+
+    /// Appends a line to the trace, when tracing is on.
+    pub(crate) fn log(&mut self, line: impl FnOnce() -> String) {
+        if self.tracing {
+            let at = self.now;
+            let text = line();
+            self.trace.push(format!("{:>10.3} ms  {text}", at as f64 / 1e6));
+        }
+    }
+
+    /// Checks the current IRQL against a DDI's maximum.
+    pub(crate) fn check_irql(&mut self, ddi: &'static str, max: Irql) -> bool {
+        if self.irql > max {
+            let irql = self.irql;
+            self.finding(
+                "T17/IRQL",
+                Severity::Fatal,
+                format!("{ddi} called at {irql:?}; its maximum is {max:?}"),
+            );
+            return false;
+        }
+        true
+    }
+
+    /// Counts one DDI call.
+    pub(crate) const fn ddi(&mut self) {
+        self.stats.ddi_calls += 1;
+    }
+}
+
+/// Installs a new machine state on this thread, replacing any previous one.
+pub(crate) fn install(state: State) {
+    STATE.with(|slot| *slot.borrow_mut() = Some(state));
+}
+
+/// Removes this thread's machine state.
+pub(crate) fn uninstall() -> Option<State> {
+    STATE.with(|slot| slot.borrow_mut().take())
+}
+
+/// Whether a machine is installed on this thread.
+pub(crate) fn installed() -> bool {
+    STATE.with(|slot| slot.borrow().is_some())
+}
+
+/// Runs `f` on this thread's machine.
+///
+/// # Panics
+/// If no machine is installed (a mirror function was called outside a simulation), or on a
+/// re-entrant borrow (a simulator bug).
+pub(crate) fn with<R>(f: impl FnOnce(&mut State) -> R) -> R {
+    STATE.with(|slot| {
+        let mut guard = slot.borrow_mut();
+        #[expect(clippy::expect_used, reason = "a mirror call outside a simulation is a test bug")]
+        let state = guard.as_mut().expect("kmdf-sim: no simulated machine on this thread");
+        f(state)
+    })
+}

@@ -1,0 +1,119 @@
+<#
+.SYNOPSIS
+    Installs the edu DMA driver package and shows the state of the edu device(s).
+
+.DESCRIPTION
+    Takes the package folder the build produced (target\<triple>\<profile>\edu_dma_package, copied
+    to the test machine) and:
+      1. imports its test certificate WDRLocalTestCert.cer into the Local Machine "Trusted Root
+         Certification Authorities" and "Trusted Publishers" stores (certutil -addstore);
+      2. adds the driver to the driver store and installs it on matching devices
+         (pnputil /add-driver edu_dma.inf /install);
+      3. lists the edu devices (PCI\VEN_1234&DEV_11E8) with their status
+         (pnputil /enum-devices /deviceids).
+
+    Test signing must be on (see Enable-TestSigning.ps1).
+    Commands as documented on Microsoft Learn: "PnPUtil command syntax", "Certutil".
+
+.PARAMETER PackagePath
+    The edu_dma_package folder (contains edu_dma.inf, edu_dma.sys, edu_dma.cat and
+    WDRLocalTestCert.cer).
+
+.EXAMPLE
+    .\Install-Driver.ps1 -PackagePath C:\edu\edu_dma_package
+
+.NOTES
+    Run from an elevated PowerShell. Remove with Uninstall-Driver.ps1.
+#>
+[CmdletBinding()]
+param(
+    [Parameter(Mandatory)]
+    [string] $PackagePath
+)
+
+Set-StrictMode -Version Latest
+$ErrorActionPreference = 'Stop'
+
+function Assert-Elevated {
+    $principal = [Security.Principal.WindowsPrincipal]::new([Security.Principal.WindowsIdentity]::GetCurrent())
+    if (-not $principal.IsInRole([Security.Principal.WindowsBuiltInRole]::Administrator)) {
+        throw 'Installing a driver needs administrator rights: run this script from an elevated PowerShell.'
+    }
+}
+
+function Invoke-Tool {
+    param(
+        [Parameter(Mandatory)] [string] $FilePath,
+        [string[]] $ArgumentList = @(),
+        [int[]] $SuccessCodes = @(0)
+    )
+    # Native tools report failure through their exit code. Under 'Stop', Windows PowerShell 5.1
+    # would turn their stderr lines into terminating errors, so relax it around the call.
+    $saved = $ErrorActionPreference
+    $ErrorActionPreference = 'Continue'
+    try {
+        $output = @(& $FilePath @ArgumentList 2>&1 | ForEach-Object { "$_" })
+        $code = $LASTEXITCODE
+    } finally {
+        $ErrorActionPreference = $saved
+    }
+    if ($SuccessCodes -notcontains $code) {
+        throw "$FilePath $($ArgumentList -join ' ') failed with exit code $code.`n$($output -join [Environment]::NewLine)"
+    }
+    [pscustomobject]@{ ExitCode = $code; Output = $output }
+}
+
+# Splits pnputil's listing into one text block per device or driver (blocks are separated by
+# blank lines in every display language).
+function Split-Blocks {
+    param([string[]] $Lines)
+    $blocks = [System.Collections.Generic.List[string]]::new()
+    $current = [System.Collections.Generic.List[string]]::new()
+    foreach ($line in $Lines) {
+        if ($line.Trim() -eq '') {
+            if ($current.Count -gt 0) { $blocks.Add($current -join [Environment]::NewLine); $current.Clear() }
+        } else {
+            $current.Add($line)
+        }
+    }
+    if ($current.Count -gt 0) { $blocks.Add($current -join [Environment]::NewLine) }
+    $blocks.ToArray()
+}
+
+Assert-Elevated
+
+$package = (Resolve-Path -LiteralPath $PackagePath).Path
+foreach ($file in 'edu_dma.inf', 'edu_dma.sys', 'edu_dma.cat', 'WDRLocalTestCert.cer') {
+    if (-not (Test-Path -LiteralPath (Join-Path $package $file) -PathType Leaf)) {
+        throw "$file is missing from $package. Pass the edu_dma_package folder produced by 'cargo make' or 'cargo wdk build'."
+    }
+}
+
+$certificate = Join-Path $package 'WDRLocalTestCert.cer'
+foreach ($store in 'Root', 'TrustedPublisher') {
+    Invoke-Tool -FilePath 'certutil.exe' -ArgumentList @('-addstore', '-f', $store, $certificate) | Out-Null
+    Write-Host "Imported WDRLocalTestCert into LocalMachine\$store."
+}
+
+# 3010: installed, reboot needed. 259: staged, but no present device was updated.
+$inf = Join-Path $package 'edu_dma.inf'
+$install = Invoke-Tool -FilePath 'pnputil.exe' -ArgumentList @('/add-driver', $inf, '/install') -SuccessCodes @(0, 259, 3010)
+$install.Output | ForEach-Object { Write-Host $_ }
+switch ($install.ExitCode) {
+    3010 { Write-Warning 'The driver is installed; a reboot is required to finish.' }
+    259 {
+        Write-Warning ('The package was added to the driver store, but no device was updated: either no edu ' +
+            'device is present (start QEMU with -device edu) or the installed driver already ranks higher.')
+    }
+}
+
+$listing = Invoke-Tool -FilePath 'pnputil.exe' -ArgumentList @('/enum-devices', '/deviceids')
+$devices = @(Split-Blocks -Lines $listing.Output | Where-Object { $_ -match 'VEN_1234&DEV_11E8' })
+if ($devices.Count -eq 0) {
+    Write-Warning 'No edu device (PCI\VEN_1234&DEV_11E8) found. Start the VM with -device edu.'
+} else {
+    Write-Host ''
+    Write-Host "edu device(s): $($devices.Count)"
+    $devices | ForEach-Object { Write-Host $_; Write-Host '' }
+    Write-Host 'Expected: Status "Started" and Driver Name oemNN.inf. See docs/test-machine.md (Troubleshooting) otherwise.'
+}

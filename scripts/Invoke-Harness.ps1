@@ -1,0 +1,157 @@
+<#
+.SYNOPSIS
+    Runs edu-harness against the real device and collects the results and verifier state.
+
+.DESCRIPTION
+    Creates <OutputRoot>\edu-harness-<yyyyMMdd-HHmmss>\ and stores in it:
+      harness.json                  the harness report (edu-harness --device --json ...)
+      harness-stderr.txt            the harness's error output
+      verifier-query.txt            verifier /query (current Driver Verifier statistics)
+      verifier-querysettings.txt    verifier /querysettings (what is being verified)
+      wdf-verifier.txt              the KMDF verifier values under Services\edu_dma\Parameters\Wdf
+      device.txt                    the edu device(s) as pnputil /enum-devices /deviceids lists them
+    then prints the harness's summary line and exits with the harness's exit code
+    (0 = every scenario passed, 1 = a scenario failed, 2 = the run could not start).
+
+.PARAMETER HarnessPath
+    Path of edu-harness.exe. Default: edu-harness.exe next to this script, else on PATH.
+
+.PARAMETER Scenario
+    Scenario names to run (default: all). info roundtrip ioctls invalid cancel concurrent stress
+
+.PARAMETER Seed
+    Seed for the harness's random choices (decimal or 0x-hex). Default: the harness's own.
+
+.PARAMETER Iterations
+    Bound of the stress scenario in iterations.
+
+.PARAMETER Seconds
+    Bound of the stress scenario in seconds.
+
+.PARAMETER OutputRoot
+    Folder that receives the timestamped results folder. Default: .\results
+
+.EXAMPLE
+    .\Invoke-Harness.ps1
+
+.EXAMPLE
+    .\Invoke-Harness.ps1 -Scenario cancel,stress -Seconds 600 -Seed 0x1234
+
+.NOTES
+    Run from an elevated PowerShell: the device admits only SYSTEM and Administrators.
+#>
+[CmdletBinding()]
+param(
+    [string] $HarnessPath,
+    [string[]] $Scenario = @(),
+    [string] $Seed,
+    [uint64] $Iterations,
+    [uint64] $Seconds,
+    [string] $OutputRoot = (Join-Path (Get-Location) 'results')
+)
+
+Set-StrictMode -Version Latest
+$ErrorActionPreference = 'Stop'
+
+function Assert-Elevated {
+    $principal = [Security.Principal.WindowsPrincipal]::new([Security.Principal.WindowsIdentity]::GetCurrent())
+    if (-not $principal.IsInRole([Security.Principal.WindowsBuiltInRole]::Administrator)) {
+        throw 'The edu device admits only SYSTEM and Administrators: run this script from an elevated PowerShell.'
+    }
+}
+
+# Runs a tool and saves its output; a failing tool is recorded, not fatal.
+function Save-ToolOutput {
+    param(
+        [Parameter(Mandatory)] [string] $FilePath,
+        [string[]] $ArgumentList = @(),
+        [Parameter(Mandatory)] [string] $Destination
+    )
+    $saved = $ErrorActionPreference
+    $ErrorActionPreference = 'Continue'
+    try {
+        $output = @(& $FilePath @ArgumentList 2>&1 | ForEach-Object { "$_" })
+        $output += "(exit code $LASTEXITCODE)"
+    } catch {
+        $output = @("$FilePath could not be run: $_")
+    } finally {
+        $ErrorActionPreference = $saved
+    }
+    $output | Set-Content -LiteralPath $Destination -Encoding UTF8
+}
+
+Assert-Elevated
+
+if (-not $HarnessPath) {
+    $beside = Join-Path $PSScriptRoot 'edu-harness.exe'
+    if (Test-Path -LiteralPath $beside -PathType Leaf) {
+        $HarnessPath = $beside
+    } else {
+        $onPath = Get-Command -Name 'edu-harness.exe' -CommandType Application -ErrorAction SilentlyContinue
+        if ($null -eq $onPath) {
+            throw 'edu-harness.exe not found: pass -HarnessPath, or put it next to this script or on PATH.'
+        }
+        $HarnessPath = @($onPath)[0].Source
+    }
+}
+$HarnessPath = (Resolve-Path -LiteralPath $HarnessPath).Path
+
+$stamp = Get-Date -Format 'yyyyMMdd-HHmmss'
+$results = Join-Path $OutputRoot "edu-harness-$stamp"
+New-Item -ItemType Directory -Path $results -Force | Out-Null
+
+$arguments = @('--device', '--json')
+foreach ($name in $Scenario) { $arguments += @('--scenario', $name) }
+if ($Seed) { $arguments += @('--seed', $Seed) }
+if ($PSBoundParameters.ContainsKey('Iterations')) { $arguments += @('--iterations', "$Iterations") }
+if ($PSBoundParameters.ContainsKey('Seconds')) { $arguments += @('--seconds', "$Seconds") }
+
+$json = Join-Path $results 'harness.json'
+$stderr = Join-Path $results 'harness-stderr.txt'
+Write-Host "Running: $HarnessPath $($arguments -join ' ')"
+# Start-Process keeps the harness's stdout (the JSON) and stderr apart and gives its exit code.
+$process = Start-Process -FilePath $HarnessPath -ArgumentList $arguments -NoNewWindow -Wait -PassThru `
+    -RedirectStandardOutput $json -RedirectStandardError $stderr
+$exitCode = $process.ExitCode
+
+Save-ToolOutput -FilePath 'verifier.exe' -ArgumentList @('/query') -Destination (Join-Path $results 'verifier-query.txt')
+Save-ToolOutput -FilePath 'verifier.exe' -ArgumentList @('/querysettings') -Destination (Join-Path $results 'verifier-querysettings.txt')
+
+$wdf = 'HKLM:\SYSTEM\CurrentControlSet\Services\edu_dma\Parameters\Wdf'
+$wdfFile = Join-Path $results 'wdf-verifier.txt'
+if (Test-Path -LiteralPath $wdf) {
+    $key = Get-Item -LiteralPath $wdf
+    $key.GetValueNames() | ForEach-Object { '{0} = {1}' -f $_, (@($key.GetValue($_)) -join ', ') } |
+        Set-Content -LiteralPath $wdfFile -Encoding UTF8
+} else {
+    "No KMDF verifier values ($wdf does not exist)." | Set-Content -LiteralPath $wdfFile -Encoding UTF8
+}
+
+$devicesFile = Join-Path $results 'device.txt'
+Save-ToolOutput -FilePath 'pnputil.exe' -ArgumentList @('/enum-devices', '/deviceids') -Destination $devicesFile
+$lines = @(Get-Content -LiteralPath $devicesFile)
+$blocks = @(($lines -join "`n") -split "`n\s*`n" | Where-Object { $_ -match 'VEN_1234&DEV_11E8' })
+if ($blocks.Count -eq 0) { $blocks = @('No edu device (PCI\VEN_1234&DEV_11E8) found.') }
+$blocks | Set-Content -LiteralPath $devicesFile -Encoding UTF8
+
+Write-Host "Results: $results"
+$report = $null
+$text = Get-Content -LiteralPath $json -Raw -ErrorAction SilentlyContinue
+if ($text) {
+    try { $report = $text | ConvertFrom-Json } catch { $report = $null }
+}
+if ($null -ne $report -and $report.PSObject.Properties.Name -contains 'summary') {
+    foreach ($scenarioResult in $report.scenarios) {
+        $verdict = if ($scenarioResult.passed) { 'PASS' } else { 'FAIL' }
+        Write-Host ("{0} {1,-11} {2,12} B {3,7} fragments" -f $verdict, $scenarioResult.name, $scenarioResult.bytes, $scenarioResult.fragments)
+        if ($scenarioResult.message) { Write-Host "     $($scenarioResult.message)" }
+    }
+    if ($report.finish) { Write-Host "FAIL finish: $($report.finish)" }
+    Write-Host $report.summary
+} elseif ($null -ne $report -and $report.PSObject.Properties.Name -contains 'error') {
+    Write-Warning "The harness could not start: $($report.error)"
+} else {
+    Write-Warning "The harness produced no report; see $stderr"
+}
+
+exit $exitCode

@@ -1,0 +1,237 @@
+//! Command-line parsing (hand-written; the grammar is small).
+
+use crate::scenario::Scenario;
+
+/// Seed used when `--seed` is not given.
+pub const DEFAULT_SEED: u64 = 0x0ED0_5EED;
+
+/// Usage text for `--help` and errors.
+pub const USAGE: &str = "\
+usage: edu-harness [--sim | --device] [--scenario NAME]... [--seed N]
+                   [--iterations N] [--seconds S] [--json] [--quiet]
+
+  --device          drive the real device through its driver (Windows; the default there)
+  --sim             drive the simulated machine (non-Windows hosts; the default there)
+  --scenario NAME   run only this scenario (repeatable); NAME is one of
+                    info roundtrip ioctls invalid cancel concurrent stress, or all
+  --seed N          seed of every random choice (decimal or 0x-hex)
+  --iterations N    bound the stress scenario by iterations
+  --seconds S       bound the stress scenario by wall-clock seconds
+  --json            print one JSON object instead of the text report
+  --quiet           print only failures and the summary line
+  -h, --help        show this text
+
+Exit status: 0 when every scenario passed, 1 when any failed, 2 when the run could not start.";
+
+/// Which backend to drive.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    /// The real driver (Windows).
+    Device,
+    /// The simulated machine (non-Windows hosts).
+    Sim,
+}
+
+impl Backend {
+    /// The backend this build uses when none is named.
+    #[must_use]
+    pub const fn host_default() -> Self {
+        if cfg!(windows) {
+            Self::Device
+        } else {
+            Self::Sim
+        }
+    }
+}
+
+/// Parsed command line.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Args {
+    /// Backend to drive.
+    pub backend: Backend,
+    /// Scenarios in run order (all of them when none is named).
+    pub scenarios: Vec<Scenario>,
+    /// Seed.
+    pub seed: u64,
+    /// `--iterations`.
+    pub iterations: Option<u64>,
+    /// `--seconds`.
+    pub seconds: Option<u64>,
+    /// `--json`.
+    pub json: bool,
+    /// `--quiet`.
+    pub quiet: bool,
+    /// `--help`.
+    pub help: bool,
+}
+
+/// Parses a decimal or `0x`-prefixed hexadecimal number.
+///
+/// # Errors
+/// A message naming the option whose value is not a number.
+fn number(option: &str, text: &str) -> Result<u64, String> {
+    let cleaned = text.replace('_', "");
+    let parsed = cleaned
+        .strip_prefix("0x")
+        .or_else(|| cleaned.strip_prefix("0X"))
+        .map_or_else(|| cleaned.parse(), |hex| u64::from_str_radix(hex, 16));
+    parsed.map_err(|_| format!("{option}: '{text}' is not a number"))
+}
+
+/// Parses the arguments after the program name.
+///
+/// # Errors
+/// A message naming the offending argument.
+pub fn parse<I>(args: I) -> Result<Args, String>
+where
+    I: IntoIterator<Item = String>,
+{
+    let mut parsed = Args {
+        backend: Backend::host_default(),
+        scenarios: Vec::new(),
+        seed: DEFAULT_SEED,
+        iterations: None,
+        seconds: None,
+        json: false,
+        quiet: false,
+        help: false,
+    };
+    let mut backend_named: Option<&str> = None;
+    let mut args = args.into_iter();
+    while let Some(arg) = args.next() {
+        // Accept both `--option value` and `--option=value`.
+        let (option, inline) = match arg.split_once('=') {
+            Some((option, value)) if option.starts_with("--") => {
+                (option.to_owned(), Some(value.to_owned()))
+            }
+            _ => (arg.clone(), None),
+        };
+        let mut value = || {
+            inline
+                .clone()
+                .or_else(|| args.next())
+                .ok_or_else(|| format!("{option} needs a value"))
+        };
+        match option.as_str() {
+            "--sim" | "--device" => {
+                let backend = if option == "--sim" {
+                    Backend::Sim
+                } else {
+                    Backend::Device
+                };
+                if backend_named.is_some_and(|named| named != option) {
+                    return Err("--sim and --device exclude each other".to_owned());
+                }
+                backend_named = Some(if option == "--sim" {
+                    "--sim"
+                } else {
+                    "--device"
+                });
+                parsed.backend = backend;
+            }
+            "--scenario" => {
+                let name = value()?;
+                if name == "all" {
+                    parsed.scenarios.extend(Scenario::ALL);
+                } else {
+                    let scenario = Scenario::from_name(&name)
+                        .ok_or_else(|| format!("--scenario: unknown scenario '{name}'"))?;
+                    parsed.scenarios.push(scenario);
+                }
+            }
+            "--seed" => parsed.seed = number("--seed", &value()?)?,
+            "--iterations" => parsed.iterations = Some(number("--iterations", &value()?)?),
+            "--seconds" => parsed.seconds = Some(number("--seconds", &value()?)?),
+            "--json" => parsed.json = true,
+            "--quiet" => parsed.quiet = true,
+            "-h" | "--help" => parsed.help = true,
+            _ => return Err(format!("unknown argument '{arg}'")),
+        }
+    }
+    if parsed.scenarios.is_empty() {
+        parsed.scenarios = Scenario::ALL.to_vec();
+    }
+    Ok(parsed)
+}
+
+#[cfg(test)]
+#[expect(
+    clippy::missing_panics_doc,
+    clippy::missing_errors_doc,
+    reason = "tests panic to fail; check-private-items makes clippy ask #[test] fns for docs"
+)]
+mod tests {
+    use super::*;
+
+    fn args(list: &[&str]) -> Result<Args, String> {
+        parse(list.iter().map(|s| (*s).to_owned()))
+    }
+
+    #[test]
+    fn defaults_run_everything_with_the_fixed_seed() {
+        let parsed = args(&[]).unwrap();
+        assert_eq!(parsed.backend, Backend::host_default());
+        assert_eq!(parsed.scenarios, Scenario::ALL.to_vec());
+        assert_eq!(parsed.seed, DEFAULT_SEED);
+        assert_eq!(
+            (parsed.iterations, parsed.seconds, parsed.json, parsed.quiet),
+            (None, None, false, false)
+        );
+    }
+
+    #[test]
+    fn options_take_separate_or_inline_values() {
+        let parsed = args(&[
+            "--sim",
+            "--scenario",
+            "cancel",
+            "--scenario=info",
+            "--seed",
+            "0x10",
+            "--iterations=5",
+            "--seconds",
+            "1_000",
+            "--json",
+            "--quiet",
+        ])
+        .unwrap();
+        assert_eq!(parsed.backend, Backend::Sim);
+        assert_eq!(parsed.scenarios, vec![Scenario::Cancel, Scenario::Info]);
+        assert_eq!(parsed.seed, 16);
+        assert_eq!(parsed.iterations, Some(5));
+        assert_eq!(parsed.seconds, Some(1000));
+        assert!(parsed.json && parsed.quiet);
+        assert_eq!(args(&["--device"]).unwrap().backend, Backend::Device);
+        assert_eq!(
+            args(&["--scenario", "all"]).unwrap().scenarios,
+            Scenario::ALL.to_vec()
+        );
+    }
+
+    #[test]
+    fn bad_arguments_are_refused_with_a_reason() {
+        assert!(
+            args(&["--scenario", "bogus"])
+                .unwrap_err()
+                .contains("bogus")
+        );
+        assert!(args(&["--seed"]).unwrap_err().contains("needs a value"));
+        assert!(
+            args(&["--seed", "x1"])
+                .unwrap_err()
+                .contains("not a number")
+        );
+        assert!(
+            args(&["--frobnicate"])
+                .unwrap_err()
+                .contains("--frobnicate")
+        );
+        assert!(
+            args(&["--sim", "--device"])
+                .unwrap_err()
+                .contains("exclude")
+        );
+        assert!(args(&["--sim", "--sim"]).is_ok());
+        assert!(args(&["-h"]).unwrap().help);
+    }
+}

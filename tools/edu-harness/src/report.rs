@@ -1,0 +1,232 @@
+//! Output: one line per scenario, the summary line CI reads, and the `--json` object.
+
+use core::fmt::Write as _;
+
+use crate::scenario::Outcome;
+
+/// The closing line, exactly `N passed, M failed` (CI parses this form).
+#[must_use]
+pub fn summary_line(passed: usize, failed: usize) -> String {
+    format!("{passed} passed, {failed} failed")
+}
+
+/// Counts passed and failed outcomes.
+#[must_use]
+pub fn tally(outcomes: &[Outcome]) -> (usize, usize) {
+    let passed = outcomes.iter().filter(|o| o.passed).count();
+    (passed, outcomes.len() - passed)
+}
+
+/// `PASS name  bytes  fragments  throughput`, then the failure message on the next line.
+#[must_use]
+pub fn scenario_line(outcome: &Outcome) -> String {
+    let verdict = if outcome.passed { "PASS" } else { "FAIL" };
+    let mut line = format!(
+        "{verdict} {:<11} {:>10} B  {:>6} frag  {:>12}  {:>8.2} s",
+        outcome.name,
+        outcome.bytes,
+        outcome.fragments,
+        human_rate(outcome.throughput()),
+        outcome.elapsed.as_secs_f64(),
+    );
+    if let Some(message) = &outcome.message {
+        // Writing to a String cannot fail.
+        let _ = write!(line, "\n     {message}");
+    }
+    line
+}
+
+/// A rate in B/s, KiB/s or MiB/s.
+#[must_use]
+pub fn human_rate(bytes_per_second: f64) -> String {
+    const KIB: f64 = 1024.0;
+    if bytes_per_second >= KIB * KIB {
+        format!("{:.1} MiB/s", bytes_per_second / (KIB * KIB))
+    } else if bytes_per_second >= KIB {
+        format!("{:.1} KiB/s", bytes_per_second / KIB)
+    } else {
+        format!("{bytes_per_second:.0} B/s")
+    }
+}
+
+/// Escapes a string for a JSON string literal (RFC 8259 §7).
+#[must_use]
+pub fn json_string(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 2);
+    out.push('"');
+    for c in text.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if u32::from(c) < 0x20 => {
+                let _ = write!(out, "\\u{:04x}", u32::from(c));
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// Everything the `--json` object carries.
+#[derive(Debug)]
+pub struct RunReport<'a> {
+    /// Backend name.
+    pub target: &'a str,
+    /// The run's seed.
+    pub seed: u64,
+    /// Scenario outcomes.
+    pub outcomes: &'a [Outcome],
+    /// The backend's end-of-run finding, if any.
+    pub finish_error: Option<&'a str>,
+}
+
+impl RunReport<'_> {
+    /// Failures, counting an end-of-run finding as one.
+    #[must_use]
+    pub fn failed(&self) -> usize {
+        tally(self.outcomes).1 + usize::from(self.finish_error.is_some())
+    }
+
+    /// Passed scenarios.
+    #[must_use]
+    pub fn passed(&self) -> usize {
+        tally(self.outcomes).0
+    }
+
+    /// The JSON object (one line).
+    #[must_use]
+    pub fn to_json(&self) -> String {
+        let mut out = String::from("{");
+        let _ = write!(
+            out,
+            concat!(
+                "\"target\":{},\"seed\":{},\"passed\":{},\"failed\":{},",
+                "\"summary\":{},\"finish\":{},\"scenarios\":["
+            ),
+            json_string(self.target),
+            self.seed,
+            self.passed(),
+            self.failed(),
+            json_string(&summary_line(self.passed(), self.failed())),
+            self.finish_error
+                .map_or_else(|| "null".to_owned(), json_string),
+        );
+        for (i, o) in self.outcomes.iter().enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            let _ = write!(
+                out,
+                concat!(
+                    "{{\"name\":{},\"passed\":{},\"bytes\":{},\"fragments\":{},",
+                    "\"elapsed_ms\":{},\"throughput_bps\":{:.0},\"message\":{}}}"
+                ),
+                json_string(o.name),
+                o.passed,
+                o.bytes,
+                o.fragments,
+                o.elapsed.as_millis(),
+                o.throughput(),
+                o.message
+                    .as_deref()
+                    .map_or_else(|| "null".to_owned(), json_string),
+            );
+        }
+        out.push_str("]}");
+        out
+    }
+}
+
+#[cfg(test)]
+#[expect(
+    clippy::missing_panics_doc,
+    reason = "tests panic to fail; check-private-items makes clippy ask #[test] fns for docs"
+)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    fn outcome(name: &'static str, passed: bool, message: Option<&str>) -> Outcome {
+        Outcome {
+            name,
+            passed,
+            bytes: 2048,
+            fragments: 3,
+            elapsed: Duration::from_secs(2),
+            message: message.map(str::to_owned),
+        }
+    }
+
+    #[test]
+    fn summary_line_has_the_exact_ci_form() {
+        assert_eq!(summary_line(7, 0), "7 passed, 0 failed");
+        assert_eq!(summary_line(1, 12), "1 passed, 12 failed");
+    }
+
+    #[test]
+    fn scenario_line_starts_with_the_verdict_and_name() {
+        let line = scenario_line(&outcome("info", true, None));
+        assert!(line.starts_with("PASS info "), "{line}");
+        assert!(
+            line.contains("2048 B") && line.contains("3 frag") && line.contains("1.0 KiB/s"),
+            "{line}"
+        );
+        let failed = scenario_line(&outcome("cancel", false, Some("boom")));
+        assert!(
+            failed.starts_with("FAIL cancel ") && failed.ends_with("\n     boom"),
+            "{failed}"
+        );
+    }
+
+    #[test]
+    fn json_escaping_covers_quotes_backslashes_and_controls() {
+        assert_eq!(json_string("plain"), "\"plain\"");
+        assert_eq!(json_string("a\"b\\c"), "\"a\\\"b\\\\c\"");
+        assert_eq!(json_string("x\ny\tz\r"), "\"x\\ny\\tz\\r\"");
+        assert_eq!(json_string("\u{1}\u{1f}"), "\"\\u0001\\u001f\"");
+        assert_eq!(json_string("é"), "\"é\"");
+    }
+
+    #[test]
+    fn json_report_counts_a_finish_finding_as_a_failure() {
+        let outcomes = [
+            outcome("info", true, None),
+            outcome("cancel", false, Some("bad \"x\"")),
+        ];
+        let report = RunReport {
+            target: "simulator",
+            seed: 5,
+            outcomes: &outcomes,
+            finish_error: Some("leak"),
+        };
+        assert_eq!((report.passed(), report.failed()), (1, 2));
+        let json = report.to_json();
+        assert!(
+            json.starts_with("{\"target\":\"simulator\",\"seed\":5,\"passed\":1,\"failed\":2,"),
+            "{json}"
+        );
+        assert!(
+            json.contains("\"summary\":\"1 passed, 2 failed\""),
+            "{json}"
+        );
+        assert!(json.contains("\"finish\":\"leak\""), "{json}");
+        assert!(json.contains("\"message\":\"bad \\\"x\\\"\""), "{json}");
+        assert!(
+            json.contains("\"elapsed_ms\":2000,\"throughput_bps\":1024,"),
+            "{json}"
+        );
+        assert!(json.ends_with("}]}"), "{json}");
+    }
+
+    #[test]
+    fn rates_pick_a_unit() {
+        assert_eq!(human_rate(10.0), "10 B/s");
+        assert_eq!(human_rate(2048.0), "2.0 KiB/s");
+        assert_eq!(human_rate(3.0 * 1024.0 * 1024.0), "3.0 MiB/s");
+    }
+}

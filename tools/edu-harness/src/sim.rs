@@ -1,0 +1,1 @@
+//! Simulated backend: written by the lead.

@@ -1,0 +1,223 @@
+//! The backend abstraction: what the scenarios need from "a device", real or simulated.
+//!
+//! A [`Target`] accepts operations the way a user-mode program issues them (`ReadFile`,
+//! `WriteFile`, `DeviceIoControl`), lets several be in flight at once, and reports each one's
+//! completion with the `NTSTATUS` and `Information` the driver completed it with.
+//!
+//! Ordering promise every backend keeps: [`Target::submit`] hands the request to the driver
+//! before it returns, so requests reach the driver in submission order. The scenarios rely on
+//! this to predict the device buffer's contents when several requests are in flight.
+
+use core::fmt;
+
+/// One I/O operation as user mode issues it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Op {
+    /// `ReadFile` of `len` bytes.
+    Read {
+        /// Bytes requested.
+        len: usize,
+    },
+    /// `WriteFile` of `data`.
+    Write {
+        /// Bytes to write.
+        data: Vec<u8>,
+    },
+    /// `DeviceIoControl` with an input buffer and an output buffer of `output_len` bytes that
+    /// the driver fills (`METHOD_BUFFERED`, `METHOD_OUT_DIRECT`).
+    Ioctl {
+        /// The control code.
+        code: u32,
+        /// Input buffer contents.
+        input: Vec<u8>,
+        /// Size of the output buffer.
+        output_len: usize,
+    },
+    /// `DeviceIoControl` whose *output* buffer carries data to the driver (`METHOD_IN_DIRECT`,
+    /// e.g. [`edu_api::IOCTL_EDU_DMA_WRITE_AT`]): the I/O manager maps `data` for reading and
+    /// the driver DMAs from it. [`Completion::output`] is empty for this operation.
+    IoctlInDirect {
+        /// The control code.
+        code: u32,
+        /// Input buffer contents.
+        input: Vec<u8>,
+        /// The output buffer, already holding the data the driver reads.
+        data: Vec<u8>,
+    },
+}
+
+impl Op {
+    /// Number of bytes the caller asked to move: the read, write, or IOCTL data length.
+    #[must_use]
+    pub const fn requested(&self) -> usize {
+        match self {
+            Self::Read { len } => *len,
+            Self::Write { data } | Self::IoctlInDirect { data, .. } => data.len(),
+            Self::Ioctl { output_len, .. } => *output_len,
+        }
+    }
+}
+
+/// How an operation ended.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Completion {
+    /// `NTSTATUS` as the driver completed it.
+    pub status: i32,
+    /// `IoStatus.Information`: bytes transferred (or returned, for IOCTLs).
+    pub information: usize,
+    /// Bytes returned: the read data, or the IOCTL output buffer truncated to `information`.
+    pub output: Vec<u8>,
+}
+
+/// Handle to an operation in flight.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Ticket(pub u64);
+
+/// Why a backend could not do what the harness asked.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum TargetError {
+    /// No present device exposes the edu DMA device interface.
+    DeviceNotFound,
+    /// Opening the device failed with `ERROR_ACCESS_DENIED`.
+    AccessDenied,
+    /// The driver speaks a different version of the I/O contract.
+    VersionMismatch {
+        /// `DeviceInfo::api_version` reported by the driver.
+        driver: u32,
+        /// `edu_api::API_VERSION` this harness was built with.
+        harness: u32,
+    },
+    /// An operating-system call failed.
+    Os {
+        /// The failing function.
+        call: &'static str,
+        /// The Win32 error code (`GetLastError`).
+        code: u32,
+    },
+    /// The simulator's verifier (or the simulated machine) reported a finding.
+    Simulator(String),
+    /// A handle index that [`Target::open_handle`] never returned.
+    UnknownHandle(usize),
+    /// A ticket that is not in flight (never submitted, or already waited for).
+    UnknownTicket(Ticket),
+    /// The harness asked for something the backend cannot express (e.g. a buffer over 4 GiB).
+    Unsupported(String),
+}
+
+impl fmt::Display for TargetError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::DeviceNotFound => write!(
+                f,
+                "device not found: no present device exposes the edu DMA interface \
+                 (is the driver installed and the device started? see docs/test-machine.md)"
+            ),
+            Self::AccessDenied => write!(
+                f,
+                "access denied opening the device: run elevated; the device SDDL admits only \
+                 SYSTEM and Administrators"
+            ),
+            Self::VersionMismatch { driver, harness } => write!(
+                f,
+                "version mismatch: the driver implements I/O contract version {driver}, this \
+                 harness was built for version {harness}; rebuild both from the same tree"
+            ),
+            Self::Os { call, code } => write!(f, "{call} failed with Win32 error {code}"),
+            Self::Simulator(finding) => write!(f, "simulator finding: {finding}"),
+            Self::UnknownHandle(index) => write!(f, "harness bug: unknown handle index {index}"),
+            Self::UnknownTicket(ticket) => {
+                write!(f, "harness bug: ticket {} is not in flight", ticket.0)
+            }
+            Self::Unsupported(what) => write!(f, "unsupported by this backend: {what}"),
+        }
+    }
+}
+
+impl std::error::Error for TargetError {}
+
+/// A device the scenarios can drive: the real one through Win32, or the simulated machine.
+pub trait Target {
+    /// Opens one more handle to the device; returns its index (handle 0 is opened by the
+    /// constructor).
+    ///
+    /// # Errors
+    /// The backend's error when the device cannot be opened again.
+    fn open_handle(&mut self) -> Result<usize, TargetError>;
+
+    /// Starts an operation on a handle without waiting (overlapped I/O on Windows).
+    ///
+    /// # Errors
+    /// [`TargetError::UnknownHandle`], or a backend error when the request cannot be issued.
+    /// A request the driver fails is *not* an error here: it completes with its status.
+    fn submit(&mut self, handle: usize, op: Op) -> Result<Ticket, TargetError>;
+
+    /// Requests cancellation (`CancelIoEx` on Windows); the operation still completes through
+    /// [`Target::wait`].
+    ///
+    /// # Errors
+    /// [`TargetError::UnknownTicket`], or a backend error.
+    fn cancel(&mut self, ticket: Ticket) -> Result<(), TargetError>;
+
+    /// Waits for the operation to complete and returns its completion.
+    ///
+    /// # Errors
+    /// [`TargetError::UnknownTicket`], or a backend error (for the simulator: a verifier finding
+    /// or a request that can never complete).
+    fn wait(&mut self, ticket: Ticket) -> Result<Completion, TargetError>;
+
+    /// Lets time pass: real sleep on Windows, virtual time in the simulator.
+    fn advance(&mut self, micros: u64);
+
+    /// A short name for reports ("windows" or "simulator").
+    fn name(&self) -> &'static str;
+
+    /// Backend-specific checks at the end of a run (the simulator's verifier); `Ok(())` on
+    /// Windows.
+    ///
+    /// # Errors
+    /// The findings, as [`TargetError::Simulator`].
+    fn finish(&mut self) -> Result<(), TargetError>;
+}
+
+#[cfg(test)]
+#[expect(
+    clippy::missing_panics_doc,
+    reason = "tests panic to fail; check-private-items makes clippy ask #[test] fns for docs"
+)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn requested_counts_the_data_length() {
+        assert_eq!(Op::Read { len: 7 }.requested(), 7);
+        assert_eq!(Op::Write { data: vec![0; 3] }.requested(), 3);
+        let ioctl = Op::Ioctl {
+            code: 1,
+            input: vec![0; 8],
+            output_len: 5,
+        };
+        assert_eq!(ioctl.requested(), 5);
+        let in_direct = Op::IoctlInDirect {
+            code: 1,
+            input: vec![0; 8],
+            data: vec![0; 9],
+        };
+        assert_eq!(in_direct.requested(), 9);
+    }
+
+    #[test]
+    fn access_denied_message_tells_to_run_elevated() {
+        let text = TargetError::AccessDenied.to_string();
+        assert!(text.contains("run elevated"), "{text}");
+        assert!(text.contains("SYSTEM and Administrators"), "{text}");
+        let mismatch = TargetError::VersionMismatch {
+            driver: 2,
+            harness: 1,
+        }
+        .to_string();
+        assert!(
+            mismatch.contains("version 2") && mismatch.contains("version 1"),
+            "{mismatch}"
+        );
+    }
+}
