@@ -757,3 +757,19 @@ pub unsafe fn MmUnmapIoSpace(BaseAddress: PVOID, NumberOfBytes: SIZE_T) {
 
 /// Statuses of failed allocations, kept for symmetry with KMDF's reporting.
 pub const _UNUSED_STATUSES: [NTSTATUS; 2] = [STATUS_INSUFFICIENT_RESOURCES, STATUS_INVALID_DEVICE_REQUEST];
+
+/// `WdfIoQueueGetDevice`.
+///
+/// # Safety
+/// KMDF's contract.
+pub unsafe fn WdfIoQueueGetDevice(Queue: WDFQUEUE) -> WDFDEVICE {
+    api::queue_device(Queue as usize) as WDFDEVICE
+}
+
+/// `WdfRequestGetIoQueue`.
+///
+/// # Safety
+/// KMDF's contract.
+pub unsafe fn WdfRequestGetIoQueue(Request: WDFREQUEST) -> WDFQUEUE {
+    api::request_queue(Request as usize) as WDFQUEUE
+}

@@ -341,8 +341,13 @@ pub(crate) fn interrupt_create(device_raw: usize, config: Option<&WDF_INTERRUPT_
             s.finding("NULLARG", Severity::Fatal, "WdfInterruptCreate: EvtInterruptIsr is NULL".into());
             return Err(STATUS_INVALID_PARAMETER);
         }
+        let from_prepare = s.context.contains(&"EvtDevicePrepareHardware");
         let (device, d) = device_mut(s, device_raw, "WdfInterruptCreate").ok_or(STATUS_INVALID_PARAMETER)?;
-        let hw = d.hw;
+        let (hw, power) = (d.hw, d.power);
+        if power == DevicePower::D0 || (from_prepare && (config.InterruptRaw.is_null() || config.InterruptTranslated.is_null())) {
+            s.finding("INTERRUPT", Severity::Error, "WdfInterruptCreate after start, or in EvtDevicePrepareHardware without InterruptRaw/InterruptTranslated".into());
+            return Err(STATUS_INVALID_DEVICE_STATE);
+        }
         let message_based = s.hw.get(hw).is_some_and(|h| h.msi);
         let interrupt = Interrupt {
             device,
@@ -354,6 +359,7 @@ pub(crate) fn interrupt_create(device_raw: usize, config: Option<&WDF_INTERRUPT_
             isr_pending: false,
             storm: 0,
             message_based,
+            from_prepare,
         };
         let id = s.create(Kind::Interrupt(Box::new(interrupt)), Some(device), true);
         s.apply_attributes(id, "WdfInterruptCreate", attributes);
@@ -692,5 +698,26 @@ pub(crate) fn device_add(hw: usize) -> Result<Id, NTSTATUS> {
             s.finding("DEVICE", Severity::Error, "EvtDriverDeviceAdd returned success without creating a device".into());
             STATUS_INVALID_DEVICE_STATE
         })
+    })
+}
+
+/// `WdfIoQueueGetDevice`.
+pub(crate) fn queue_device(raw: usize) -> usize {
+    with(|s| {
+        s.ddi();
+        let Some(id) = s.resolve(raw, "WdfIoQueueGetDevice", "WDFQUEUE") else { return 0 };
+        s.queue_mut(id).map_or(0, |q| handle(q.device))
+    })
+}
+
+/// `WdfRequestGetIoQueue`.
+pub(crate) fn request_queue(raw: usize) -> usize {
+    with(|s| {
+        s.ddi();
+        let Some(id) = s.resolve(raw, "WdfRequestGetIoQueue", "WDFREQUEST") else { return 0 };
+        match s.obj(id).map(|o| &o.kind) {
+            Some(Kind::Request(r)) => handle(r.queue),
+            _ => 0,
+        }
     })
 }

@@ -454,6 +454,26 @@ pub(crate) fn release_hardware(device: Id) -> NTSTATUS {
             s.remove(translated);
         }
     });
+    // Interrupts created in prepare-hardware are deleted by the framework after release.
+    let created_in_prepare: Vec<Id> = with(|s| {
+        interrupts_of(s, device)
+            .into_iter()
+            .filter(|i| matches!(s.obj(*i).map(|o| &o.kind), Some(Kind::Interrupt(x)) if x.from_prepare))
+            .collect()
+    });
+    for interrupt in created_in_prepare {
+        delete_tree(interrupt, false);
+        with(|s| {
+            if let Some(Kind::Device(d)) = s.obj_mut(device).map(|o| &mut o.kind) {
+                d.interrupts.retain(|i| *i != interrupt);
+            }
+            for h in &mut s.hw {
+                if h.interrupt == Some(interrupt) {
+                    h.interrupt = None;
+                }
+            }
+        });
+    }
     status
 }
 

@@ -136,6 +136,8 @@ pub(crate) struct Interrupt {
     pub(crate) isr_pending: bool,
     pub(crate) storm: u32,
     pub(crate) message_based: bool,
+    /// Created in `EvtDevicePrepareHardware`: the framework deletes it after release.
+    pub(crate) from_prepare: bool,
 }
 
 /// A WDFTIMER.

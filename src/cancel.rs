@@ -1,0 +1,85 @@
+//! Cancellation and the watchdog.
+//!
+//! A request is cancelable from the moment its DMA starts. Cancellation never completes the
+//! request behind the DMA path's back: it marks the operation to end early and then
+//! - wins outright if the transaction still waits for map registers (`WdfDmaTransactionCancel`
+//!   returns TRUE: no transfer was programmed, 0 bytes moved);
+//! - for system-mode DMA, stops the controller (`WdfDmaTransactionStopSystemTransfer`); the
+//!   transfer-complete callback then ends the transaction with `DmaCompletedFinal` at the
+//!   count the peripheral really moved;
+//! - for the edu engine, which cannot be aborted, lets the command in flight finish (at most
+//!   100 ms, bounded by the watchdog); its completion then ends the transaction with
+//!   `DmaCompletedFinal`.
+//!
+//! The request completes with `STATUS_CANCELLED` and the bytes transferred. When its cancel
+//! callback is still due to run, the completion waits for it (see `io::finish_request`).
+
+use crate::context::{DeviceContext, EndReason, Personality};
+use crate::regs;
+use crate::wdf::dma::Completion;
+use crate::wdf::irql::{Dispatch, UpToDispatch};
+use crate::wdf::request::{CancelledRequest, RequestCancel};
+use crate::wdf::timer::TimerHandler;
+
+impl RequestCancel for DeviceContext {
+    fn cancel(&self, _request: CancelledRequest<'_>, cx: &UpToDispatch<'_>) {
+        // A completion that was waiting for this callback: make it now.
+        let parked = self.io.lock(cx).parked.take();
+        if let Some(parked) = parked {
+            parked.request.complete_with_information(parked.status, parked.information, cx);
+            return;
+        }
+        self.end_early(EndReason::Cancelled, cx);
+        self.io.lock(cx).cancel_ran = true;
+    }
+}
+
+impl TimerHandler for DeviceContext {
+    fn timer(&self, cx: &Dispatch<'_>) {
+        let Some(hw) = self.hw.get() else { return };
+        if self.io.lock(cx).programmed.is_none() {
+            return;
+        }
+        match &hw.personality {
+            Personality::BusMaster { .. } => {
+                if hw.bar.read::<regs::Identification>().0 == u32::MAX {
+                    self.abandon(EndReason::Removed, cx);
+                } else if hw.bar.read::<regs::DmaCommand>().0 & regs::cmd::RUN == 0 {
+                    // The engine finished but its interrupt never came: complete the command.
+                    self.edu_command_done(cx);
+                } else {
+                    self.io.lock(cx).engine_suspect = true;
+                    self.abandon(EndReason::Timeout, cx);
+                }
+            }
+            Personality::System { .. } => {
+                // Stop the controller; its completion ends the transaction at the real count.
+                self.end_early(EndReason::Timeout, cx);
+            }
+        }
+    }
+}
+
+impl DeviceContext {
+    /// Gives up on the edu command in flight: it will never be reported, so the transaction
+    /// ends now with the bytes of the transfers that did complete.
+    fn abandon(&self, reason: EndReason, cx: &Dispatch<'_>) {
+        {
+            let mut io = self.io.lock(cx);
+            if io.programmed.take().is_none() {
+                return;
+            }
+            io.end = Some(reason);
+            if reason == EndReason::Removed {
+                io.removed = true;
+            }
+        }
+        // Stale causes would otherwise look like the next command's completion.
+        if let Some(hw) = self.hw.get()
+            && reason != EndReason::Removed
+        {
+            hw.bar.write(regs::InterruptAck(u32::MAX));
+        }
+        self.complete_transfer(Completion::Final(0), cx);
+    }
+}

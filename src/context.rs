@@ -1,0 +1,176 @@
+//! The device context and the state behind it.
+
+use edu_api::Statistics;
+
+use crate::declare_context;
+use crate::wdf::dma::{BusMaster, ChannelCore, DmaChannel, DmaEnabler, SystemMode};
+use crate::wdf::interrupt::Interrupt;
+use crate::wdf::mmio::Bar;
+use crate::wdf::request::{Queue, Request};
+use crate::wdf::sync::SpinLock;
+use crate::wdf::timer::Timer;
+use crate::wdf::{Device, Error, HardwareSlot, Status};
+
+/// Per-device state, the context of the WDFDEVICE.
+pub struct DeviceContext {
+    /// The device.
+    pub device: Device,
+    /// The default queue (sequential: the device runs one DMA command at a time).
+    pub queue: Queue,
+    /// The watchdog of the transfer in flight.
+    pub watchdog: Timer,
+    /// Registers, interrupt and DMA objects, while the hardware is prepared.
+    pub hw: HardwareSlot<Hardware>,
+    /// The operation in flight and the statistics.
+    pub io: SpinLock<IoState>,
+}
+declare_context!(DeviceContext);
+
+/// What exists while the hardware is prepared.
+pub struct Hardware {
+    /// The register BAR.
+    pub bar: Bar,
+    /// Physical address of the BAR (the system-DMA data port is inside it).
+    pub bar_start: u64,
+    /// How the device moves data.
+    pub personality: Personality,
+}
+
+/// The device's DMA personality, chosen from its resources in prepare-hardware.
+pub enum Personality {
+    /// The edu device's own bus-master engine.
+    BusMaster {
+        /// Packet-profile enabler, 28-bit addresses, 4 KiB transfers.
+        enabler: DmaEnabler,
+        /// The reusable transaction.
+        channel: DmaChannel<BusMaster>,
+        /// The device interrupt.
+        interrupt: Interrupt<IsrState>,
+        /// Whether the interrupt is message-signalled.
+        msi: bool,
+    },
+    /// A FIFO peripheral served by a platform DMA controller.
+    System {
+        /// System-profile enabler.
+        enabler: DmaEnabler,
+        /// The reusable transaction.
+        channel: DmaChannel<SystemMode>,
+    },
+}
+
+impl Personality {
+    /// The channel, whatever the personality.
+    #[must_use]
+    pub fn channel(&self) -> &ChannelCore {
+        match self {
+            Self::BusMaster { channel, .. } => channel,
+            Self::System { channel, .. } => channel,
+        }
+    }
+
+    /// The enabler.
+    #[must_use]
+    pub const fn enabler(&self) -> &DmaEnabler {
+        match self {
+            Self::BusMaster { enabler, .. } | Self::System { enabler, .. } => enabler,
+        }
+    }
+}
+
+/// What the ISR leaves for the DPC (the interrupt object's context, under its lock).
+#[derive(Default)]
+pub struct IsrState {
+    /// Interrupt causes acknowledged since the DPC last ran.
+    pub causes: u32,
+    /// Interrupts claimed since the DPC last ran.
+    pub claimed: u64,
+}
+declare_context!(IsrState);
+
+/// Kinds of DMA operation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OpKind {
+    /// `ReadFile` or `IOCTL_EDU_DMA_READ_AT`.
+    Read,
+    /// `WriteFile` or `IOCTL_EDU_DMA_WRITE_AT`.
+    Write,
+    /// First half of `IOCTL_EDU_LOOPBACK`: input to the device.
+    LoopbackWrite,
+    /// Second half of `IOCTL_EDU_LOOPBACK`: the device back to the output.
+    LoopbackRead,
+}
+
+/// The DMA operation in flight.
+#[derive(Clone, Copy, Debug)]
+pub struct Op {
+    /// What it does.
+    pub kind: OpKind,
+    /// Ring position of its first byte.
+    pub base: u32,
+}
+
+/// The transfer the device is working on.
+#[derive(Clone, Copy, Debug)]
+pub struct Programmed {
+    /// Bytes the device was told to move.
+    pub count: usize,
+    /// Length of the framework's transfer (`count` may be shorter at the ring's end).
+    pub length: usize,
+}
+
+/// Why an operation must end early.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EndReason {
+    /// The request was cancelled (or purged).
+    Cancelled,
+    /// The watchdog expired: the device stopped making progress.
+    Timeout,
+    /// The device is gone.
+    Removed,
+    /// The DMA controller reported an error.
+    DeviceError,
+}
+
+impl EndReason {
+    /// The status the request completes with.
+    #[must_use]
+    pub const fn error(self) -> Error {
+        match self {
+            Self::Cancelled => Error::CANCELLED,
+            Self::Timeout => Error::IO_TIMEOUT,
+            Self::Removed => Error::DEVICE_REMOVED,
+            Self::DeviceError => Error::DEVICE_DATA_ERROR,
+        }
+    }
+}
+
+/// A completion waiting for the cancel callback (see `io::finish_request`).
+pub struct Parked {
+    /// The request.
+    pub request: Request,
+    /// Its status.
+    pub status: Status,
+    /// Its information.
+    pub information: usize,
+}
+
+/// The operation in flight and the counters (under the device's spin lock).
+#[derive(Default)]
+pub struct IoState {
+    /// The operation in flight.
+    pub op: Option<Op>,
+    /// The transfer the device is working on.
+    pub programmed: Option<Programmed>,
+    /// Set when the operation must end at the next transfer boundary.
+    pub end: Option<EndReason>,
+    /// The cancel callback of the current request has run.
+    pub cancel_ran: bool,
+    /// A completion the cancel callback must make.
+    pub parked: Option<Parked>,
+    /// A previous command never finished: the engine may still be busy.
+    pub engine_suspect: bool,
+    /// The hardware disappeared.
+    pub removed: bool,
+    /// Counters.
+    pub stats: Statistics,
+}

@@ -1,0 +1,208 @@
+//! The DMA path, both personalities and both directions in one place:
+//! `EvtProgramDma` → the device moves one transfer → completion (interrupt DPC, the system
+//! DMA controller's transfer-complete callback, or the watchdog) → `DmaCompleted*` → the next
+//! transfer or the end of the transaction → the request completes with
+//! `WdfDmaTransactionGetBytesTransferred`.
+
+use crate::context::{DeviceContext, EndReason, OpKind, Personality, Programmed as Work};
+use crate::io::map_framework;
+use crate::regs::{self, cmd, ctrl};
+use crate::wdf::dma::{ChannelCore, Completion, Direction, DmaHandler, Finished, Programmed, Progress, SystemDmaStatus, Transfer};
+use crate::wdf::irql::{AtMostDispatch, Dispatch};
+use crate::wdf::Error;
+
+/// Watchdog period for one device command: ten times edu's 100 ms per command.
+pub const WATCHDOG_MS: u32 = 1_000;
+
+impl DeviceContext {
+    /// Reports the transfer the device finished (`Completion` chosen by the caller) and acts on
+    /// what the framework says: nothing more (next transfer already programmed), or the end.
+    pub fn complete_transfer(&self, how: Completion, cx: &impl AtMostDispatch) {
+        let Some(hw) = self.hw.get() else { return };
+        match hw.personality.channel().completed(how, cx) {
+            Progress::More | Progress::Idle => {}
+            Progress::Done(finished) => self.transaction_done(finished, cx),
+        }
+    }
+
+    /// A transaction ended: start the loopback's second half, or complete the request with
+    /// the bytes transferred.
+    pub fn transaction_done(&self, finished: Finished, cx: &impl AtMostDispatch) {
+        let Finished { request, status, bytes } = finished;
+        let (end, kind) = {
+            let mut io = self.io.lock(cx);
+            io.programmed = None;
+            (io.end, io.op.map(|op| op.kind))
+        };
+        let result = match (end, status) {
+            (Some(reason), _) => Err(reason.error()),
+            (None, Ok(())) => Ok(()),
+            (None, Err(error)) => Err(map_framework(error)),
+        };
+        if kind == Some(OpKind::LoopbackWrite) && result.is_ok() {
+            self.start_dma(request, OpKind::LoopbackRead, 0, cx);
+            return;
+        }
+        self.finish_request(request, result, bytes, cx);
+    }
+
+    /// Asks the operation in flight to end at the next transfer boundary; for system DMA,
+    /// stops the controller now. Safe to call when nothing is in flight.
+    pub fn end_early(&self, reason: EndReason, cx: &impl AtMostDispatch) {
+        let Some(hw) = self.hw.get() else { return };
+        let won = {
+            let mut io = self.io.lock(cx);
+            if io.op.is_none() {
+                return;
+            }
+            let first = io.end.is_none();
+            io.end.get_or_insert(reason);
+            let channel = hw.personality.channel();
+            match channel.try_cancel(&io.cx()) {
+                Some(won) => Some(won),
+                None => {
+                    if first && let Personality::System { channel, .. } = &hw.personality {
+                        channel.stop_system_transfer(&io.cx());
+                    }
+                    None
+                }
+            }
+        };
+        if let Some(finished) = won.and_then(|won| won.finish(cx)) {
+            self.transaction_done(finished, cx);
+        }
+    }
+
+    /// The edu engine finished the command (its interrupt, or the watchdog saw it idle).
+    pub fn edu_command_done(&self, cx: &Dispatch<'_>) {
+        let how = {
+            let mut io = self.io.lock(cx);
+            let Some(work) = io.programmed.take() else { return };
+            io.stats.fragments += 1;
+            how_to_complete(work, work.count, io.end.is_some())
+        };
+        let _queued = self.watchdog.cancel(cx);
+        self.complete_transfer(how, cx);
+    }
+
+    fn program_edu(&self, bar: &crate::wdf::mmio::Bar, transfer: &Transfer<'_>, base: u32) -> Result<usize, Error> {
+        if bar.read::<regs::Identification>().0 == u32::MAX {
+            return Err(Error::DEVICE_REMOVED);
+        }
+        if bar.read::<regs::DmaCommand>().0 & cmd::RUN != 0 {
+            // A command that never finished still owns the engine (edu cannot be aborted).
+            return Err(Error::DEVICE_BUSY);
+        }
+        let ring = regs::ring_offset(base, transfer.offset);
+        let count = regs::until_wrap(ring, transfer.length);
+        let device = regs::EDU_BUFFER_BASE + ring as u64;
+        let (source, destination, direction) = match transfer.direction {
+            Direction::ToDevice => (transfer.address(), device, 0),
+            Direction::FromDevice => (device, transfer.address(), cmd::TO_RAM),
+        };
+        bar.write(regs::DmaSource(source));
+        bar.write(regs::DmaDestination(destination));
+        bar.write(regs::DmaCount(count as u64));
+        bar.write(regs::DmaCommand(cmd::RUN | cmd::IRQ | direction));
+        Ok(count)
+    }
+
+    fn program_peripheral(bar: &crate::wdf::mmio::Bar, transfer: &Transfer<'_>, base: u32) -> Result<usize, Error> {
+        if bar.read::<regs::PeripheralId>().0 != regs::PERIPHERAL_ID {
+            return Err(Error::DEVICE_REMOVED);
+        }
+        let ring = regs::ring_offset(base, transfer.offset);
+        let direction = if transfer.direction == Direction::FromDevice { ctrl::TO_MEMORY } else { 0 };
+        bar.write(regs::PeripheralOffset(u32::try_from(ring).unwrap_or(0)));
+        // Enabling the request line starts the controller (demand mode) and zeroes COUNT.
+        bar.write(regs::PeripheralCtrl(ctrl::DREQ_ENABLE | direction));
+        Ok(transfer.length)
+    }
+}
+
+/// Chooses the `DmaCompleted*` form for a finished device command.
+#[must_use]
+pub const fn how_to_complete(work: Work, moved: usize, ending: bool) -> Completion {
+    if ending {
+        Completion::Final(moved)
+    } else if moved < work.length {
+        Completion::WithLength(moved)
+    } else {
+        Completion::Full
+    }
+}
+
+impl DmaHandler for DeviceContext {
+    fn dma_channel(&self) -> Option<&ChannelCore> {
+        self.hw.get().map(|hw| hw.personality.channel())
+    }
+
+    fn program(&self, transfer: &Transfer<'_>, cx: &Dispatch<'_>) -> Programmed {
+        let Some(hw) = self.hw.get() else { return Programmed::Abort(Error::DEVICE_NOT_READY) };
+        let mut io = self.io.lock(cx);
+        if let Some(reason) = io.end {
+            return Programmed::Abort(reason.error());
+        }
+        let base = io.op.map_or(0, |op| op.base);
+        let started = match &hw.personality {
+            Personality::BusMaster { .. } => self.program_edu(&hw.bar, transfer, base),
+            Personality::System { .. } => Self::program_peripheral(&hw.bar, transfer, base),
+        };
+        match started {
+            Ok(count) => {
+                io.programmed = Some(Work { count, length: transfer.length });
+                drop(io);
+                let _was_queued = self.watchdog.start_ms(WATCHDOG_MS, cx);
+                Programmed::Started
+            }
+            Err(error) => {
+                if error == Error::DEVICE_REMOVED {
+                    io.removed = true;
+                }
+                Programmed::Abort(error)
+            }
+        }
+    }
+
+    fn aborted(&self, finished: Finished, cx: &Dispatch<'_>) {
+        let Finished { request, status, bytes } = finished;
+        let end = self.io.lock(cx).end;
+        let result = match (end, status) {
+            (Some(reason), _) => Err(reason.error()),
+            (None, status) => status.map_err(map_framework),
+        };
+        self.finish_request(request, result, bytes, cx);
+    }
+
+    fn transfer_complete(&self, status: SystemDmaStatus, cx: &Dispatch<'_>) {
+        let Some(hw) = self.hw.get() else { return };
+        let moved = hw.bar.read::<regs::PeripheralCount>().0 as usize;
+        hw.bar.write(regs::PeripheralCtrl(0));
+        let how = {
+            let mut io = self.io.lock(cx);
+            let Some(work) = io.programmed.take() else { return };
+            io.stats.fragments += 1;
+            if matches!(status, SystemDmaStatus::Error | SystemDmaStatus::Aborted) {
+                io.end.get_or_insert(EndReason::DeviceError);
+            }
+            // The peripheral counts what really went through its data port.
+            how_to_complete(work, moved.min(work.length), io.end.is_some() || status == SystemDmaStatus::Cancelled)
+        };
+        let _queued = self.watchdog.cancel(cx);
+        self.complete_transfer(how, cx);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn completion_form_follows_what_the_device_moved() {
+        let work = Work { count: 4096, length: 4096 };
+        assert_eq!(how_to_complete(work, 4096, false), Completion::Full);
+        assert_eq!(how_to_complete(Work { count: 96, length: 4096 }, 96, false), Completion::WithLength(96));
+        assert_eq!(how_to_complete(work, 4096, true), Completion::Final(4096));
+        assert_eq!(how_to_complete(work, 0, true), Completion::Final(0));
+    }
+}

@@ -1,0 +1,168 @@
+//! Device add, hardware preparation and release, and power transitions.
+
+use crate::context::{DeviceContext, Hardware, IoState, Personality};
+use crate::regs::{self, ctrl};
+use crate::wdf::dma::{AddressWidth, BusMaster, DmaChannel, DmaEnabler, DmaWidth, EnablerConfig, Profile, SystemMode};
+use crate::wdf::interrupt::Interrupt;
+use crate::wdf::irql::Passive;
+use crate::wdf::mmio::Bar;
+use crate::wdf::request::{Dispatching, Queue};
+use crate::wdf::sync::SpinLock;
+use crate::wdf::timer::Timer;
+use crate::wdf::{Device, DeviceHandler, DeviceInit, Driver, Error, PowerState, Prepare, Release, Resource, Resources, Result};
+
+/// The driver.
+pub struct EduDriver;
+
+impl Driver for EduDriver {
+    fn device_add(mut init: DeviceInit<'_>, cx: &Passive<'_>) -> Result {
+        init.set_direct_io();
+        init.create::<DeviceContext>(
+            |device, cx| {
+                let queue = Queue::create_default::<DeviceContext>(device, Dispatching::Sequential, cx)?;
+                let watchdog = Timer::create::<DeviceContext>(device, cx)?;
+                let io = SpinLock::create(device, IoState::default(), cx)?;
+                device.create_interface(&edu_api::GUID_DEVINTERFACE_EDU_DMA, cx)?;
+                Ok(DeviceContext { device, queue, watchdog, hw: Default::default(), io })
+            },
+            cx,
+        )?;
+        Ok(())
+    }
+}
+
+/// What prepare-hardware found in the resource list.
+struct Found<'a> {
+    memory: Option<(u64, u32)>,
+    interrupt: Option<crate::wdf::device::InterruptResource<'a>>,
+    dma: Option<crate::wdf::device::DmaResource<'a>>,
+}
+
+fn scan<'a>(resources: &'a Resources<'_>) -> Found<'a> {
+    let mut found = Found { memory: None, interrupt: None, dma: None };
+    for resource in resources.iter() {
+        match resource {
+            Resource::Memory { start, length } if found.memory.is_none() => found.memory = Some((start, length)),
+            Resource::Interrupt(interrupt) if found.interrupt.is_none() => found.interrupt = Some(interrupt),
+            Resource::Dma(dma) if found.dma.is_none() => found.dma = Some(dma),
+            _ => {}
+        }
+    }
+    found
+}
+
+/// Checks the edu identification and that MMIO works (liveness register).
+fn check_edu(bar: &Bar) -> Result {
+    if !regs::is_edu(bar.read::<regs::Identification>().0) {
+        return Err(Error::DEVICE_HARDWARE_ERROR);
+    }
+    let probe = 0x5A5A_0F0F;
+    bar.write(regs::Liveness(probe));
+    if bar.read::<regs::Liveness>().0 != !probe {
+        return Err(Error::DEVICE_HARDWARE_ERROR);
+    }
+    Ok(())
+}
+
+/// Builds the bus-master personality (edu).
+fn bus_master(device: Device, bar: &Bar, resources: &Found<'_>, cx: &Passive<'_>) -> Result<Personality> {
+    check_edu(bar)?;
+    let interrupt_resource = resources.interrupt.ok_or(Error::DEVICE_HARDWARE_ERROR)?;
+    let config = EnablerConfig {
+        profile: Profile::Packet,
+        maximum_length: regs::BUFFER_SIZE,
+        address_width: AddressWidth::new(regs::EDU_ADDRESS_BITS),
+    };
+    let enabler = DmaEnabler::create(device, &config, cx)?;
+    let channel = DmaChannel::<BusMaster>::create(&enabler, device, cx)?;
+    let interrupt = Interrupt::create::<DeviceContext>(device, &interrupt_resource, cx)?;
+    Ok(Personality::BusMaster { enabler, channel, interrupt, msi: interrupt_resource.message })
+}
+
+/// Builds the system-mode personality (FIFO peripheral on a DMA controller channel).
+fn system(device: Device, bar: &Bar, bar_start: u64, resources: &Found<'_>, cx: &Passive<'_>) -> Result<Personality> {
+    if bar.read::<regs::PeripheralId>().0 != regs::PERIPHERAL_ID {
+        return Err(Error::DEVICE_HARDWARE_ERROR);
+    }
+    let channel_resource = resources.dma.ok_or(Error::DEVICE_HARDWARE_ERROR)?;
+    let config = EnablerConfig { profile: Profile::System, maximum_length: regs::BUFFER_SIZE, address_width: None };
+    let enabler = DmaEnabler::create(device, &config, cx)?;
+    enabler.configure_system(&channel_resource, bar_start + regs::PERIPHERAL_DATA_PORT, DmaWidth::Bits8, true, cx)?;
+    let channel = DmaChannel::<SystemMode>::create(&enabler, device, cx)?;
+    Ok(Personality::System { enabler, channel })
+}
+
+impl DeviceHandler for DeviceContext {
+    fn prepare_hardware(&self, device: Device, resources: &Resources<'_>, slot: &Prepare<'_>, cx: &Passive<'_>) -> Result {
+        let found = scan(resources);
+        let (start, length) = found.memory.ok_or(Error::DEVICE_HARDWARE_ERROR)?;
+        let bar = Bar::map(start, length as usize, cx)?;
+        let personality = if found.dma.is_some() {
+            system(device, &bar, start, &found, cx)
+        } else {
+            bus_master(device, &bar, &found, cx)
+        };
+        match personality {
+            Ok(personality) => {
+                self.hw.set(Hardware { bar, bar_start: start, personality }, slot);
+                Ok(())
+            }
+            Err(error) => {
+                // Objects already created are the device's children and go with it.
+                bar.unmap(cx);
+                Err(error)
+            }
+        }
+    }
+
+    fn release_hardware(&self, _device: Device, slot: &Release<'_>, cx: &Passive<'_>) -> Result {
+        if let Some(hardware) = self.hw.take(slot) {
+            let Hardware { bar, personality, .. } = hardware;
+            bar.unmap(cx);
+            match personality {
+                // The interrupt object is deleted by the framework after release-hardware;
+                // deleting the enabler deletes its transaction and the channel's lock.
+                Personality::BusMaster { enabler, channel, interrupt, .. } => {
+                    drop((channel, interrupt));
+                    enabler.delete(cx);
+                }
+                Personality::System { enabler, channel } => {
+                    drop(channel);
+                    enabler.delete(cx);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn d0_entry(&self, _device: Device, _previous: PowerState, _cx: &Passive<'_>) -> Result {
+        let Some(hw) = self.hw.get() else { return Err(Error::DEVICE_NOT_READY) };
+        match &hw.personality {
+            Personality::BusMaster { .. } => {
+                // The model keeps state across resets: drop stale causes and the factorial
+                // interrupt enable before interrupts are connected (edu-device.md §11.2).
+                hw.bar.write(regs::InterruptAck(u32::MAX));
+                hw.bar.write(regs::DeviceStatus(0));
+            }
+            Personality::System { .. } => hw.bar.write(regs::PeripheralCtrl(ctrl::RESET)),
+        }
+        Ok(())
+    }
+
+    fn d0_exit(&self, _device: Device, _target: PowerState, cx: &Passive<'_>) -> Result {
+        // After this the watchdog callback is not running and will not run.
+        let _was_queued = self.watchdog.cancel_and_wait(cx);
+        if let Some(Hardware { bar, personality: Personality::System { .. }, .. }) = self.hw.get() {
+            bar.write(regs::PeripheralCtrl(0));
+        }
+        Ok(())
+    }
+
+    fn surprise_removal(&self, _device: Device, cx: &Passive<'_>) {
+        let mut io = self.io.lock(cx);
+        io.removed = true;
+        if io.op.is_some() {
+            io.end.get_or_insert(crate::context::EndReason::Removed);
+        }
+    }
+}

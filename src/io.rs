@@ -1,0 +1,278 @@
+//! Requests: validation of reads, writes and IOCTLs, the non-DMA IOCTLs, and the one place
+//! where every request is completed.
+
+use edu_api::{DeviceInfo, DmaAt, DmaMode, Statistics};
+
+use crate::context::{DeviceContext, OpKind, Parked, Personality};
+use crate::regs;
+use crate::wdf::dma::Direction;
+use crate::wdf::irql::{AtMostDispatch, UpToDispatch};
+use crate::wdf::request::{CancelledRequest, QueueHandler, StopAction};
+use crate::wdf::{Error, Request, Result, Status, Unmark};
+
+/// Largest transfer accepted, as in the I/O contract.
+const MAX_TRANSFER: usize = edu_api::MAX_TRANSFER_LENGTH;
+
+/// Validates a data length: non-zero and not above the contract's maximum.
+pub const fn check_length(length: usize) -> Result {
+    if length == 0 {
+        Err(Error::INVALID_PARAMETER)
+    } else if length > MAX_TRANSFER {
+        Err(Error::INVALID_BUFFER_SIZE)
+    } else {
+        Ok(())
+    }
+}
+
+/// Validates a `DmaAt` header.
+pub fn check_dma_at(input: &[u8]) -> Result<u32> {
+    let header = DmaAt::from_bytes(input).ok_or(Error::BUFFER_TOO_SMALL)?;
+    if header.reserved != 0 || header.offset as usize >= regs::BUFFER_SIZE {
+        return Err(Error::INVALID_PARAMETER);
+    }
+    Ok(header.offset)
+}
+
+/// Validates loopback lengths: equal, between 1 and the device buffer size.
+pub const fn check_loopback(input_length: usize, output_length: usize) -> Result {
+    if input_length == 0 || input_length > regs::BUFFER_SIZE || output_length != input_length {
+        Err(Error::INVALID_PARAMETER)
+    } else {
+        Ok(())
+    }
+}
+
+/// Maps a framework status to one the application may see (KMDF would otherwise translate
+/// facility-0x20 statuses to `STATUS_INVALID_DEVICE_REQUEST` itself, §5.2).
+pub const fn map_framework(error: Error) -> Error {
+    if error.is_framework_private() { Error::DEVICE_DATA_ERROR } else { error }
+}
+
+impl DeviceContext {
+    /// Completes a request, exactly once, and counts it. A request that was made cancelable
+    /// is unmarked first; if its cancel callback has run or will run, the completion is made
+    /// by whichever of the two comes last (`kmdf-dma-semantics.md` §4.2, pattern B).
+    pub fn finish_request(&self, mut request: Request, result: Result, information: usize, cx: &impl AtMostDispatch) {
+        let status = Status::from(result);
+        {
+            let mut io = self.io.lock(cx);
+            let kind = io.op.map(|op| op.kind);
+            count(&mut io.stats, status, information, kind);
+            io.op = None;
+            io.programmed = None;
+            io.end = None;
+        }
+        if request.unmark_cancelable(cx) == Unmark::Unmarked {
+            request.complete_with_information(status, information, cx);
+            return;
+        }
+        let parked = {
+            let mut io = self.io.lock(cx);
+            if io.cancel_ran {
+                io.cancel_ran = false;
+                Some(request)
+            } else {
+                io.parked = Some(Parked { request, status, information });
+                None
+            }
+        };
+        if let Some(request) = parked {
+            request.complete_with_information(status, information, cx);
+        }
+    }
+
+    /// Starts a DMA operation for a request: marks it cancelable and executes the channel's
+    /// transaction. Any failure completes the request.
+    pub fn start_dma(&self, mut request: Request, kind: OpKind, base: u32, cx: &impl AtMostDispatch) {
+        let Some(hw) = self.hw.get() else {
+            self.finish_request(request, Err(Error::DEVICE_NOT_READY), 0, cx);
+            return;
+        };
+        {
+            let mut io = self.io.lock(cx);
+            if io.removed {
+                drop(io);
+                self.finish_request(request, Err(Error::DEVICE_REMOVED), 0, cx);
+                return;
+            }
+            io.op = Some(crate::context::Op { kind, base });
+            io.programmed = None;
+            if kind != OpKind::LoopbackRead {
+                // A new request: its own cancellation state. (The loopback's second half keeps
+                // the first half's, so a cancel between the halves is not lost.)
+                io.end = None;
+                io.cancel_ran = false;
+            }
+        }
+        if kind != OpKind::LoopbackRead
+            && let Err(error) = request.mark_cancelable::<Self>(cx)
+        {
+            self.finish_request(request, Err(error), 0, cx);
+            return;
+        }
+        let direction = match kind {
+            OpKind::Read | OpKind::LoopbackRead => Direction::FromDevice,
+            OpKind::Write | OpKind::LoopbackWrite => Direction::ToDevice,
+        };
+        if let Err((request, error)) = hw.personality.channel().start::<Self>(request, direction, None, cx) {
+            self.finish_request(request, Err(map_framework(error)), 0, cx);
+        }
+    }
+
+    fn info(&self, cx: &impl AtMostDispatch) -> Result<DeviceInfo> {
+        let hw = self.hw.get().ok_or(Error::DEVICE_NOT_READY)?;
+        let (mode, device_id, width, msi) = match &hw.personality {
+            Personality::BusMaster { msi, .. } => {
+                (DmaMode::BusMaster, hw.bar.read::<regs::Identification>().0, regs::EDU_ADDRESS_BITS, u32::from(*msi))
+            }
+            Personality::System { .. } => (DmaMode::System, hw.bar.read::<regs::PeripheralId>().0, 32, 0),
+        };
+        let enabler = hw.personality.enabler();
+        Ok(DeviceInfo {
+            api_version: edu_api::API_VERSION,
+            device_id,
+            dma_mode: mode as u32,
+            address_width: width,
+            max_transfer: u32::try_from(enabler.maximum_length(cx)).unwrap_or(u32::MAX),
+            fragment_length: u32::try_from(enabler.fragment_length(Direction::FromDevice, cx)).unwrap_or(u32::MAX),
+            buffer_size: edu_api::DEVICE_BUFFER_SIZE,
+            msi,
+        })
+    }
+
+    /// Copies `bytes` into the output buffer and completes with their length.
+    fn reply(&self, mut request: Request, bytes: &[u8], cx: &impl AtMostDispatch) {
+        let result = request.output_buffer(bytes.len(), cx).map(|out| {
+            if let Some(slot) = out.get_mut(..bytes.len()) {
+                slot.copy_from_slice(bytes);
+            }
+        });
+        let length = if result.is_ok() { bytes.len() } else { 0 };
+        self.finish_request(request, result, length, cx);
+    }
+
+    fn reset(&self, cx: &impl AtMostDispatch) -> Result {
+        let hw = self.hw.get().ok_or(Error::DEVICE_NOT_READY)?;
+        if let Personality::BusMaster { .. } = hw.personality {
+            hw.bar.write(regs::InterruptAck(u32::MAX));
+        }
+        self.io.lock(cx).stats = Statistics::default();
+        Ok(())
+    }
+}
+
+/// Updates the counters for a completion.
+fn count(stats: &mut Statistics, status: Status, information: usize, kind: Option<OpKind>) {
+    let bytes = information as u64;
+    stats.requests += 1;
+    match kind {
+        Some(OpKind::Read) => stats.bytes_read += bytes,
+        Some(OpKind::Write) => stats.bytes_written += bytes,
+        Some(OpKind::LoopbackRead) => {
+            stats.bytes_read += bytes;
+            stats.bytes_written += bytes;
+        }
+        Some(OpKind::LoopbackWrite) | None => {}
+    }
+    match status.ok() {
+        Ok(()) => {}
+        Err(Error::CANCELLED) => stats.cancelled += 1,
+        Err(Error::IO_TIMEOUT) => stats.timeouts += 1,
+        Err(_) => stats.errors += 1,
+    }
+}
+
+impl QueueHandler for DeviceContext {
+    fn read(&self, request: Request, length: usize, cx: &UpToDispatch<'_>) {
+        match check_length(length) {
+            Ok(()) => self.start_dma(request, OpKind::Read, 0, cx),
+            Err(error) => self.finish_request(request, Err(error), 0, cx),
+        }
+    }
+
+    fn write(&self, request: Request, length: usize, cx: &UpToDispatch<'_>) {
+        match check_length(length) {
+            Ok(()) => self.start_dma(request, OpKind::Write, 0, cx),
+            Err(error) => self.finish_request(request, Err(error), 0, cx),
+        }
+    }
+
+    fn device_control(&self, mut request: Request, code: u32, input_length: usize, output_length: usize, cx: &UpToDispatch<'_>) {
+        match code {
+            edu_api::IOCTL_EDU_GET_INFO => match self.info(cx) {
+                Ok(info) => self.reply(request, &info.to_bytes(), cx),
+                Err(error) => self.finish_request(request, Err(error), 0, cx),
+            },
+            edu_api::IOCTL_EDU_GET_STATS => {
+                let stats = self.io.lock(cx).stats;
+                self.reply(request, &stats.to_bytes(), cx);
+            }
+            edu_api::IOCTL_EDU_RESET => {
+                let result = self.reset(cx);
+                self.finish_request(request, result, 0, cx);
+            }
+            edu_api::IOCTL_EDU_DMA_WRITE_AT | edu_api::IOCTL_EDU_DMA_READ_AT => {
+                let checked = request
+                    .input_buffer(DmaAt::SIZE, cx)
+                    .and_then(check_dma_at)
+                    .and_then(|offset| check_length(output_length).map(|()| offset));
+                let kind = if code == edu_api::IOCTL_EDU_DMA_WRITE_AT { OpKind::Write } else { OpKind::Read };
+                match checked {
+                    Ok(offset) => self.start_dma(request, kind, offset, cx),
+                    Err(error) => self.finish_request(request, Err(error), 0, cx),
+                }
+            }
+            edu_api::IOCTL_EDU_LOOPBACK => match check_loopback(input_length, output_length) {
+                Ok(()) => self.start_dma(request, OpKind::LoopbackWrite, 0, cx),
+                Err(error) => self.finish_request(request, Err(error), 0, cx),
+            },
+            _ => self.finish_request(request, Err(Error::INVALID_DEVICE_REQUEST), 0, cx),
+        }
+    }
+
+    fn stop(&self, _request: &CancelledRequest<'_>, action: StopAction, cx: &UpToDispatch<'_>) {
+        // Suspend: the transfer in flight finishes on its own (each device command is bounded
+        // by the watchdog) and the framework waits for the completion. Purge: end it at the
+        // next transfer boundary, as a cancellation.
+        if action == StopAction::Purge {
+            self.end_early(crate::context::EndReason::Cancelled, cx);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lengths_are_checked_against_the_contract() {
+        assert_eq!(check_length(0), Err(Error::INVALID_PARAMETER));
+        assert_eq!(check_length(1), Ok(()));
+        assert_eq!(check_length(MAX_TRANSFER), Ok(()));
+        assert_eq!(check_length(MAX_TRANSFER + 1), Err(Error::INVALID_BUFFER_SIZE));
+    }
+
+    #[test]
+    fn dma_at_headers_are_validated() {
+        assert_eq!(check_dma_at(&DmaAt { offset: 4095, reserved: 0 }.to_bytes()), Ok(4095));
+        assert_eq!(check_dma_at(&DmaAt { offset: 4096, reserved: 0 }.to_bytes()), Err(Error::INVALID_PARAMETER));
+        assert_eq!(check_dma_at(&DmaAt { offset: 0, reserved: 1 }.to_bytes()), Err(Error::INVALID_PARAMETER));
+        assert_eq!(check_dma_at(&[0; 7]), Err(Error::BUFFER_TOO_SMALL));
+    }
+
+    #[test]
+    fn loopback_lengths_must_match_and_fit() {
+        assert_eq!(check_loopback(1, 1), Ok(()));
+        assert_eq!(check_loopback(4096, 4096), Ok(()));
+        assert_eq!(check_loopback(4097, 4097), Err(Error::INVALID_PARAMETER));
+        assert_eq!(check_loopback(0, 0), Err(Error::INVALID_PARAMETER));
+        assert_eq!(check_loopback(8, 7), Err(Error::INVALID_PARAMETER));
+    }
+
+    #[test]
+    fn framework_statuses_are_mapped_before_completion() {
+        let too_fragmented = Error::from_raw(0xC020_020A_u32.cast_signed()).unwrap();
+        assert_eq!(map_framework(too_fragmented), Error::DEVICE_DATA_ERROR);
+        assert_eq!(map_framework(Error::CANCELLED), Error::CANCELLED);
+    }
+}

@@ -1,0 +1,82 @@
+//! IRQL as types. Trampolines hand callbacks a zero-sized token naming the IRQL KMDF
+//! documents for that callback; each wrapper asks for the token that matches its DDI's
+//! maximum IRQL. Tokens cannot be cloned, sent to another thread, or kept past the callback.
+
+use core::marker::PhantomData;
+
+/// Lifetime and thread marker shared by the tokens.
+type Marker<'cb> = PhantomData<(&'cb (), *mut ())>;
+
+/// Asserts, where the IRQL can be observed (the simulator), that it matches a token.
+fn debug_check(expected: &'static str, ok: impl Fn(u8) -> bool) {
+    if let Some(irql) = super::sys::observed_irql() {
+        debug_assert!(ok(irql), "{expected} token created at IRQL {irql}");
+    }
+}
+
+/// Running at PASSIVE_LEVEL.
+pub struct Passive<'cb>(Marker<'cb>);
+/// Running at DISPATCH_LEVEL.
+pub struct Dispatch<'cb>(Marker<'cb>);
+/// Running at PASSIVE_LEVEL or DISPATCH_LEVEL, unknown which.
+pub struct UpToDispatch<'cb>(Marker<'cb>);
+/// Running at the device's DIRQL with the interrupt lock held.
+pub struct Dirql<'cb>(Marker<'cb>);
+
+impl Passive<'_> {
+    /// # Safety
+    /// The current IRQL is PASSIVE_LEVEL for the token's lifetime.
+    pub(in crate::wdf) unsafe fn new() -> Self {
+        debug_check("Passive", |irql| irql == 0);
+        Self(PhantomData)
+    }
+}
+
+impl Dispatch<'_> {
+    /// # Safety
+    /// The current IRQL is DISPATCH_LEVEL for the token's lifetime.
+    pub(in crate::wdf) unsafe fn new() -> Self {
+        debug_check("Dispatch", |irql| irql == 2);
+        Self(PhantomData)
+    }
+}
+
+impl UpToDispatch<'_> {
+    /// # Safety
+    /// The current IRQL is at most DISPATCH_LEVEL for the token's lifetime.
+    pub(in crate::wdf) unsafe fn new() -> Self {
+        debug_check("UpToDispatch", |irql| irql <= 2);
+        Self(PhantomData)
+    }
+}
+
+impl Dirql<'_> {
+    /// # Safety
+    /// The current IRQL is the device's DIRQL, with its interrupt lock held, for the token's
+    /// lifetime.
+    pub(in crate::wdf) unsafe fn new() -> Self {
+        debug_check("Dirql", |irql| irql > 2);
+        Self(PhantomData)
+    }
+}
+
+mod sealed {
+    pub trait Sealed {}
+    impl Sealed for super::Passive<'_> {}
+    impl Sealed for super::Dispatch<'_> {}
+    impl Sealed for super::UpToDispatch<'_> {}
+}
+
+/// Tokens of contexts at or below DISPATCH_LEVEL: what DDIs allowed at `<= DISPATCH_LEVEL`
+/// ask for. [`Dirql`] does not implement it, so DMA and request DDIs cannot be called from the
+/// ISR or under the interrupt lock.
+///
+/// ```compile_fail
+/// # use edu_dma::wdf::{irql::{AtMostDispatch, Dirql}};
+/// fn needs(_: &impl AtMostDispatch) {}
+/// fn isr(cx: &Dirql<'_>) { needs(cx) }
+/// ```
+pub trait AtMostDispatch: sealed::Sealed {}
+impl AtMostDispatch for Passive<'_> {}
+impl AtMostDispatch for Dispatch<'_> {}
+impl AtMostDispatch for UpToDispatch<'_> {}

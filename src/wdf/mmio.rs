@@ -1,0 +1,187 @@
+//! Device registers: a mapped BAR and typed register access.
+//!
+//! [`Bar`] is the only way to reach registers. On Windows it is the pointer returned by
+//! `MmMapIoSpaceEx`, accessed with volatile reads and writes through raw pointers (never
+//! references). On the host it is the simulator's mapping token, and each access goes to the
+//! device model. Register types implement [`Register`] (with [`Readable`]/[`Writable`]), so an
+//! access with the wrong width or to an undefined offset cannot be written.
+
+use core::ptr::NonNull;
+
+use super::irql::Passive;
+use super::sys;
+use super::{Error, Result};
+
+/// A register of a BAR: its offset and raw width.
+pub trait Register: Copy {
+    /// Byte offset in the BAR.
+    const OFFSET: usize;
+    /// The raw value type (`u32` or `u64`).
+    type Raw: RawValue;
+    /// From the raw value.
+    fn from_raw(raw: Self::Raw) -> Self;
+    /// To the raw value.
+    fn into_raw(self) -> Self::Raw;
+}
+
+/// Registers that may be read.
+pub trait Readable: Register {}
+/// Registers that may be written.
+pub trait Writable: Register {}
+
+/// Raw register widths.
+pub trait RawValue: Copy + sealed::Sealed {
+    /// Reads at `address` (an address inside a mapped BAR).
+    #[doc(hidden)]
+    fn read(address: usize) -> Self;
+    /// Writes at `address` (an address inside a mapped BAR).
+    #[doc(hidden)]
+    fn write(address: usize, value: Self);
+}
+
+mod sealed {
+    pub trait Sealed {}
+    impl Sealed for u32 {}
+    impl Sealed for u64 {}
+}
+
+#[cfg(windows)]
+impl RawValue for u32 {
+    fn read(address: usize) -> Self {
+        // SAFETY: `address` lies inside a live MmMapIoSpaceEx mapping, 4-byte aligned
+        // (`Bar::read` checks the offset; `Register` offsets are aligned by construction).
+        unsafe { core::ptr::read_volatile(address as *const u32) }
+    }
+    fn write(address: usize, value: Self) {
+        // SAFETY: as in `read`.
+        unsafe { core::ptr::write_volatile(address as *mut u32, value) }
+    }
+}
+
+#[cfg(windows)]
+impl RawValue for u64 {
+    fn read(address: usize) -> Self {
+        // SAFETY: as for `u32`, 8-byte aligned.
+        unsafe { core::ptr::read_volatile(address as *const u64) }
+    }
+    fn write(address: usize, value: Self) {
+        // SAFETY: as for `u32`, 8-byte aligned.
+        unsafe { core::ptr::write_volatile(address as *mut u64, value) }
+    }
+}
+
+#[cfg(not(windows))]
+impl RawValue for u32 {
+    fn read(address: usize) -> Self {
+        kmdf_sim::mirror::ext::read32(address)
+    }
+    fn write(address: usize, value: Self) {
+        kmdf_sim::mirror::ext::write32(address, value);
+    }
+}
+
+#[cfg(not(windows))]
+impl RawValue for u64 {
+    fn read(address: usize) -> Self {
+        kmdf_sim::mirror::ext::read64(address)
+    }
+    fn write(address: usize, value: Self) {
+        kmdf_sim::mirror::ext::write64(address, value);
+    }
+}
+
+/// A mapped memory BAR.
+///
+/// # Invariants
+/// `base..base + length` is a live `MmMapIoSpaceEx` mapping, unmapped only by [`Bar::unmap`],
+/// which consumes the value. The driver keeps the value in its hardware state, which exists
+/// only between prepare-hardware and release-hardware.
+#[derive(Debug)]
+pub struct Bar {
+    base: NonNull<core::ffi::c_void>,
+    length: usize,
+}
+
+// SAFETY: the mapping may be accessed from any CPU at any IRQL.
+unsafe impl Send for Bar {}
+// SAFETY: accesses are single volatile operations; serialising them is the driver's job (the
+// interrupt lock), as on any MMIO.
+unsafe impl Sync for Bar {}
+
+impl Bar {
+    /// Wraps `MmMapIoSpaceEx(start, length, PAGE_READWRITE | PAGE_NOCACHE)`.
+    ///
+    /// # Errors
+    /// `STATUS_INSUFFICIENT_RESOURCES` when the mapping fails.
+    pub fn map(start: u64, length: usize, _cx: &Passive<'_>) -> Result<Self> {
+        let address = sys::PHYSICAL_ADDRESS { QuadPart: start.cast_signed() };
+        // CAST: usize and SIZE_T have the same width on every Windows target.
+        let bytes = length as sys::SIZE_T;
+        // SAFETY: `start..start + length` is a memory resource the PnP manager assigned to
+        // this device (the caller takes it from the translated resource list); PASSIVE_LEVEL.
+        let base = unsafe { sys::MmMapIoSpaceEx(address, bytes, sys::PAGE_READWRITE | sys::PAGE_NOCACHE) };
+        // INVARIANT: a non-null result is a live mapping of `length` bytes.
+        NonNull::new(base).map(|base| Self { base, length }).ok_or(Error::INSUFFICIENT_RESOURCES)
+    }
+
+    /// Wraps `MmUnmapIoSpace`.
+    pub fn unmap(self, _cx: &Passive<'_>) {
+        // CAST: as in `map`.
+        let bytes = self.length as sys::SIZE_T;
+        // SAFETY: the mapping is live (invariant) and consumed here, so no access follows.
+        unsafe { sys::MmUnmapIoSpace(self.base.as_ptr(), bytes) };
+    }
+
+    fn address<R: Register>(&self) -> Option<usize> {
+        let end = R::OFFSET.checked_add(core::mem::size_of::<R::Raw>())?;
+        (end <= self.length).then(|| self.base.as_ptr() as usize + R::OFFSET)
+    }
+
+    /// Reads a register. A register outside the BAR reads as all ones, as a missing device does.
+    #[must_use]
+    pub fn read<R: Readable>(&self) -> R
+    where
+        R::Raw: AllOnes,
+    {
+        R::from_raw(self.address::<R>().map_or(R::Raw::ALL_ONES, R::Raw::read))
+    }
+
+    /// Writes a register. A register outside the BAR is not written.
+    pub fn write<R: Writable>(&self, value: R) {
+        if let Some(address) = self.address::<R>() {
+            R::Raw::write(address, value.into_raw());
+        }
+    }
+}
+
+/// The all-ones value of a raw width.
+pub trait AllOnes {
+    /// All bits set.
+    const ALL_ONES: Self;
+}
+impl AllOnes for u32 {
+    const ALL_ONES: Self = u32::MAX;
+}
+impl AllOnes for u64 {
+    const ALL_ONES: Self = u64::MAX;
+}
+
+/// Declares a register type: `register!(/// doc\n Name: u32 at 0x24, read, write)`.
+#[macro_export]
+macro_rules! register {
+    ($(#[$doc:meta])* $name:ident: $raw:ident at $offset:literal $(, $access:ident)+) => {
+        $(#[$doc])*
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+        #[repr(transparent)]
+        pub struct $name(pub $raw);
+        impl $crate::wdf::mmio::Register for $name {
+            const OFFSET: usize = $offset;
+            type Raw = $raw;
+            fn from_raw(raw: $raw) -> Self { Self(raw) }
+            fn into_raw(self) -> $raw { self.0 }
+        }
+        $($crate::register!(@access $name $access);)+
+    };
+    (@access $name:ident read) => { impl $crate::wdf::mmio::Readable for $name {} };
+    (@access $name:ident write) => { impl $crate::wdf::mmio::Writable for $name {} };
+}

@@ -1,0 +1,334 @@
+//! I/O queues and requests: presenting requests to the driver, their buffers, cancellation,
+//! and completion exactly once.
+
+use core::marker::PhantomData;
+use core::ptr::NonNull;
+
+use super::device::{Device, DeviceHandler};
+use super::irql::{AtMostDispatch, Passive, UpToDispatch};
+use super::object::{attributes, wdf_size_of};
+use super::sys::{self, wdf_call};
+use super::{Error, Result, Status};
+
+/// A request the driver owns (WDFREQUEST).
+///
+/// Move-only: completing it consumes it, so a request cannot be completed twice or used after
+/// completion. While a DMA transaction runs for it, the transaction's channel holds it.
+///
+/// ```compile_fail
+/// # use edu_dma::wdf::{Request, Status};
+/// fn twice(request: Request) {
+///     request.complete(Status::SUCCESS);
+///     request.complete(Status::SUCCESS);
+/// }
+/// ```
+///
+/// # Invariants
+/// `handle` is a request presented to the driver by a queue and not yet completed; `cancelable`
+/// is true exactly while `WdfRequestMarkCancelableEx` is in effect.
+#[must_use = "complete the request"]
+pub struct Request {
+    handle: NonNull<sys::WDFREQUEST__>,
+    cancelable: bool,
+}
+
+// SAFETY: a driver-owned request may be completed from any CPU at <= DISPATCH_LEVEL.
+unsafe impl Send for Request {}
+
+/// Outcome of [`Request::unmark_cancelable`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Unmark {
+    /// The cancel callback will not run; the driver completes the request.
+    Unmarked,
+    /// The cancel callback has run or will run: completion must be coordinated with it.
+    CancelPending,
+}
+
+impl Request {
+    /// # Safety
+    /// `raw` is a request just presented to the driver by a queue.
+    pub(in crate::wdf) unsafe fn from_raw(raw: sys::WDFREQUEST) -> Option<Self> {
+        // INVARIANT: the caller's contract; new requests are not cancelable.
+        NonNull::new(raw).map(|handle| Self { handle, cancelable: false })
+    }
+
+    /// The raw handle.
+    pub(in crate::wdf) const fn as_raw(&self) -> sys::WDFREQUEST {
+        self.handle.as_ptr()
+    }
+
+    /// Whether `other` is the handle of this request (for matching a cancel callback).
+    #[must_use]
+    pub fn is(&self, other: &CancelledRequest<'_>) -> bool {
+        self.handle == other.handle
+    }
+
+    /// Wraps `WdfRequestCompleteWithInformation`; consumes the request.
+    ///
+    /// `information` must not exceed the request's buffer length when `status` is a success
+    /// (the verifier's rule R8); KMDF-private statuses should be mapped before (§5.2).
+    pub fn complete_with_information(self, status: Status, information: usize, _cx: &impl AtMostDispatch) {
+        debug_assert!(!self.cancelable, "unmark a cancelable request before completing it");
+        // CAST: usize and ULONG_PTR have the same width on every Windows target.
+        let information = information as sys::ULONG_PTR;
+        // SAFETY: the request is driver-owned and not yet completed (invariant); this consumes
+        // it, so it cannot be completed again; IRQL <= DISPATCH_LEVEL by the token.
+        unsafe { wdf_call!(WdfRequestCompleteWithInformation, self.as_raw(), status.raw(), information) };
+    }
+
+    /// Completes with no information.
+    pub fn complete(self, status: Status, cx: &impl AtMostDispatch) {
+        self.complete_with_information(status, 0, cx);
+    }
+
+    /// Wraps `WdfRequestRetrieveInputBuffer`: the input buffer, at least `minimum` bytes.
+    ///
+    /// # Errors
+    /// `STATUS_BUFFER_TOO_SMALL` when shorter or absent, `STATUS_INVALID_DEVICE_REQUEST` when
+    /// the request has no input buffer of this kind.
+    pub fn input_buffer(&mut self, minimum: usize, _cx: &impl AtMostDispatch) -> Result<&[u8]> {
+        let mut buffer: sys::PVOID = core::ptr::null_mut();
+        let mut length: usize = 0;
+        // SAFETY: the request is driver-owned (invariant); the out pointers are locals.
+        let status = unsafe { wdf_call!(WdfRequestRetrieveInputBuffer, self.as_raw(), minimum, &raw mut buffer, &raw mut length) };
+        Status::from_raw(status).ok()?;
+        if buffer.is_null() {
+            return Err(Error::BUFFER_TOO_SMALL);
+        }
+        // SAFETY: KMDF returns a buffer of `length` bytes that stays valid until the request is
+        // completed; the slice borrows `self`, so it cannot outlive completion.
+        Ok(unsafe { core::slice::from_raw_parts(buffer.cast::<u8>(), length) })
+    }
+
+    /// Wraps `WdfRequestRetrieveOutputBuffer`: the output buffer, at least `minimum` bytes.
+    ///
+    /// # Errors
+    /// As [`Self::input_buffer`].
+    pub fn output_buffer(&mut self, minimum: usize, _cx: &impl AtMostDispatch) -> Result<&mut [u8]> {
+        let mut buffer: sys::PVOID = core::ptr::null_mut();
+        let mut length: usize = 0;
+        // SAFETY: the request is driver-owned (invariant); the out pointers are locals.
+        let status = unsafe { wdf_call!(WdfRequestRetrieveOutputBuffer, self.as_raw(), minimum, &raw mut buffer, &raw mut length) };
+        Status::from_raw(status).ok()?;
+        if buffer.is_null() {
+            return Err(Error::BUFFER_TOO_SMALL);
+        }
+        // SAFETY: as in `input_buffer`; `&mut self` makes this the only view of the buffer.
+        Ok(unsafe { core::slice::from_raw_parts_mut(buffer.cast::<u8>(), length) })
+    }
+
+    /// Wraps `WdfRequestMarkCancelableEx` with the device context's [`RequestCancel`].
+    ///
+    /// # Errors
+    /// `STATUS_CANCELLED` when the request was already cancelled: the callback will not run
+    /// and the caller completes the request.
+    pub fn mark_cancelable<C: RequestCancel>(&mut self, _cx: &impl AtMostDispatch) -> Result {
+        debug_assert!(!self.cancelable, "request is already cancelable");
+        // SAFETY: the request is driver-owned and not cancelable (invariant); the callback is a
+        // trampoline for the device's context type, which every queue of the device shares.
+        let status = unsafe { wdf_call!(WdfRequestMarkCancelableEx, self.as_raw(), Some(evt_wdf_request_cancel::<C>)) };
+        Status::from_raw(status).ok()?;
+        // INVARIANT: the mark took effect.
+        self.cancelable = true;
+        Ok(())
+    }
+
+    /// Wraps `WdfRequestUnmarkCancelable`. Does nothing for a request that is not cancelable.
+    pub fn unmark_cancelable(&mut self, _cx: &impl AtMostDispatch) -> Unmark {
+        if !self.cancelable {
+            return Unmark::Unmarked;
+        }
+        // SAFETY: the request is driver-owned and cancelable (invariant).
+        let status = unsafe { wdf_call!(WdfRequestUnmarkCancelable, self.as_raw()) };
+        // INVARIANT: either way the request is no longer cancelable by the driver's mark.
+        self.cancelable = false;
+        if status == sys::STATUS_CANCELLED { Unmark::CancelPending } else { Unmark::Unmarked }
+    }
+
+    /// Wraps `WdfRequestStopAcknowledge` without requeueing: the driver keeps the request and
+    /// lets a power transition proceed.
+    pub fn stop_acknowledge(&self, _cx: &impl AtMostDispatch) {
+        // SAFETY: the request is driver-owned (invariant).
+        unsafe { wdf_call!(WdfRequestStopAcknowledge, self.as_raw(), 0) };
+    }
+}
+
+/// The request a cancel callback is about. It cannot be completed through this handle: the
+/// driver's own [`Request`] value (held by its DMA path) is the one that completes.
+pub struct CancelledRequest<'cb> {
+    handle: NonNull<sys::WDFREQUEST__>,
+    _callback: PhantomData<&'cb ()>,
+}
+
+/// `EvtRequestCancel`, implemented by the device context.
+pub trait RequestCancel: DeviceHandler {
+    /// The request was cancelled while marked cancelable.
+    fn cancel(&self, request: CancelledRequest<'_>, cx: &UpToDispatch<'_>);
+}
+
+/// `EvtRequestCancel` trampoline.
+///
+/// # Safety
+/// Installed only by [`Request::mark_cancelable::<C>`] for requests of a device whose context is
+/// `C`.
+unsafe extern "C" fn evt_wdf_request_cancel<C: RequestCancel>(request: sys::WDFREQUEST) {
+    // SAFETY: the request is live during its cancel callback.
+    let queue = unsafe { wdf_call!(WdfRequestGetIoQueue, request) };
+    // SAFETY: the queue is live while it has a request.
+    let device = unsafe { wdf_call!(WdfIoQueueGetDevice, queue) };
+    // SAFETY: a live device (the queue's parent), created with `C` (installation).
+    let Some(context) = (unsafe { Device::from_raw(device).and_then(|d| d.context::<C>()) }) else { return };
+    let Some(handle) = NonNull::new(request) else { return };
+    // SAFETY: EvtRequestCancel runs at <= DISPATCH_LEVEL.
+    let cx = unsafe { UpToDispatch::new() };
+    context.cancel(CancelledRequest { handle, _callback: PhantomData }, &cx);
+}
+
+/// How a queue presents requests.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Dispatching {
+    /// One request at a time: the next is presented after the current one completes.
+    Sequential,
+    /// Requests are presented as they arrive.
+    Parallel,
+}
+
+/// Why a request is being stopped (`EvtIoStop`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StopAction {
+    /// The device is leaving D0 and will return.
+    Suspend,
+    /// The queue is being purged (removal): finish the request soon.
+    Purge,
+}
+
+/// Callbacks of a device's queues, implemented by the device context.
+pub trait QueueHandler: DeviceHandler {
+    /// `EvtIoRead`.
+    fn read(&self, request: Request, length: usize, cx: &UpToDispatch<'_>);
+    /// `EvtIoWrite`.
+    fn write(&self, request: Request, length: usize, cx: &UpToDispatch<'_>);
+    /// `EvtIoDeviceControl`.
+    fn device_control(&self, request: Request, code: u32, input_length: usize, output_length: usize, cx: &UpToDispatch<'_>);
+    /// `EvtIoStop` for a request the driver owns.
+    fn stop(&self, request: &CancelledRequest<'_>, action: StopAction, cx: &UpToDispatch<'_>);
+}
+
+/// A framework queue (WDFQUEUE).
+///
+/// # Invariants
+/// `handle` is a live queue parented to the device whose context stores this value.
+#[derive(Debug)]
+pub struct Queue {
+    handle: NonNull<sys::WDFQUEUE__>,
+}
+
+// SAFETY: queue handles may be used from any CPU.
+unsafe impl Send for Queue {}
+// SAFETY: as above; no interior state.
+unsafe impl Sync for Queue {}
+
+impl Queue {
+    /// Wraps `WdfIoQueueCreate`: the device's default queue, power-managed, with `C`'s
+    /// read, write, device-control and stop callbacks.
+    ///
+    /// # Errors
+    /// The failing status of the DDI.
+    pub fn create_default<C: QueueHandler>(device: Device, dispatching: Dispatching, _cx: &Passive<'_>) -> Result<Self> {
+        let mut config = sys::WDF_IO_QUEUE_CONFIG {
+            Size: wdf_size_of::<sys::WDF_IO_QUEUE_CONFIG>(),
+            DispatchType: match dispatching {
+                Dispatching::Sequential => sys::_WDF_IO_QUEUE_DISPATCH_TYPE::WdfIoQueueDispatchSequential,
+                Dispatching::Parallel => sys::_WDF_IO_QUEUE_DISPATCH_TYPE::WdfIoQueueDispatchParallel,
+            },
+            PowerManaged: sys::_WDF_TRI_STATE::WdfUseDefault,
+            DefaultQueue: 1,
+            EvtIoRead: Some(evt_wdf_io_queue_io_read::<C>),
+            EvtIoWrite: Some(evt_wdf_io_queue_io_write::<C>),
+            EvtIoDeviceControl: Some(evt_wdf_io_queue_io_device_control::<C>),
+            EvtIoStop: Some(evt_wdf_io_queue_io_stop::<C>),
+            ..Default::default()
+        };
+        let mut attributes = attributes(device.as_object());
+        let mut handle: sys::WDFQUEUE = core::ptr::null_mut();
+        // SAFETY: the device is live; the pointers are locals valid for the call; PASSIVE.
+        let status = unsafe { wdf_call!(WdfIoQueueCreate, device.as_raw(), &raw mut config, &raw mut attributes, &raw mut handle) };
+        Status::from_raw(status).ok()?;
+        // INVARIANT: created with the device as parent.
+        NonNull::new(handle).map(|handle| Self { handle }).ok_or(Error::INSUFFICIENT_RESOURCES)
+    }
+}
+
+/// Recovers the device context and the request in a queue trampoline.
+///
+/// # Safety
+/// `queue` is a live queue of a device created with context `C`, and `request` a request it
+/// is presenting.
+unsafe fn presented<'a, C: QueueHandler>(queue: sys::WDFQUEUE, request: sys::WDFREQUEST) -> Option<(&'a C, Request)> {
+    // SAFETY: the queue is live (caller).
+    let device = unsafe { wdf_call!(WdfIoQueueGetDevice, queue) };
+    // SAFETY: the queue's parent device is live and was created with `C` (caller).
+    let context = unsafe { Device::from_raw(device).and_then(|d| d.context::<C>()) }?;
+    // SAFETY: the framework presents `request` to the driver with this callback.
+    let request = unsafe { Request::from_raw(request) }?;
+    Some((context, request))
+}
+
+/// `EvtIoRead` trampoline.
+///
+/// # Safety
+/// Installed only by [`Queue::create_default::<C>`].
+unsafe extern "C" fn evt_wdf_io_queue_io_read<C: QueueHandler>(queue: sys::WDFQUEUE, request: sys::WDFREQUEST, length: usize) {
+    // SAFETY: the framework's callback for a queue created with `C`.
+    let Some((context, request)) = (unsafe { presented::<C>(queue, request) }) else { return };
+    // SAFETY: I/O callbacks of a queue without passive execution level run at <= DISPATCH.
+    let cx = unsafe { UpToDispatch::new() };
+    context.read(request, length, &cx);
+}
+
+/// `EvtIoWrite` trampoline.
+///
+/// # Safety
+/// Installed only by [`Queue::create_default::<C>`].
+unsafe extern "C" fn evt_wdf_io_queue_io_write<C: QueueHandler>(queue: sys::WDFQUEUE, request: sys::WDFREQUEST, length: usize) {
+    // SAFETY: the framework's callback for a queue created with `C`.
+    let Some((context, request)) = (unsafe { presented::<C>(queue, request) }) else { return };
+    // SAFETY: as for EvtIoRead.
+    let cx = unsafe { UpToDispatch::new() };
+    context.write(request, length, &cx);
+}
+
+/// `EvtIoDeviceControl` trampoline.
+///
+/// # Safety
+/// Installed only by [`Queue::create_default::<C>`].
+unsafe extern "C" fn evt_wdf_io_queue_io_device_control<C: QueueHandler>(
+    queue: sys::WDFQUEUE,
+    request: sys::WDFREQUEST,
+    output_length: usize,
+    input_length: usize,
+    code: sys::ULONG,
+) {
+    // SAFETY: the framework's callback for a queue created with `C`.
+    let Some((context, request)) = (unsafe { presented::<C>(queue, request) }) else { return };
+    // SAFETY: as for EvtIoRead.
+    let cx = unsafe { UpToDispatch::new() };
+    context.device_control(request, code, input_length, output_length, &cx);
+}
+
+/// `EvtIoStop` trampoline.
+///
+/// # Safety
+/// Installed only by [`Queue::create_default::<C>`].
+unsafe extern "C" fn evt_wdf_io_queue_io_stop<C: QueueHandler>(queue: sys::WDFQUEUE, request: sys::WDFREQUEST, flags: sys::ULONG) {
+    // SAFETY: the queue is live during its callback.
+    let device = unsafe { wdf_call!(WdfIoQueueGetDevice, queue) };
+    // SAFETY: the queue's parent device is live and was created with `C` (installation).
+    let Some(context) = (unsafe { Device::from_raw(device).and_then(|d| d.context::<C>()) }) else { return };
+    let Some(handle) = NonNull::new(request) else { return };
+    let purge = flags & sys::_WDF_REQUEST_STOP_ACTION_FLAGS::WdfRequestStopActionPurge.cast_unsigned() != 0;
+    let action = if purge { StopAction::Purge } else { StopAction::Suspend };
+    // SAFETY: EvtIoStop runs at <= DISPATCH_LEVEL.
+    let cx = unsafe { UpToDispatch::new() };
+    context.stop(&CancelledRequest { handle, _callback: PhantomData }, action, &cx);
+}

@@ -1,0 +1,62 @@
+//! The seam: the one place that decides where WDF calls go.
+//!
+//! On Windows this re-exports `wdk_sys` (types, constants, and `MmMapIoSpaceEx`/
+//! `MmUnmapIoSpace` from `wdk_sys::ntddk`) and routes [`wdf_call!`] to
+//! `call_unsafe_wdf_function_binding!`, which calls through KMDF's function table. It also
+//! installs the kernel panic handler (`wdk-panic`) and the pool allocator (`wdk-alloc`).
+//!
+//! Everywhere else it re-exports `kmdf_sim::mirror`, whose items carry the same names, types
+//! and signatures, and routes [`wdf_call!`] to the mirror's functions. Nothing else in the
+//! driver names `wdk_sys` or `kmdf_sim`.
+//!
+//! `SAFETY` comments at call sites argue the Windows contract of the DDI; the simulator's
+//! verifier checks the same contract at run time.
+
+#[cfg(windows)]
+pub(crate) use wdk_sys::ntddk::{MmMapIoSpaceEx, MmUnmapIoSpace};
+#[cfg(windows)]
+pub(crate) use wdk_sys::*;
+
+#[cfg(windows)]
+extern crate wdk_panic;
+
+#[cfg(windows)]
+#[global_allocator]
+static GLOBAL_ALLOCATOR: wdk_alloc::WdkAllocator = wdk_alloc::WdkAllocator;
+
+#[cfg(not(windows))]
+pub(crate) use kmdf_sim::mirror::*;
+
+/// Calls a WDF function: `wdf_call!(WdfFoo, arg, ...)`. The expansion is an unsafe call; the
+/// caller wraps it in `unsafe { }` with a `SAFETY` comment.
+#[cfg(windows)]
+macro_rules! wdf_call {
+    ($function:ident $(, $argument:expr)* $(,)?) => {
+        ::wdk_sys::call_unsafe_wdf_function_binding!($function $(, $argument)*)
+    };
+}
+
+/// Calls a WDF function: `wdf_call!(WdfFoo, arg, ...)`. The expansion is an unsafe call; the
+/// caller wraps it in `unsafe { }` with a `SAFETY` comment.
+#[cfg(not(windows))]
+macro_rules! wdf_call {
+    ($function:ident $(, $argument:expr)* $(,)?) => {
+        $crate::wdf::sys::$function($($argument),*)
+    };
+}
+
+pub(crate) use wdf_call;
+
+/// The current IRQL where it can be observed (the simulator), for debug assertions in the
+/// IRQL token constructors. `None` on Windows, where the tokens rest on the callback contracts.
+#[cfg(not(windows))]
+pub(crate) fn observed_irql() -> Option<u8> {
+    Some(kmdf_sim::mirror::ext::current_irql())
+}
+
+/// The current IRQL where it can be observed (the simulator), for debug assertions in the
+/// IRQL token constructors. `None` on Windows, where the tokens rest on the callback contracts.
+#[cfg(windows)]
+pub(crate) const fn observed_irql() -> Option<u8> {
+    None
+}

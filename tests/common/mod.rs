@@ -1,0 +1,104 @@
+//! Shared arrangement for host tests: a simulated machine with the driver loaded.
+#![allow(dead_code, reason = "each test binary uses a different part of the helpers")]
+
+use kmdf_sim::devices::edu::EduConfig;
+use kmdf_sim::devices::sysdma::ControllerConfig;
+use kmdf_sim::{DeviceHandle, HardwareConfig, IoCompletion, IoOp, Machine, MachineConfig, Policy};
+
+/// One virtual second, in nanoseconds.
+pub const SECOND: u64 = 1_000_000_000;
+
+/// `STATUS_*` values the tests compare against.
+pub mod status {
+    pub const SUCCESS: i32 = 0;
+    pub const CANCELLED: i32 = 0xC000_0120_u32.cast_signed();
+    pub const IO_TIMEOUT: i32 = 0xC000_00B5_u32.cast_signed();
+    pub const INVALID_PARAMETER: i32 = 0xC000_000D_u32.cast_signed();
+    pub const INVALID_DEVICE_REQUEST: i32 = 0xC000_0010_u32.cast_signed();
+    pub const BUFFER_TOO_SMALL: i32 = 0xC000_0023_u32.cast_signed();
+    pub const INVALID_BUFFER_SIZE: i32 = 0xC000_0206_u32.cast_signed();
+    pub const DEVICE_DATA_ERROR: i32 = 0xC000_009C_u32.cast_signed();
+    pub const DEVICE_REMOVED: i32 = 0xC000_02B6_u32.cast_signed();
+    pub const DEVICE_BUSY: i32 = 0x8000_0011_u32.cast_signed();
+}
+
+/// Which hardware to attach.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Hw {
+    /// edu with MSI.
+    EduMsi,
+    /// edu with a line-based interrupt.
+    EduIntx,
+    /// System-DMA FIFO peripheral.
+    System,
+}
+
+/// A machine with the driver loaded and one device started.
+pub struct Rig {
+    pub machine: Machine,
+    pub device: DeviceHandle,
+}
+
+impl Rig {
+    pub fn new(seed: u64, hw: Hw) -> Self {
+        Self::with_policy(seed, hw, Policy::default())
+    }
+
+    pub fn with_policy(seed: u64, hw: Hw, policy: Policy) -> Self {
+        let hardware = match hw {
+            Hw::EduMsi => HardwareConfig::Edu { config: EduConfig::default(), msi: true },
+            Hw::EduIntx => HardwareConfig::Edu { config: EduConfig::default(), msi: false },
+            Hw::System => HardwareConfig::SystemDma { controller: ControllerConfig::default() },
+        };
+        let mut machine = Machine::new(MachineConfig { seed, policy, hardware: vec![hardware], trace: false });
+        assert_eq!(machine.load_driver(edu_dma::driver_entry), 0, "DriverEntry");
+        let device = machine.add_device(0).expect("device start");
+        Self { machine, device }
+    }
+
+    pub fn run(&mut self, op: IoOp) -> IoCompletion {
+        let irp = self.machine.submit(self.device, op);
+        self.machine
+            .run_until_complete(irp, 600 * SECOND)
+            .unwrap_or_else(|| panic!("request never completed\n{}", self.machine.report()))
+    }
+
+    pub fn write(&mut self, data: &[u8]) -> IoCompletion {
+        self.run(IoOp::Write { data: data.to_vec() })
+    }
+
+    pub fn read(&mut self, len: usize) -> IoCompletion {
+        self.run(IoOp::Read { len })
+    }
+
+    pub fn ioctl(&mut self, code: u32, input: &[u8], output_len: usize) -> IoCompletion {
+        self.run(IoOp::Ioctl { code, input: input.to_vec(), output_len })
+    }
+
+    /// Unloads the driver and asserts the verifier found nothing.
+    pub fn finish_clean(mut self) {
+        let report = self.machine.unload();
+        assert!(report.is_clean(), "{report}");
+    }
+}
+
+/// A seeded byte pattern.
+pub fn pattern(len: usize, seed: u64) -> Vec<u8> {
+    let mut rng = kmdf_sim::Rng::new(seed);
+    (0..len).map(|_| rng.next_u64() as u8).collect()
+}
+
+/// What a read of `len` bytes from ring position `base` returns, given the ring contents.
+pub fn ring_read(ring: &[u8], base: usize, len: usize) -> Vec<u8> {
+    (0..len).map(|i| ring[(base + i) % ring.len()]).collect()
+}
+
+/// The ring after writing `data` from position `base` over `before`.
+pub fn ring_after_write(before: &[u8], base: usize, data: &[u8]) -> Vec<u8> {
+    let mut ring = before.to_vec();
+    let n = ring.len();
+    for (i, byte) in data.iter().enumerate() {
+        ring[(base + i) % n] = *byte;
+    }
+    ring
+}
