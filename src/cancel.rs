@@ -26,7 +26,9 @@ impl RequestCancel for DeviceContext {
         // A completion that was waiting for this callback: make it now.
         let parked = self.io.lock(cx).parked.take();
         if let Some(parked) = parked {
-            parked.request.complete_with_information(parked.status, parked.information, cx);
+            parked
+                .request
+                .complete_with_information(parked.status, parked.information, cx);
             return;
         }
         self.end_early(EndReason::Cancelled, cx);

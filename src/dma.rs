@@ -1,4 +1,5 @@
-//! The DMA path, both personalities and both directions in one place:
+//! The DMA path, both personalities and both directions in one place.
+//!
 //! `EvtProgramDma` → the device moves one transfer → completion (interrupt DPC, the system
 //! DMA controller's transfer-complete callback, or the watchdog) → `DmaCompleted*` → the next
 //! transfer or the end of the transaction → the request completes with
@@ -7,9 +8,12 @@
 use crate::context::{DeviceContext, EndReason, OpKind, Personality, Programmed as Work};
 use crate::io::map_framework;
 use crate::regs::{self, cmd, ctrl};
-use crate::wdf::dma::{ChannelCore, Completion, Direction, DmaHandler, Finished, Programmed, Progress, SystemDmaStatus, Transfer};
-use crate::wdf::irql::{AtMostDispatch, Dispatch};
 use crate::wdf::Error;
+use crate::wdf::dma::{
+    ChannelCore, Completion, Direction, DmaHandler, Finished, Programmed, Progress,
+    SystemDmaStatus, Transfer,
+};
+use crate::wdf::irql::{AtMostDispatch, Dispatch};
 
 /// Watchdog period for one device command: ten times edu's 100 ms per command.
 pub const WATCHDOG_MS: u32 = 1_000;
@@ -28,7 +32,11 @@ impl DeviceContext {
     /// A transaction ended: start the loopback's second half, or complete the request with
     /// the bytes transferred.
     pub fn transaction_done(&self, finished: Finished, cx: &impl AtMostDispatch) {
-        let Finished { request, status, bytes } = finished;
+        let Finished {
+            request,
+            status,
+            bytes,
+        } = finished;
         let (end, kind) = {
             let mut io = self.io.lock(cx);
             io.programmed = None;
@@ -58,15 +66,14 @@ impl DeviceContext {
             let first = io.end.is_none();
             io.end.get_or_insert(reason);
             let channel = hw.personality.channel();
-            match channel.try_cancel(&io.cx()) {
-                Some(won) => Some(won),
-                None => {
-                    if first && let Personality::System { channel, .. } = &hw.personality {
-                        channel.stop_system_transfer(&io.cx());
-                    }
-                    None
-                }
+            let won = channel.try_cancel(&io.cx());
+            if won.is_none()
+                && first
+                && let Personality::System { channel, .. } = &hw.personality
+            {
+                channel.stop_system_transfer(&io.cx());
             }
+            won
         };
         if let Some(finished) = won.and_then(|won| won.finish(cx)) {
             self.transaction_done(finished, cx);
@@ -77,7 +84,9 @@ impl DeviceContext {
     pub fn edu_command_done(&self, cx: &Dispatch<'_>) {
         let how = {
             let mut io = self.io.lock(cx);
-            let Some(work) = io.programmed.take() else { return };
+            let Some(work) = io.programmed.take() else {
+                return;
+            };
             io.stats.fragments += 1;
             how_to_complete(work, work.count, io.end.is_some())
         };
@@ -85,7 +94,16 @@ impl DeviceContext {
         self.complete_transfer(how, cx);
     }
 
-    fn program_edu(&self, bar: &crate::wdf::mmio::Bar, transfer: &Transfer<'_>, base: u32) -> Result<usize, Error> {
+    /// Programs one edu command for `transfer`; returns the bytes the command moves.
+    ///
+    /// # Errors
+    /// `STATUS_DEVICE_REMOVED` when the registers read all ones, `STATUS_DEVICE_BUSY` when a
+    /// previous command still owns the engine.
+    fn program_edu(
+        bar: &crate::wdf::mmio::Bar,
+        transfer: &Transfer<'_>,
+        base: u32,
+    ) -> Result<usize, Error> {
         if bar.read::<regs::Identification>().0 == u32::MAX {
             return Err(Error::DEVICE_REMOVED);
         }
@@ -107,12 +125,24 @@ impl DeviceContext {
         Ok(count)
     }
 
-    fn program_peripheral(bar: &crate::wdf::mmio::Bar, transfer: &Transfer<'_>, base: u32) -> Result<usize, Error> {
+    /// Points the FIFO peripheral at the ring and raises its DMA request line.
+    ///
+    /// # Errors
+    /// `STATUS_DEVICE_REMOVED` when the peripheral no longer identifies itself.
+    fn program_peripheral(
+        bar: &crate::wdf::mmio::Bar,
+        transfer: &Transfer<'_>,
+        base: u32,
+    ) -> Result<usize, Error> {
         if bar.read::<regs::PeripheralId>().0 != regs::PERIPHERAL_ID {
             return Err(Error::DEVICE_REMOVED);
         }
         let ring = regs::ring_offset(base, transfer.offset);
-        let direction = if transfer.direction == Direction::FromDevice { ctrl::TO_MEMORY } else { 0 };
+        let direction = if transfer.direction == Direction::FromDevice {
+            ctrl::TO_MEMORY
+        } else {
+            0
+        };
         bar.write(regs::PeripheralOffset(u32::try_from(ring).unwrap_or(0)));
         // Enabling the request line starts the controller (demand mode) and zeroes COUNT.
         bar.write(regs::PeripheralCtrl(ctrl::DREQ_ENABLE | direction));
@@ -138,19 +168,24 @@ impl DmaHandler for DeviceContext {
     }
 
     fn program(&self, transfer: &Transfer<'_>, cx: &Dispatch<'_>) -> Programmed {
-        let Some(hw) = self.hw.get() else { return Programmed::Abort(Error::DEVICE_NOT_READY) };
+        let Some(hw) = self.hw.get() else {
+            return Programmed::Abort(Error::DEVICE_NOT_READY);
+        };
         let mut io = self.io.lock(cx);
         if let Some(reason) = io.end {
             return Programmed::Abort(reason.error());
         }
         let base = io.op.map_or(0, |op| op.base);
         let started = match &hw.personality {
-            Personality::BusMaster { .. } => self.program_edu(&hw.bar, transfer, base),
+            Personality::BusMaster { .. } => Self::program_edu(&hw.bar, transfer, base),
             Personality::System { .. } => Self::program_peripheral(&hw.bar, transfer, base),
         };
         match started {
             Ok(count) => {
-                io.programmed = Some(Work { count, length: transfer.length });
+                io.programmed = Some(Work {
+                    count,
+                    length: transfer.length,
+                });
                 drop(io);
                 let _was_queued = self.watchdog.start_ms(WATCHDOG_MS, cx);
                 Programmed::Started
@@ -165,7 +200,11 @@ impl DmaHandler for DeviceContext {
     }
 
     fn aborted(&self, finished: Finished, cx: &Dispatch<'_>) {
-        let Finished { request, status, bytes } = finished;
+        let Finished {
+            request,
+            status,
+            bytes,
+        } = finished;
         let end = self.io.lock(cx).end;
         let result = match (end, status) {
             (Some(reason), _) => Err(reason.error()),
@@ -180,13 +219,19 @@ impl DmaHandler for DeviceContext {
         hw.bar.write(regs::PeripheralCtrl(0));
         let how = {
             let mut io = self.io.lock(cx);
-            let Some(work) = io.programmed.take() else { return };
+            let Some(work) = io.programmed.take() else {
+                return;
+            };
             io.stats.fragments += 1;
             if matches!(status, SystemDmaStatus::Error | SystemDmaStatus::Aborted) {
                 io.end.get_or_insert(EndReason::DeviceError);
             }
             // The peripheral counts what really went through its data port.
-            how_to_complete(work, moved.min(work.length), io.end.is_some() || status == SystemDmaStatus::Cancelled)
+            how_to_complete(
+                work,
+                moved.min(work.length),
+                io.end.is_some() || status == SystemDmaStatus::Cancelled,
+            )
         };
         let _queued = self.watchdog.cancel(cx);
         self.complete_transfer(how, cx);
@@ -199,9 +244,22 @@ mod tests {
 
     #[test]
     fn completion_form_follows_what_the_device_moved() {
-        let work = Work { count: 4096, length: 4096 };
+        let work = Work {
+            count: 4096,
+            length: 4096,
+        };
         assert_eq!(how_to_complete(work, 4096, false), Completion::Full);
-        assert_eq!(how_to_complete(Work { count: 96, length: 4096 }, 96, false), Completion::WithLength(96));
+        assert_eq!(
+            how_to_complete(
+                Work {
+                    count: 96,
+                    length: 4096
+                },
+                96,
+                false
+            ),
+            Completion::WithLength(96)
+        );
         assert_eq!(how_to_complete(work, 4096, true), Completion::Final(4096));
         assert_eq!(how_to_complete(work, 0, true), Completion::Final(0));
     }

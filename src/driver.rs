@@ -2,14 +2,19 @@
 
 use crate::context::{DeviceContext, Hardware, IoState, Personality};
 use crate::regs::{self, ctrl};
-use crate::wdf::dma::{AddressWidth, BusMaster, DmaChannel, DmaEnabler, DmaWidth, EnablerConfig, Profile, SystemMode};
+use crate::wdf::dma::{
+    AddressWidth, BusMaster, DmaChannel, DmaEnabler, DmaWidth, EnablerConfig, Profile, SystemMode,
+};
 use crate::wdf::interrupt::Interrupt;
 use crate::wdf::irql::Passive;
 use crate::wdf::mmio::Bar;
 use crate::wdf::request::{Dispatching, Queue};
 use crate::wdf::sync::SpinLock;
 use crate::wdf::timer::Timer;
-use crate::wdf::{Device, DeviceHandler, DeviceInit, Driver, Error, PowerState, Prepare, Release, Resource, Resources, Result};
+use crate::wdf::{
+    Device, DeviceHandler, DeviceInit, Driver, Error, HardwareSlot, PowerState, Prepare, Release,
+    Resource, Resources, Result,
+};
 
 /// The driver.
 pub struct EduDriver;
@@ -19,11 +24,18 @@ impl Driver for EduDriver {
         init.set_direct_io();
         init.create::<DeviceContext>(
             |device, cx| {
-                let queue = Queue::create_default::<DeviceContext>(device, Dispatching::Sequential, cx)?;
+                let queue =
+                    Queue::create_default::<DeviceContext>(device, Dispatching::Sequential, cx)?;
                 let watchdog = Timer::create::<DeviceContext>(device, cx)?;
                 let io = SpinLock::create(device, IoState::default(), cx)?;
                 device.create_interface(&edu_api::GUID_DEVINTERFACE_EDU_DMA, cx)?;
-                Ok(DeviceContext { device, queue, watchdog, hw: Default::default(), io })
+                Ok(DeviceContext {
+                    device,
+                    queue,
+                    watchdog,
+                    hw: HardwareSlot::default(),
+                    io,
+                })
             },
             cx,
         )?;
@@ -39,11 +51,19 @@ struct Found<'a> {
 }
 
 fn scan<'a>(resources: &'a Resources<'_>) -> Found<'a> {
-    let mut found = Found { memory: None, interrupt: None, dma: None };
+    let mut found = Found {
+        memory: None,
+        interrupt: None,
+        dma: None,
+    };
     for resource in resources.iter() {
         match resource {
-            Resource::Memory { start, length } if found.memory.is_none() => found.memory = Some((start, length)),
-            Resource::Interrupt(interrupt) if found.interrupt.is_none() => found.interrupt = Some(interrupt),
+            Resource::Memory { start, length } if found.memory.is_none() => {
+                found.memory = Some((start, length));
+            }
+            Resource::Interrupt(interrupt) if found.interrupt.is_none() => {
+                found.interrupt = Some(interrupt);
+            }
             Resource::Dma(dma) if found.dma.is_none() => found.dma = Some(dma),
             _ => {}
         }
@@ -52,6 +72,9 @@ fn scan<'a>(resources: &'a Resources<'_>) -> Found<'a> {
 }
 
 /// Checks the edu identification and that MMIO works (liveness register).
+///
+/// # Errors
+/// `STATUS_DEVICE_HARDWARE_ERROR` when the device is not an edu 1.x or MMIO does not work.
 fn check_edu(bar: &Bar) -> Result {
     if !regs::is_edu(bar.read::<regs::Identification>().0) {
         return Err(Error::DEVICE_HARDWARE_ERROR);
@@ -65,7 +88,15 @@ fn check_edu(bar: &Bar) -> Result {
 }
 
 /// Builds the bus-master personality (edu).
-fn bus_master(device: Device, bar: &Bar, resources: &Found<'_>, cx: &Passive<'_>) -> Result<Personality> {
+///
+/// # Errors
+/// A failing identification or liveness check, no interrupt resource, or a failing DDI.
+fn bus_master(
+    device: Device,
+    bar: &Bar,
+    resources: &Found<'_>,
+    cx: &Passive<'_>,
+) -> Result<Personality> {
     check_edu(bar)?;
     let interrupt_resource = resources.interrupt.ok_or(Error::DEVICE_HARDWARE_ERROR)?;
     let config = EnablerConfig {
@@ -76,24 +107,54 @@ fn bus_master(device: Device, bar: &Bar, resources: &Found<'_>, cx: &Passive<'_>
     let enabler = DmaEnabler::create(device, &config, cx)?;
     let channel = DmaChannel::<BusMaster>::create(&enabler, device, cx)?;
     let interrupt = Interrupt::create::<DeviceContext>(device, &interrupt_resource, cx)?;
-    Ok(Personality::BusMaster { enabler, channel, interrupt, msi: interrupt_resource.message })
+    Ok(Personality::BusMaster {
+        enabler,
+        channel,
+        interrupt,
+        msi: interrupt_resource.message,
+    })
 }
 
 /// Builds the system-mode personality (FIFO peripheral on a DMA controller channel).
-fn system(device: Device, bar: &Bar, bar_start: u64, resources: &Found<'_>, cx: &Passive<'_>) -> Result<Personality> {
+///
+/// # Errors
+/// A wrong identification, or a failing DDI.
+fn system(
+    device: Device,
+    bar: &Bar,
+    bar_start: u64,
+    resources: &Found<'_>,
+    cx: &Passive<'_>,
+) -> Result<Personality> {
     if bar.read::<regs::PeripheralId>().0 != regs::PERIPHERAL_ID {
         return Err(Error::DEVICE_HARDWARE_ERROR);
     }
     let channel_resource = resources.dma.ok_or(Error::DEVICE_HARDWARE_ERROR)?;
-    let config = EnablerConfig { profile: Profile::System, maximum_length: regs::BUFFER_SIZE, address_width: None };
+    let config = EnablerConfig {
+        profile: Profile::System,
+        maximum_length: regs::BUFFER_SIZE,
+        address_width: None,
+    };
     let enabler = DmaEnabler::create(device, &config, cx)?;
-    enabler.configure_system(&channel_resource, bar_start + regs::PERIPHERAL_DATA_PORT, DmaWidth::Bits8, true, cx)?;
+    enabler.configure_system(
+        &channel_resource,
+        bar_start + regs::PERIPHERAL_DATA_PORT,
+        DmaWidth::Bits8,
+        true,
+        cx,
+    )?;
     let channel = DmaChannel::<SystemMode>::create(&enabler, device, cx)?;
     Ok(Personality::System { enabler, channel })
 }
 
 impl DeviceHandler for DeviceContext {
-    fn prepare_hardware(&self, device: Device, resources: &Resources<'_>, slot: &Prepare<'_>, cx: &Passive<'_>) -> Result {
+    fn prepare_hardware(
+        &self,
+        device: Device,
+        resources: &Resources<'_>,
+        slot: &Prepare<'_>,
+        cx: &Passive<'_>,
+    ) -> Result {
         let found = scan(resources);
         let (start, length) = found.memory.ok_or(Error::DEVICE_HARDWARE_ERROR)?;
         let bar = Bar::map(start, length as usize, cx)?;
@@ -104,7 +165,14 @@ impl DeviceHandler for DeviceContext {
         };
         match personality {
             Ok(personality) => {
-                self.hw.set(Hardware { bar, bar_start: start, personality }, slot);
+                self.hw.set(
+                    Hardware {
+                        bar,
+                        bar_start: start,
+                        personality,
+                    },
+                    slot,
+                );
                 Ok(())
             }
             Err(error) => {
@@ -117,17 +185,14 @@ impl DeviceHandler for DeviceContext {
 
     fn release_hardware(&self, _device: Device, slot: &Release<'_>, cx: &Passive<'_>) -> Result {
         if let Some(hardware) = self.hw.take(slot) {
-            let Hardware { bar, personality, .. } = hardware;
+            let Hardware {
+                bar, personality, ..
+            } = hardware;
             bar.unmap(cx);
             match personality {
                 // The interrupt object is deleted by the framework after release-hardware;
                 // deleting the enabler deletes its transaction and the channel's lock.
-                Personality::BusMaster { enabler, channel, interrupt, .. } => {
-                    drop((channel, interrupt));
-                    enabler.delete(cx);
-                }
-                Personality::System { enabler, channel } => {
-                    drop(channel);
+                Personality::BusMaster { enabler, .. } | Personality::System { enabler, .. } => {
                     enabler.delete(cx);
                 }
             }
@@ -136,7 +201,9 @@ impl DeviceHandler for DeviceContext {
     }
 
     fn d0_entry(&self, _device: Device, _previous: PowerState, _cx: &Passive<'_>) -> Result {
-        let Some(hw) = self.hw.get() else { return Err(Error::DEVICE_NOT_READY) };
+        let Some(hw) = self.hw.get() else {
+            return Err(Error::DEVICE_NOT_READY);
+        };
         match &hw.personality {
             Personality::BusMaster { .. } => {
                 // The model keeps state across resets: drop stale causes and the factorial
@@ -152,7 +219,12 @@ impl DeviceHandler for DeviceContext {
     fn d0_exit(&self, _device: Device, _target: PowerState, cx: &Passive<'_>) -> Result {
         // After this the watchdog callback is not running and will not run.
         let _was_queued = self.watchdog.cancel_and_wait(cx);
-        if let Some(Hardware { bar, personality: Personality::System { .. }, .. }) = self.hw.get() {
+        if let Some(Hardware {
+            bar,
+            personality: Personality::System { .. },
+            ..
+        }) = self.hw.get()
+        {
             bar.write(regs::PeripheralCtrl(0));
         }
         Ok(())

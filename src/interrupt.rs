@@ -9,7 +9,9 @@ impl InterruptHandler for DeviceContext {
     type Shared = IsrState;
 
     fn isr(&self, shared: &mut IsrState, _message: u32, _cx: &Dirql<'_>) -> Claim {
-        let Some(hw) = self.hw.get() else { return Claim::NotMine };
+        let Some(hw) = self.hw.get() else {
+            return Claim::NotMine;
+        };
         let causes = hw.bar.read::<regs::InterruptStatus>().0;
         // Nothing pending, or the device is gone (all ones): not this device's interrupt.
         if causes == 0 || causes == u32::MAX {
@@ -37,7 +39,10 @@ impl InterruptHandler for DeviceContext {
         }
         // The cause says "a command finished", not which: only an idle engine confirms the
         // command in flight is done (a late interrupt of an earlier command is ignored).
-        let idle = self.hw.get().is_some_and(|hw| hw.bar.read::<regs::DmaCommand>().0 & regs::cmd::RUN == 0);
+        let idle = self
+            .hw
+            .get()
+            .is_some_and(|hw| hw.bar.read::<regs::DmaCommand>().0 & regs::cmd::RUN == 0);
         if idle {
             self.edu_command_done(cx);
         }

@@ -14,6 +14,9 @@ use crate::wdf::{Error, Request, Result, Status, Unmark};
 const MAX_TRANSFER: usize = edu_api::MAX_TRANSFER_LENGTH;
 
 /// Validates a data length: non-zero and not above the contract's maximum.
+///
+/// # Errors
+/// `STATUS_INVALID_PARAMETER` for 0, `STATUS_INVALID_BUFFER_SIZE` above the maximum.
 pub const fn check_length(length: usize) -> Result {
     if length == 0 {
         Err(Error::INVALID_PARAMETER)
@@ -24,7 +27,11 @@ pub const fn check_length(length: usize) -> Result {
     }
 }
 
-/// Validates a `DmaAt` header.
+/// Validates a `DmaAt` header; returns the offset.
+///
+/// # Errors
+/// `STATUS_BUFFER_TOO_SMALL` for a short header, `STATUS_INVALID_PARAMETER` for an offset
+/// outside the buffer or a non-zero reserved field.
 pub fn check_dma_at(input: &[u8]) -> Result<u32> {
     let header = DmaAt::from_bytes(input).ok_or(Error::BUFFER_TOO_SMALL)?;
     if header.reserved != 0 || header.offset as usize >= regs::BUFFER_SIZE {
@@ -34,6 +41,9 @@ pub fn check_dma_at(input: &[u8]) -> Result<u32> {
 }
 
 /// Validates loopback lengths: equal, between 1 and the device buffer size.
+///
+/// # Errors
+/// `STATUS_INVALID_PARAMETER` otherwise.
 pub const fn check_loopback(input_length: usize, output_length: usize) -> Result {
     if input_length == 0 || input_length > regs::BUFFER_SIZE || output_length != input_length {
         Err(Error::INVALID_PARAMETER)
@@ -44,15 +54,26 @@ pub const fn check_loopback(input_length: usize, output_length: usize) -> Result
 
 /// Maps a framework status to one the application may see (KMDF would otherwise translate
 /// facility-0x20 statuses to `STATUS_INVALID_DEVICE_REQUEST` itself, §5.2).
+#[must_use]
 pub const fn map_framework(error: Error) -> Error {
-    if error.is_framework_private() { Error::DEVICE_DATA_ERROR } else { error }
+    if error.is_framework_private() {
+        Error::DEVICE_DATA_ERROR
+    } else {
+        error
+    }
 }
 
 impl DeviceContext {
     /// Completes a request, exactly once, and counts it. A request that was made cancelable
     /// is unmarked first; if its cancel callback has run or will run, the completion is made
     /// by whichever of the two comes last (`kmdf-dma-semantics.md` §4.2, pattern B).
-    pub fn finish_request(&self, mut request: Request, result: Result, information: usize, cx: &impl AtMostDispatch) {
+    pub fn finish_request(
+        &self,
+        mut request: Request,
+        result: Result,
+        information: usize,
+        cx: &impl AtMostDispatch,
+    ) {
         let status = Status::from(result);
         {
             let mut io = self.io.lock(cx);
@@ -72,7 +93,11 @@ impl DeviceContext {
                 io.cancel_ran = false;
                 Some(request)
             } else {
-                io.parked = Some(Parked { request, status, information });
+                io.parked = Some(Parked {
+                    request,
+                    status,
+                    information,
+                });
                 None
             }
         };
@@ -83,7 +108,13 @@ impl DeviceContext {
 
     /// Starts a DMA operation for a request: marks it cancelable and executes the channel's
     /// transaction. Any failure completes the request.
-    pub fn start_dma(&self, mut request: Request, kind: OpKind, base: u32, cx: &impl AtMostDispatch) {
+    pub fn start_dma(
+        &self,
+        mut request: Request,
+        kind: OpKind,
+        base: u32,
+        cx: &impl AtMostDispatch,
+    ) {
         let Some(hw) = self.hw.get() else {
             self.finish_request(request, Err(Error::DEVICE_NOT_READY), 0, cx);
             return;
@@ -114,18 +145,34 @@ impl DeviceContext {
             OpKind::Read | OpKind::LoopbackRead => Direction::FromDevice,
             OpKind::Write | OpKind::LoopbackWrite => Direction::ToDevice,
         };
-        if let Err((request, error)) = hw.personality.channel().start::<Self>(request, direction, None, cx) {
+        if let Err((request, error)) = hw
+            .personality
+            .channel()
+            .start::<Self>(request, direction, None, cx)
+        {
             self.finish_request(request, Err(map_framework(error)), 0, cx);
         }
     }
 
+    /// The device information.
+    ///
+    /// # Errors
+    /// `STATUS_DEVICE_NOT_READY` when the hardware is not prepared.
     fn info(&self, cx: &impl AtMostDispatch) -> Result<DeviceInfo> {
         let hw = self.hw.get().ok_or(Error::DEVICE_NOT_READY)?;
         let (mode, device_id, width, msi) = match &hw.personality {
-            Personality::BusMaster { msi, .. } => {
-                (DmaMode::BusMaster, hw.bar.read::<regs::Identification>().0, regs::EDU_ADDRESS_BITS, u32::from(*msi))
-            }
-            Personality::System { .. } => (DmaMode::System, hw.bar.read::<regs::PeripheralId>().0, 32, 0),
+            Personality::BusMaster { msi, .. } => (
+                DmaMode::BusMaster,
+                hw.bar.read::<regs::Identification>().0,
+                regs::EDU_ADDRESS_BITS,
+                u32::from(*msi),
+            ),
+            Personality::System { .. } => (
+                DmaMode::System,
+                hw.bar.read::<regs::PeripheralId>().0,
+                32,
+                0,
+            ),
         };
         let enabler = hw.personality.enabler();
         Ok(DeviceInfo {
@@ -134,7 +181,8 @@ impl DeviceContext {
             dma_mode: mode as u32,
             address_width: width,
             max_transfer: u32::try_from(enabler.maximum_length(cx)).unwrap_or(u32::MAX),
-            fragment_length: u32::try_from(enabler.fragment_length(Direction::FromDevice, cx)).unwrap_or(u32::MAX),
+            fragment_length: u32::try_from(enabler.fragment_length(Direction::FromDevice, cx))
+                .unwrap_or(u32::MAX),
             buffer_size: edu_api::DEVICE_BUFFER_SIZE,
             msi,
         })
@@ -151,6 +199,10 @@ impl DeviceContext {
         self.finish_request(request, result, length, cx);
     }
 
+    /// Clears stale interrupt causes and the statistics.
+    ///
+    /// # Errors
+    /// `STATUS_DEVICE_NOT_READY` when the hardware is not prepared.
     fn reset(&self, cx: &impl AtMostDispatch) -> Result {
         let hw = self.hw.get().ok_or(Error::DEVICE_NOT_READY)?;
         if let Personality::BusMaster { .. } = hw.personality {
@@ -162,23 +214,23 @@ impl DeviceContext {
 }
 
 /// Updates the counters for a completion.
-fn count(stats: &mut Statistics, status: Status, information: usize, kind: Option<OpKind>) {
+fn count(counters: &mut Statistics, status: Status, information: usize, kind: Option<OpKind>) {
     let bytes = information as u64;
-    stats.requests += 1;
+    counters.requests += 1;
     match kind {
-        Some(OpKind::Read) => stats.bytes_read += bytes,
-        Some(OpKind::Write) => stats.bytes_written += bytes,
+        Some(OpKind::Read) => counters.bytes_read += bytes,
+        Some(OpKind::Write) => counters.bytes_written += bytes,
         Some(OpKind::LoopbackRead) => {
-            stats.bytes_read += bytes;
-            stats.bytes_written += bytes;
+            counters.bytes_read += bytes;
+            counters.bytes_written += bytes;
         }
         Some(OpKind::LoopbackWrite) | None => {}
     }
     match status.ok() {
         Ok(()) => {}
-        Err(Error::CANCELLED) => stats.cancelled += 1,
-        Err(Error::IO_TIMEOUT) => stats.timeouts += 1,
-        Err(_) => stats.errors += 1,
+        Err(Error::CANCELLED) => counters.cancelled += 1,
+        Err(Error::IO_TIMEOUT) => counters.timeouts += 1,
+        Err(_) => counters.errors += 1,
     }
 }
 
@@ -197,7 +249,14 @@ impl QueueHandler for DeviceContext {
         }
     }
 
-    fn device_control(&self, mut request: Request, code: u32, input_length: usize, output_length: usize, cx: &UpToDispatch<'_>) {
+    fn device_control(
+        &self,
+        mut request: Request,
+        code: u32,
+        input_length: usize,
+        output_length: usize,
+        cx: &UpToDispatch<'_>,
+    ) {
         match code {
             edu_api::IOCTL_EDU_GET_INFO => match self.info(cx) {
                 Ok(info) => self.reply(request, &info.to_bytes(), cx),
@@ -216,7 +275,11 @@ impl QueueHandler for DeviceContext {
                     .input_buffer(DmaAt::SIZE, cx)
                     .and_then(check_dma_at)
                     .and_then(|offset| check_length(output_length).map(|()| offset));
-                let kind = if code == edu_api::IOCTL_EDU_DMA_WRITE_AT { OpKind::Write } else { OpKind::Read };
+                let kind = if code == edu_api::IOCTL_EDU_DMA_WRITE_AT {
+                    OpKind::Write
+                } else {
+                    OpKind::Read
+                };
                 match checked {
                     Ok(offset) => self.start_dma(request, kind, offset, cx),
                     Err(error) => self.finish_request(request, Err(error), 0, cx),
@@ -249,14 +312,44 @@ mod tests {
         assert_eq!(check_length(0), Err(Error::INVALID_PARAMETER));
         assert_eq!(check_length(1), Ok(()));
         assert_eq!(check_length(MAX_TRANSFER), Ok(()));
-        assert_eq!(check_length(MAX_TRANSFER + 1), Err(Error::INVALID_BUFFER_SIZE));
+        assert_eq!(
+            check_length(MAX_TRANSFER + 1),
+            Err(Error::INVALID_BUFFER_SIZE)
+        );
     }
 
     #[test]
     fn dma_at_headers_are_validated() {
-        assert_eq!(check_dma_at(&DmaAt { offset: 4095, reserved: 0 }.to_bytes()), Ok(4095));
-        assert_eq!(check_dma_at(&DmaAt { offset: 4096, reserved: 0 }.to_bytes()), Err(Error::INVALID_PARAMETER));
-        assert_eq!(check_dma_at(&DmaAt { offset: 0, reserved: 1 }.to_bytes()), Err(Error::INVALID_PARAMETER));
+        assert_eq!(
+            check_dma_at(
+                &DmaAt {
+                    offset: 4095,
+                    reserved: 0
+                }
+                .to_bytes()
+            ),
+            Ok(4095)
+        );
+        assert_eq!(
+            check_dma_at(
+                &DmaAt {
+                    offset: 4096,
+                    reserved: 0
+                }
+                .to_bytes()
+            ),
+            Err(Error::INVALID_PARAMETER)
+        );
+        assert_eq!(
+            check_dma_at(
+                &DmaAt {
+                    offset: 0,
+                    reserved: 1
+                }
+                .to_bytes()
+            ),
+            Err(Error::INVALID_PARAMETER)
+        );
         assert_eq!(check_dma_at(&[0; 7]), Err(Error::BUFFER_TOO_SMALL));
     }
 

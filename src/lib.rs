@@ -17,7 +17,10 @@ pub mod driver;
 pub mod interrupt;
 pub mod io;
 pub mod regs;
-#[expect(unsafe_code, reason = "the wrapper layer and its seam are the home of all unsafe code")]
+#[expect(
+    unsafe_code,
+    reason = "the wrapper layer and its seam are the home of all unsafe code"
+)]
 pub mod wdf;
 
 use wdf::entry::{NTSTATUS, PCUNICODE_STRING, PDRIVER_OBJECT};
@@ -28,9 +31,11 @@ use wdf::entry::{NTSTATUS, PCUNICODE_STRING, PDRIVER_OBJECT};
 /// Called once by the kernel (or the simulator's loader) with a valid driver object and
 /// registry path.
 #[expect(unsafe_code, reason = "the one exported entry point the kernel calls")]
-// SAFETY: no other symbol in the driver is named `DriverEntry`.
-#[unsafe(export_name = "DriverEntry")]
-pub unsafe extern "system" fn driver_entry(driver: PDRIVER_OBJECT, registry_path: PCUNICODE_STRING) -> NTSTATUS {
+#[unsafe(export_name = "DriverEntry")] // No other symbol in the driver has this name.
+pub unsafe extern "system" fn driver_entry(
+    driver: PDRIVER_OBJECT,
+    registry_path: PCUNICODE_STRING,
+) -> NTSTATUS {
     // SAFETY: the kernel's arguments, passed on unchanged; called once.
     unsafe { wdf::entry::driver_entry::<driver::EduDriver>(driver, registry_path) }
 }

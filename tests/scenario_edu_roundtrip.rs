@@ -9,13 +9,29 @@ fn roundtrip(seed: u64, hw: Hw, size: usize) {
     let mut rig = Rig::new(seed, hw);
     let data = pattern(size, seed ^ size as u64);
     let written = rig.write(&data);
-    assert_eq!((written.status, written.information), (status::SUCCESS, size as u64), "write of {size} (seed {seed})");
-    let ring = ring_after_write(&[0; 4096], 0, &data);
-    assert_eq!(rig.machine.edu(0, |edu| edu.buffer().to_vec()), ring, "device buffer after write of {size}");
-    let read = rig.read(size);
-    assert_eq!((read.status, read.information), (status::SUCCESS, size as u64), "read of {size} (seed {seed})");
-    assert_eq!(read.output, ring_read(&ring, 0, size), "read data of {size} (seed {seed})");
-    let moved = rig.machine.edu(0, |edu| edu.bytes_moved());
+    assert_eq!(
+        (written.status, written.information),
+        (status::SUCCESS, size as u64),
+        "write of {size} (seed {seed})"
+    );
+    let expected = ring_after_write(&[0; 4096], 0, &data);
+    assert_eq!(
+        rig.machine.edu(0, |edu| edu.buffer().to_vec()),
+        expected,
+        "device buffer after write of {size}"
+    );
+    let back = rig.read(size);
+    assert_eq!(
+        (back.status, back.information),
+        (status::SUCCESS, size as u64),
+        "read of {size} (seed {seed})"
+    );
+    assert_eq!(
+        back.output,
+        ring_read(&expected, 0, size),
+        "read data of {size} (seed {seed})"
+    );
+    let moved = rig.machine.edu(0, kmdf_sim::devices::edu::Edu::bytes_moved);
     assert_eq!(moved, 2 * size as u64, "bytes the device moved");
     rig.finish_clean();
 }

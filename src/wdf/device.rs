@@ -48,11 +48,36 @@ impl Device {
     /// # Errors
     /// The failing status of the DDI.
     pub fn create_interface(self, guid: &edu_api::Guid, _cx: &Passive<'_>) -> Result {
-        let guid = sys::GUID { Data1: guid.data1, Data2: guid.data2, Data3: guid.data3, Data4: guid.data4 };
+        let guid = sys::GUID {
+            Data1: guid.data1,
+            Data2: guid.data2,
+            Data3: guid.data3,
+            Data4: guid.data4,
+        };
         // SAFETY: the device is live (invariant); `guid` is a local valid for the call; a NULL
         // reference string is allowed; the token proves PASSIVE_LEVEL.
-        let status = unsafe { wdf_call!(WdfDeviceCreateDeviceInterface, self.as_raw(), &raw const guid, core::ptr::null()) };
+        let status = unsafe {
+            wdf_call!(
+                WdfDeviceCreateDeviceInterface,
+                self.as_raw(),
+                &raw const guid,
+                core::ptr::null()
+            )
+        };
         Status::from_raw(status).ok()
+    }
+
+    /// The context of a device handed to a callback.
+    ///
+    /// # Safety
+    /// `raw` is a live device created with context type `C`, live for `'a`.
+    pub(in crate::wdf) unsafe fn context_of<'a, C: ObjectContext>(
+        raw: sys::WDFDEVICE,
+    ) -> Option<&'a C> {
+        // SAFETY: the caller's contract.
+        let device = unsafe { Self::from_raw(raw) }?;
+        // SAFETY: the caller's contract.
+        unsafe { device.context::<C>() }
     }
 
     /// The device's context.
@@ -87,9 +112,8 @@ impl PowerState {
     const fn from_raw(raw: sys::WDF_POWER_DEVICE_STATE) -> Self {
         match raw {
             sys::_WDF_POWER_DEVICE_STATE::WdfPowerDeviceD0 => Self::D0,
-            sys::_WDF_POWER_DEVICE_STATE::WdfPowerDeviceD1 | sys::_WDF_POWER_DEVICE_STATE::WdfPowerDeviceD2 => {
-                Self::Intermediate
-            }
+            sys::_WDF_POWER_DEVICE_STATE::WdfPowerDeviceD1
+            | sys::_WDF_POWER_DEVICE_STATE::WdfPowerDeviceD2 => Self::Intermediate,
             sys::_WDF_POWER_DEVICE_STATE::WdfPowerDeviceD3 => Self::D3,
             sys::_WDF_POWER_DEVICE_STATE::WdfPowerDeviceD3Final => Self::D3Final,
             sys::_WDF_POWER_DEVICE_STATE::WdfPowerDevicePrepareForHibernation => Self::Hibernate,
@@ -104,7 +128,13 @@ pub trait DeviceHandler: ObjectContext {
     ///
     /// # Errors
     /// A failure fails the device start.
-    fn prepare_hardware(&self, device: Device, resources: &Resources<'_>, slot: &Prepare<'_>, cx: &Passive<'_>) -> Result;
+    fn prepare_hardware(
+        &self,
+        device: Device,
+        resources: &Resources<'_>,
+        slot: &Prepare<'_>,
+        cx: &Passive<'_>,
+    ) -> Result;
     /// `EvtDeviceReleaseHardware`: undo `prepare_hardware`.
     ///
     /// # Errors
@@ -139,14 +169,23 @@ impl DeviceInit<'_> {
     /// `raw` is the device-init pointer of the current `EvtDriverDeviceAdd`.
     pub(in crate::wdf) const unsafe fn from_raw(raw: sys::PWDFDEVICE_INIT) -> Self {
         // INVARIANT: the caller's contract.
-        Self { raw, _callback: PhantomData }
+        Self {
+            raw,
+            _callback: PhantomData,
+        }
     }
 
     /// Wraps `WdfDeviceInitSetIoType(WdfDeviceIoDirect)`: reads and writes arrive with the
     /// caller's buffer locked (an MDL), the form DMA wants.
     pub fn set_direct_io(&mut self) {
         // SAFETY: `raw` is live and unconsumed (invariant).
-        unsafe { wdf_call!(WdfDeviceInitSetIoType, self.raw, sys::_WDF_DEVICE_IO_TYPE::WdfDeviceIoDirect) };
+        unsafe {
+            wdf_call!(
+                WdfDeviceInitSetIoType,
+                self.raw,
+                sys::_WDF_DEVICE_IO_TYPE::WdfDeviceIoDirect
+            );
+        };
     }
 
     /// Wraps `WdfDeviceInitSetPnpPowerEventCallbacks` and `WdfDeviceCreate`: creates the device
@@ -172,12 +211,25 @@ impl DeviceInit<'_> {
             ..Default::default()
         };
         // SAFETY: `raw` is live (invariant); `callbacks` is a local the framework copies.
-        unsafe { wdf_call!(WdfDeviceInitSetPnpPowerEventCallbacks, self.raw, &raw mut callbacks) };
+        unsafe {
+            wdf_call!(
+                WdfDeviceInitSetPnpPowerEventCallbacks,
+                self.raw,
+                &raw mut callbacks
+            );
+        };
         let mut attributes = attributes_with_context::<C>(core::ptr::null_mut());
         let mut handle: sys::WDFDEVICE = core::ptr::null_mut();
         // SAFETY: `self.raw` is live and consumed here (KMDF sets it to NULL on success); the
         // other pointers are locals valid for the call; PASSIVE_LEVEL by the token.
-        let status = unsafe { wdf_call!(WdfDeviceCreate, &raw mut self.raw, &raw mut attributes, &raw mut handle) };
+        let status = unsafe {
+            wdf_call!(
+                WdfDeviceCreate,
+                &raw mut self.raw,
+                &raw mut attributes,
+                &raw mut handle
+            )
+        };
         Status::from_raw(status).ok()?;
         // SAFETY: WdfDeviceCreate succeeded, so `handle` is a live device.
         let device = unsafe { Device::from_raw(handle) }.ok_or(Error::INSUFFICIENT_RESOURCES)?;
@@ -264,7 +316,8 @@ impl Resources<'_> {
     pub fn get(&self, index: u32) -> Option<Resource<'_>> {
         // SAFETY: the lists are live during the callback (invariant); an out-of-range index
         // yields NULL.
-        let translated = unsafe { wdf_call!(WdfCmResourceListGetDescriptor, self.translated, index) };
+        let translated =
+            unsafe { wdf_call!(WdfCmResourceListGetDescriptor, self.translated, index) };
         // SAFETY: as above.
         let raw = unsafe { wdf_call!(WdfCmResourceListGetDescriptor, self.raw, index) };
         // SAFETY: a non-NULL descriptor points into the framework's list, alive for 'cb.
@@ -276,16 +329,29 @@ impl Resources<'_> {
             let start = memory.Start;
             // SAFETY: every member of LARGE_INTEGER covers the same plain 8 bytes.
             let start = unsafe { start.QuadPart }.cast_unsigned();
-            Resource::Memory { start, length: memory.Length }
+            Resource::Memory {
+                start,
+                length: memory.Length,
+            }
         } else if kind == sys::CmResourceTypeInterrupt {
             let message = u32::from(descriptor.Flags) & sys::CM_RESOURCE_INTERRUPT_MESSAGE != 0;
             // INVARIANT: both descriptors come from the current callback's lists.
-            Resource::Interrupt(InterruptResource { raw, translated, message, _callback: PhantomData })
+            Resource::Interrupt(InterruptResource {
+                raw,
+                translated,
+                message,
+                _callback: PhantomData,
+            })
         } else if kind == sys::CmResourceTypeDma {
             // SAFETY: the type says the `Dma` member is the valid one; it is plain data.
             let dma = unsafe { descriptor.u.Dma };
             // INVARIANT: the descriptor comes from the current callback's translated list.
-            Resource::Dma(DmaResource { translated, channel: dma.Channel, request_line: dma.Port, _callback: PhantomData })
+            Resource::Dma(DmaResource {
+                translated,
+                channel: dma.Channel,
+                request_line: dma.Port,
+                _callback: PhantomData,
+            })
         } else {
             Resource::Other
         })
@@ -301,7 +367,9 @@ impl Resources<'_> {
 ///
 /// # Safety
 /// `device` is the WDFDEVICE of the current PnP callback, created by [`DeviceInit::create::<C>`].
-unsafe fn device_and_context<'a, C: DeviceHandler>(device: sys::WDFDEVICE) -> Option<(Device, &'a C)> {
+unsafe fn device_and_context<'a, C: DeviceHandler>(
+    device: sys::WDFDEVICE,
+) -> Option<(Device, &'a C)> {
     // SAFETY: the framework passes a live device to its own callbacks.
     let device = unsafe { Device::from_raw(device) }?;
     // SAFETY: created with `C` (caller); alive for the callback.
@@ -323,7 +391,11 @@ unsafe extern "C" fn evt_wdf_device_prepare_hardware<C: DeviceHandler>(
         return Error::INVALID_DEVICE_STATE.raw();
     };
     // INVARIANT: the lists are this callback's.
-    let resources = Resources { raw, translated, _callback: PhantomData };
+    let resources = Resources {
+        raw,
+        translated,
+        _callback: PhantomData,
+    };
     // SAFETY: EvtDevicePrepareHardware runs at PASSIVE_LEVEL.
     let cx = unsafe { Passive::new() };
     Status::from(context.prepare_hardware(device, &resources, &Prepare(PhantomData), &cx)).raw()
@@ -418,7 +490,16 @@ pub unsafe fn driver_entry<D: Driver>(
     let mut driver: sys::WDFDRIVER = core::ptr::null_mut();
     // SAFETY: the kernel's arguments (caller's contract); `config` and `driver` are locals
     // valid for the call; no attributes; DriverEntry runs at PASSIVE_LEVEL.
-    unsafe { wdf_call!(WdfDriverCreate, driver_object, registry_path, core::ptr::null_mut(), &raw mut config, &raw mut driver) }
+    unsafe {
+        wdf_call!(
+            WdfDriverCreate,
+            driver_object,
+            registry_path,
+            core::ptr::null_mut(),
+            &raw mut config,
+            &raw mut driver
+        )
+    }
 }
 
 /// `EvtDriverDeviceAdd` trampoline.
@@ -442,7 +523,7 @@ pub struct Prepare<'cb>(PhantomData<&'cb ()>);
 pub struct Release<'cb>(PhantomData<&'cb ()>);
 
 /// State that exists only while the hardware is prepared (mapped registers, interrupt, DMA
-/// objects): filled in prepare-hardware, emptied in release-hardware (RfL's `Devres` idea).
+/// objects): filled in prepare-hardware, emptied in release-hardware (the idea of Rust-for-Linux's `Devres`).
 ///
 /// # Invariants
 /// `value` is written only through [`HardwareSlot::set`] and [`HardwareSlot::take`], which need
@@ -461,7 +542,9 @@ unsafe impl<T: Send> Send for HardwareSlot<T> {}
 
 impl<T> Default for HardwareSlot<T> {
     fn default() -> Self {
-        Self { value: core::cell::UnsafeCell::new(None) }
+        Self {
+            value: core::cell::UnsafeCell::new(None),
+        }
     }
 }
 

@@ -38,7 +38,11 @@ impl Direction {
     }
 
     const fn from_raw(raw: sys::WDF_DMA_DIRECTION) -> Self {
-        if raw == sys::_WDF_DMA_DIRECTION::WdfDmaDirectionWriteToDevice { Self::ToDevice } else { Self::FromDevice }
+        if raw == sys::_WDF_DMA_DIRECTION::WdfDmaDirectionWriteToDevice {
+            Self::ToDevice
+        } else {
+            Self::FromDevice
+        }
     }
 }
 
@@ -61,7 +65,11 @@ impl AddressWidth {
     /// A width of `bits` (24..=64), as `AddressWidthOverride` accepts.
     #[must_use]
     pub const fn new(bits: u32) -> Option<Self> {
-        if bits >= 24 && bits <= 64 { Some(Self(bits)) } else { None }
+        if bits >= 24 && bits <= 64 {
+            Some(Self(bits))
+        } else {
+            None
+        }
     }
 
     /// The width in bits.
@@ -130,10 +138,20 @@ impl DmaEnabler {
         let mut attributes = attributes(device.as_object());
         let mut handle: sys::WDFDMAENABLER = core::ptr::null_mut();
         // SAFETY: the device is live; locals valid for the call; PASSIVE_LEVEL by the token.
-        let status = unsafe { wdf_call!(WdfDmaEnablerCreate, device.as_raw(), &raw mut raw, &raw mut attributes, &raw mut handle) };
+        let status = unsafe {
+            wdf_call!(
+                WdfDmaEnablerCreate,
+                device.as_raw(),
+                &raw mut raw,
+                &raw mut attributes,
+                &raw mut handle
+            )
+        };
         Status::from_raw(status).ok()?;
         // INVARIANT: created under the device, with version 3.
-        NonNull::new(handle).map(|handle| Self { handle }).ok_or(Error::INSUFFICIENT_RESOURCES)
+        NonNull::new(handle)
+            .map(|handle| Self { handle })
+            .ok_or(Error::INSUFFICIENT_RESOURCES)
     }
 
     /// Wraps `WdfDmaEnablerConfigureSystemProfile` for both directions of a non-duplex system
@@ -157,14 +175,21 @@ impl DmaEnabler {
                 DmaWidth::Bits16 => sys::_DMA_WIDTH::Width16Bits,
                 DmaWidth::Bits32 => sys::_DMA_WIDTH::Width32Bits,
             },
-            DeviceAddress: sys::PHYSICAL_ADDRESS { QuadPart: device_address.cast_signed() },
+            DeviceAddress: sys::PHYSICAL_ADDRESS {
+                QuadPart: device_address.cast_signed(),
+            },
             DmaDescriptor: channel.translated,
             ..Default::default()
         };
         // SAFETY: the enabler is live (invariant); the descriptor points into the current
         // prepare-hardware callback's translated list (invariant of `DmaResource`); PASSIVE.
         let status = unsafe {
-            wdf_call!(WdfDmaEnablerConfigureSystemProfile, self.handle.as_ptr(), &raw mut config, Direction::FromDevice.raw())
+            wdf_call!(
+                WdfDmaEnablerConfigureSystemProfile,
+                self.handle.as_ptr(),
+                &raw mut config,
+                Direction::FromDevice.raw()
+            )
         };
         Status::from_raw(status).ok()
     }
@@ -174,7 +199,13 @@ impl DmaEnabler {
     #[must_use]
     pub fn fragment_length(&self, direction: Direction, _cx: &impl AtMostDispatch) -> usize {
         // SAFETY: the enabler is live (invariant); IRQL <= DISPATCH_LEVEL by the token.
-        unsafe { wdf_call!(WdfDmaEnablerGetFragmentLength, self.handle.as_ptr(), direction.raw()) }
+        unsafe {
+            wdf_call!(
+                WdfDmaEnablerGetFragmentLength,
+                self.handle.as_ptr(),
+                direction.raw()
+            )
+        }
     }
 
     /// Wraps `WdfDmaEnablerGetMaximumLength`.
@@ -359,11 +390,22 @@ fn with_phase<R>(core: &ChannelCore, f: impl FnOnce(&mut Phase) -> R) -> R {
 }
 
 impl<K> DmaChannel<K> {
+    /// Creates the transaction and the channel lock.
+    ///
+    /// # Errors
+    /// The failing status of the DDIs.
     fn create_with(enabler: &DmaEnabler, device: Device, system: bool) -> Result<Self> {
         let mut tx_attributes = attributes(core::ptr::null_mut());
         let mut transaction: sys::WDFDMATRANSACTION = core::ptr::null_mut();
         // SAFETY: the enabler is live; locals valid for the call; no parent (the enabler is).
-        let status = unsafe { wdf_call!(WdfDmaTransactionCreate, enabler.handle.as_ptr(), &raw mut tx_attributes, &raw mut transaction) };
+        let status = unsafe {
+            wdf_call!(
+                WdfDmaTransactionCreate,
+                enabler.handle.as_ptr(),
+                &raw mut tx_attributes,
+                &raw mut transaction
+            )
+        };
         Status::from_raw(status).ok()?;
         let transaction = NonNull::new(transaction).ok_or(Error::INSUFFICIENT_RESOURCES)?;
         let _ = device;
@@ -372,11 +414,20 @@ impl<K> DmaChannel<K> {
         let mut lock_attributes = attributes(enabler.handle.as_ptr().cast());
         let mut lock: sys::WDFSPINLOCK = core::ptr::null_mut();
         // SAFETY: locals valid for the call; the parent is a live enabler.
-        let status = unsafe { wdf_call!(WdfSpinLockCreate, &raw mut lock_attributes, &raw mut lock) };
+        let status =
+            unsafe { wdf_call!(WdfSpinLockCreate, &raw mut lock_attributes, &raw mut lock) };
         Status::from_raw(status).ok()?;
         let lock = NonNull::new(lock).ok_or(Error::INSUFFICIENT_RESOURCES)?;
         // INVARIANT: a new transaction is in the Created state; the phase is Idle.
-        Ok(Self { core: ChannelCore { transaction, lock, phase: UnsafeCell::new(Phase::Idle), system }, _kind: PhantomData })
+        Ok(Self {
+            core: ChannelCore {
+                transaction,
+                lock,
+                phase: UnsafeCell::new(Phase::Idle),
+                system,
+            },
+            _kind: PhantomData,
+        })
     }
 }
 
@@ -409,7 +460,12 @@ impl DmaChannel<SystemMode> {
                 // SAFETY: the transaction is executing on a system-profile enabler (phase and
                 // type); the DDI returns at once and calls nothing in the driver; IRQL <=
                 // DISPATCH_LEVEL (spin lock held).
-                unsafe { wdf_call!(WdfDmaTransactionStopSystemTransfer, core.transaction.as_ptr()) };
+                unsafe {
+                    wdf_call!(
+                        WdfDmaTransactionStopSystemTransfer,
+                        core.transaction.as_ptr()
+                    );
+                };
             }
         });
     }
@@ -453,7 +509,13 @@ impl ChannelCore {
         // is driver-owned; the callback is a trampoline for the device's context type; IRQL <=
         // DISPATCH_LEVEL by the token.
         let status = unsafe {
-            wdf_call!(WdfDmaTransactionInitializeUsingRequest, tx, request.as_raw(), Some(evt_wdf_program_dma::<C>), direction.raw())
+            wdf_call!(
+                WdfDmaTransactionInitializeUsingRequest,
+                tx,
+                request.as_raw(),
+                Some(evt_wdf_program_dma::<C>),
+                direction.raw()
+            )
         };
         if let Err(error) = Status::from_raw(status).ok() {
             // INVARIANT: a failed initialisation leaves the transaction released.
@@ -468,7 +530,14 @@ impl ChannelCore {
             // SAFETY: a system-profile transaction (created by `DmaChannel<SystemMode>`), after
             // initialisation and before execution, as the DDI requires; re-registered for every
             // request because Release clears it.
-            unsafe { wdf_call!(WdfDmaTransactionSetTransferCompleteCallback, tx, Some(evt_wdf_dma_transaction_dma_transfer_complete::<C>), core::ptr::null_mut()) };
+            unsafe {
+                wdf_call!(
+                    WdfDmaTransactionSetTransferCompleteCallback,
+                    tx,
+                    Some(evt_wdf_dma_transaction_dma_transfer_complete::<C>),
+                    core::ptr::null_mut()
+                );
+            };
         }
         // INVARIANT: the request moves into the channel before Execute, because EvtProgramDma
         // (and even the completion) can run before Execute returns.
@@ -539,15 +608,27 @@ impl ChannelCore {
             // (phase InFlight, set by `start` before Execute; the driver completes only
             // transfers its EvtProgramDma started); no lock is held, so the nested
             // EvtProgramDma may take any; IRQL <= DISPATCH_LEVEL (callers' tokens).
-            Completion::Full => unsafe { wdf_call!(WdfDmaTransactionDmaCompleted, tx, &raw mut status) },
+            Completion::Full => unsafe {
+                wdf_call!(WdfDmaTransactionDmaCompleted, tx, &raw mut status)
+            },
             // SAFETY: as above; `length` is at most the current transfer's (the driver reports
             // what the device moved of what it programmed).
             Completion::WithLength(length) => unsafe {
-                wdf_call!(WdfDmaTransactionDmaCompletedWithLength, tx, length, &raw mut status)
+                wdf_call!(
+                    WdfDmaTransactionDmaCompletedWithLength,
+                    tx,
+                    length,
+                    &raw mut status
+                )
             },
             // SAFETY: as above.
             Completion::Final(length) => unsafe {
-                wdf_call!(WdfDmaTransactionDmaCompletedFinal, tx, length, &raw mut status)
+                wdf_call!(
+                    WdfDmaTransactionDmaCompletedFinal,
+                    tx,
+                    length,
+                    &raw mut status
+                )
             },
         };
         (finished, status)
@@ -567,7 +648,11 @@ impl ChannelCore {
             Phase::InFlight(request) | Phase::Completing(request) => Some(request),
             Phase::Idle | Phase::Starting => None,
         });
-        request.map(|request| Finished { request, status: status.ok(), bytes })
+        request.map(|request| Finished {
+            request,
+            status: status.ok(),
+            bytes,
+        })
     }
 
     /// Wraps `WdfDmaTransactionCancel`: succeeds only while the transaction still waits for
@@ -614,16 +699,25 @@ unsafe extern "C" fn evt_wdf_program_dma<C: DmaHandler>(
     sg_list: sys::PSCATTER_GATHER_LIST,
 ) -> sys::BOOLEAN {
     // SAFETY: the framework passes the enabler's live device, created with `C` (installation).
-    let Some(context) = (unsafe { Device::from_raw(device).and_then(|d| d.context::<C>()) }) else { return 0 };
+    let Some(context) = (unsafe { Device::context_of::<C>(device) }) else {
+        return 0;
+    };
     // SAFETY: the list is valid for the duration of this callback (§2.5).
-    let Some(list) = (unsafe { sg_list.as_ref() }) else { return 0 };
+    let Some(list) = (unsafe { sg_list.as_ref() }) else {
+        return 0;
+    };
     // SAFETY: the list holds `NumberOfElements` initialised elements in its allocation.
     let elements = unsafe { list.Elements.as_slice(list.NumberOfElements as usize) };
     // SAFETY: the transaction is live and executing.
     let offset = unsafe { wdf_call!(WdfDmaTransactionGetBytesTransferred, transaction) };
     // SAFETY: as above.
     let length = unsafe { wdf_call!(WdfDmaTransactionGetCurrentDmaTransferLength, transaction) };
-    let transfer = Transfer { offset, length, direction: Direction::from_raw(direction), elements };
+    let transfer = Transfer {
+        offset,
+        length,
+        direction: Direction::from_raw(direction),
+        elements,
+    };
     // SAFETY: EvtProgramDma runs at DISPATCH_LEVEL.
     let cx = unsafe { Dispatch::new() };
     match context.program(&transfer, &cx) {
@@ -632,8 +726,18 @@ unsafe extern "C" fn evt_wdf_program_dma<C: DmaHandler>(
             let mut status: sys::NTSTATUS = sys::STATUS_SUCCESS;
             // SAFETY: KMDF allows DmaCompletedFinal from EvtProgramDma to end the transaction
             // (§2.5); no transfer was started, so 0 bytes of it count.
-            let _ended = unsafe { wdf_call!(WdfDmaTransactionDmaCompletedFinal, transaction, 0, &raw mut status) };
-            if let Some(mut finished) = context.dma_channel().and_then(|channel| channel.finish(Status::from_raw(status))) {
+            let _ended = unsafe {
+                wdf_call!(
+                    WdfDmaTransactionDmaCompletedFinal,
+                    transaction,
+                    0,
+                    &raw mut status
+                )
+            };
+            if let Some(mut finished) = context
+                .dma_channel()
+                .and_then(|channel| channel.finish(Status::from_raw(status)))
+            {
                 finished.status = Err(error);
                 context.aborted(finished, &cx);
             }
@@ -654,7 +758,9 @@ unsafe extern "C" fn evt_wdf_dma_transaction_dma_transfer_complete<C: DmaHandler
     status: sys::DMA_COMPLETION_STATUS::Type,
 ) {
     // SAFETY: the framework passes the enabler's live device, created with `C` (installation).
-    let Some(context) = (unsafe { Device::from_raw(device).and_then(|d| d.context::<C>()) }) else { return };
+    let Some(context) = (unsafe { Device::context_of::<C>(device) }) else {
+        return;
+    };
     let status = match status {
         sys::DMA_COMPLETION_STATUS::DmaComplete => SystemDmaStatus::Complete,
         sys::DMA_COMPLETION_STATUS::DmaCancelled => SystemDmaStatus::Cancelled,

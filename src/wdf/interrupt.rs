@@ -6,7 +6,9 @@ use core::ptr::NonNull;
 
 use super::device::{Device, DeviceHandler, InterruptResource};
 use super::irql::{AtMostDispatch, Dirql, Dispatch, Passive};
-use super::object::{ObjectContext, attributes_with_context, context_ptr, init_context, wdf_size_of};
+use super::object::{
+    ObjectContext, attributes_with_context, context_ptr, init_context, wdf_size_of,
+};
 use super::sys::{self, wdf_call};
 use super::{Error, Result, Status};
 
@@ -57,7 +59,11 @@ impl<S: ObjectContext + Default> Interrupt<S> {
     ///
     /// # Errors
     /// The failing status of the DDI.
-    pub fn create<C: InterruptHandler<Shared = S>>(device: Device, resource: &InterruptResource<'_>, _cx: &Passive<'_>) -> Result<Self> {
+    pub fn create<C: InterruptHandler<Shared = S>>(
+        device: Device,
+        resource: &InterruptResource<'_>,
+        _cx: &Passive<'_>,
+    ) -> Result<Self> {
         let mut config = sys::WDF_INTERRUPT_CONFIG {
             Size: wdf_size_of::<sys::WDF_INTERRUPT_CONFIG>(),
             ShareVector: sys::_WDF_TRI_STATE::WdfUseDefault,
@@ -72,14 +78,25 @@ impl<S: ObjectContext + Default> Interrupt<S> {
         let mut handle: sys::WDFINTERRUPT = core::ptr::null_mut();
         // SAFETY: the device is live; the descriptors come from the current prepare-hardware
         // callback (invariant of `InterruptResource`); locals valid for the call; PASSIVE.
-        let status = unsafe { wdf_call!(WdfInterruptCreate, device.as_raw(), &raw mut config, &raw mut attributes, &raw mut handle) };
+        let status = unsafe {
+            wdf_call!(
+                WdfInterruptCreate,
+                device.as_raw(),
+                &raw mut config,
+                &raw mut attributes,
+                &raw mut handle
+            )
+        };
         Status::from_raw(status).ok()?;
         let handle = NonNull::new(handle).ok_or(Error::INSUFFICIENT_RESOURCES)?;
         // SAFETY: just created with this context type; it is not connected until D0 entry, so
         // the ISR cannot run before the state is written.
         unsafe { init_context(handle.as_ptr().cast(), S::default()) };
         // INVARIANT: created with context `S`.
-        Ok(Self { handle, _shared: PhantomData })
+        Ok(Self {
+            handle,
+            _shared: PhantomData,
+        })
     }
 }
 
@@ -97,7 +114,10 @@ impl<S: ObjectContext> Interrupt<S> {
         // SAFETY: the interrupt is live (invariant); IRQL <= DISPATCH_LEVEL by the token, so
         // this is not the ISR, which already holds the lock.
         unsafe { wdf_call!(WdfInterruptAcquireLock, self.handle.as_ptr()) };
-        InterruptGuard { interrupt: self, _not_send: PhantomData }
+        InterruptGuard {
+            interrupt: self,
+            _not_send: PhantomData,
+        }
     }
 }
 
@@ -140,18 +160,25 @@ unsafe fn device_context<'a, C: DeviceHandler>(interrupt: sys::WDFINTERRUPT) -> 
     // SAFETY: the interrupt is live (caller).
     let device = unsafe { wdf_call!(WdfInterruptGetDevice, interrupt) };
     // SAFETY: its device is live and was created with `C` (caller).
-    unsafe { Device::from_raw(device).and_then(|d| d.context::<C>()) }
+    unsafe { Device::context_of::<C>(device) }
 }
 
 /// `EvtInterruptIsr` trampoline.
 ///
 /// # Safety
 /// Installed only by [`Interrupt::create::<C>`].
-unsafe extern "C" fn evt_wdf_interrupt_isr<C: InterruptHandler>(interrupt: sys::WDFINTERRUPT, message: sys::ULONG) -> sys::BOOLEAN {
+unsafe extern "C" fn evt_wdf_interrupt_isr<C: InterruptHandler>(
+    interrupt: sys::WDFINTERRUPT,
+    message: sys::ULONG,
+) -> sys::BOOLEAN {
     // SAFETY: the framework's callback for an interrupt created by `create::<C>`.
-    let Some(context) = (unsafe { device_context::<C>(interrupt) }) else { return 0 };
+    let Some(context) = (unsafe { device_context::<C>(interrupt) }) else {
+        return 0;
+    };
     // SAFETY: a live interrupt created with context `C::Shared` (installation).
-    let Some(shared) = (unsafe { context_ptr::<C::Shared>(interrupt.cast()) }) else { return 0 };
+    let Some(shared) = (unsafe { context_ptr::<C::Shared>(interrupt.cast()) }) else {
+        return 0;
+    };
     // SAFETY: the ISR runs with the interrupt lock held, so this is the only reference
     // (invariant of `Interrupt`).
     let shared = unsafe { &mut *shared };
@@ -172,12 +199,22 @@ unsafe extern "C" fn evt_wdf_interrupt_isr<C: InterruptHandler>(interrupt: sys::
 ///
 /// # Safety
 /// Installed only by [`Interrupt::create::<C>`].
-unsafe extern "C" fn evt_wdf_interrupt_dpc<C: InterruptHandler>(interrupt: sys::WDFINTERRUPT, _device: sys::WDFOBJECT) {
+unsafe extern "C" fn evt_wdf_interrupt_dpc<C: InterruptHandler>(
+    interrupt: sys::WDFINTERRUPT,
+    _device: sys::WDFOBJECT,
+) {
     // SAFETY: the framework's callback for an interrupt created by `create::<C>`.
-    let Some(context) = (unsafe { device_context::<C>(interrupt) }) else { return };
-    let Some(handle) = NonNull::new(interrupt) else { return };
+    let Some(context) = (unsafe { device_context::<C>(interrupt) }) else {
+        return;
+    };
+    let Some(handle) = NonNull::new(interrupt) else {
+        return;
+    };
     // INVARIANT: a live interrupt created with context `C::Shared`.
-    let interrupt = Interrupt::<C::Shared> { handle, _shared: PhantomData };
+    let interrupt = Interrupt::<C::Shared> {
+        handle,
+        _shared: PhantomData,
+    };
     // SAFETY: EvtInterruptDpc runs at DISPATCH_LEVEL.
     let cx = unsafe { Dispatch::new() };
     context.dpc(&interrupt, &cx);

@@ -1,5 +1,7 @@
-//! IRQL as types. Trampolines hand callbacks a zero-sized token naming the IRQL KMDF
-//! documents for that callback; each wrapper asks for the token that matches its DDI's
+//! IRQL as types.
+//!
+//! Trampolines hand callbacks a zero-sized token naming the IRQL KMDF documents for that
+//! callback; each wrapper asks for the token that matches its DDI's
 //! maximum IRQL. Tokens cannot be cloned, sent to another thread, or kept past the callback.
 
 use core::marker::PhantomData;
@@ -67,8 +69,9 @@ mod sealed {
     impl Sealed for super::UpToDispatch<'_> {}
 }
 
-/// Tokens of contexts at or below DISPATCH_LEVEL: what DDIs allowed at `<= DISPATCH_LEVEL`
-/// ask for. [`Dirql`] does not implement it, so DMA and request DDIs cannot be called from the
+/// Tokens of contexts at or below DISPATCH_LEVEL.
+///
+/// DDIs allowed at `<= DISPATCH_LEVEL` ask for one. [`Dirql`] does not implement it, so DMA and request DDIs cannot be called from the
 /// ISR or under the interrupt lock.
 ///
 /// ```compile_fail

@@ -114,14 +114,19 @@ impl Bar {
     /// # Errors
     /// `STATUS_INSUFFICIENT_RESOURCES` when the mapping fails.
     pub fn map(start: u64, length: usize, _cx: &Passive<'_>) -> Result<Self> {
-        let address = sys::PHYSICAL_ADDRESS { QuadPart: start.cast_signed() };
+        let address = sys::PHYSICAL_ADDRESS {
+            QuadPart: start.cast_signed(),
+        };
         // CAST: usize and SIZE_T have the same width on every Windows target.
         let bytes = length as sys::SIZE_T;
         // SAFETY: `start..start + length` is a memory resource the PnP manager assigned to
         // this device (the caller takes it from the translated resource list); PASSIVE_LEVEL.
-        let base = unsafe { sys::MmMapIoSpaceEx(address, bytes, sys::PAGE_READWRITE | sys::PAGE_NOCACHE) };
+        let base =
+            unsafe { sys::MmMapIoSpaceEx(address, bytes, sys::PAGE_READWRITE | sys::PAGE_NOCACHE) };
         // INVARIANT: a non-null result is a live mapping of `length` bytes.
-        NonNull::new(base).map(|base| Self { base, length }).ok_or(Error::INSUFFICIENT_RESOURCES)
+        NonNull::new(base)
+            .map(|base| Self { base, length })
+            .ok_or(Error::INSUFFICIENT_RESOURCES)
     }
 
     /// Wraps `MmUnmapIoSpace`.
@@ -160,10 +165,10 @@ pub trait AllOnes {
     const ALL_ONES: Self;
 }
 impl AllOnes for u32 {
-    const ALL_ONES: Self = u32::MAX;
+    const ALL_ONES: Self = Self::MAX;
 }
 impl AllOnes for u64 {
-    const ALL_ONES: Self = u64::MAX;
+    const ALL_ONES: Self = Self::MAX;
 }
 
 /// Declares a register type: `register!(/// doc\n Name: u32 at 0x24, read, write)`.

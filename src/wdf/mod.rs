@@ -22,12 +22,16 @@ pub mod sync;
 pub(crate) mod sys;
 pub mod timer;
 
-pub use device::{Device, DeviceHandler, DeviceInit, Driver, HardwareSlot, PowerState, Prepare, Release, Resource, Resources};
+pub use device::{
+    Device, DeviceHandler, DeviceInit, Driver, HardwareSlot, PowerState, Prepare, Release,
+    Resource, Resources,
+};
 pub use object::{ContextTypeInfo, ObjectContext};
 pub use request::{Request, Unmark};
 pub use status::{Error, Result, Status};
 
 /// Types `DriverEntry` receives, for the one export in `lib.rs`.
+#[expect(non_camel_case_types, reason = "the C names of the kernel types")]
 pub mod entry {
     pub use super::device::driver_entry;
     /// `NTSTATUS`.

@@ -17,9 +17,14 @@ use super::sys::{self, wdf_call};
 /// `sizeof(T)` as the `ULONG` that WDF `Size` fields hold, checked at compile time.
 pub(in crate::wdf) const fn wdf_size_of<T>() -> sys::ULONG {
     let size = core::mem::size_of::<T>();
-    assert!(size <= u32::MAX as usize, "WDF structure larger than 4 GiB");
+    if size > u32::MAX as usize {
+        // A WDF structure of 4 GiB cannot exist; KMDF rejects the wrong size.
+        return u32::MAX;
+    }
     // CAST: checked just above to fit in 32 bits.
-    size as sys::ULONG
+    #[expect(clippy::cast_possible_truncation, reason = "checked just above")]
+    let size = size as sys::ULONG;
+    size
 }
 
 /// The memory KMDF allocates for a context of type `T`.
@@ -82,13 +87,16 @@ macro_rules! declare_context {
     ($type:ty) => {
         impl $crate::wdf::ObjectContext for $type {
             fn type_info() -> &'static $crate::wdf::ContextTypeInfo<Self> {
-                static INFO: $crate::wdf::ContextTypeInfo<$type> = $crate::wdf::ContextTypeInfo::new(
-                    match ::core::ffi::CStr::from_bytes_with_nul(concat!(stringify!($type), "\0").as_bytes()) {
-                        Ok(name) => name,
-                        Err(_) => c"context",
-                    },
-                    &INFO,
-                );
+                static INFO: $crate::wdf::ContextTypeInfo<$type> =
+                    $crate::wdf::ContextTypeInfo::new(
+                        match ::core::ffi::CStr::from_bytes_with_nul(
+                            concat!(stringify!($type), "\0").as_bytes(),
+                        ) {
+                            Ok(name) => name,
+                            Err(_) => c"context",
+                        },
+                        &INFO,
+                    );
                 &INFO
             }
         }
@@ -104,7 +112,8 @@ pub(in crate::wdf) fn attributes_with_context<T: ObjectContext>(
         Size: wdf_size_of::<sys::WDF_OBJECT_ATTRIBUTES>(),
         EvtCleanupCallback: Some(evt_wdf_object_context_cleanup::<T>),
         ExecutionLevel: sys::_WDF_EXECUTION_LEVEL::WdfExecutionLevelInheritFromParent,
-        SynchronizationScope: sys::_WDF_SYNCHRONIZATION_SCOPE::WdfSynchronizationScopeInheritFromParent,
+        SynchronizationScope:
+            sys::_WDF_SYNCHRONIZATION_SCOPE::WdfSynchronizationScopeInheritFromParent,
         ParentObject: parent,
         ContextTypeInfo: T::type_info().as_raw(),
         ..Default::default()
@@ -116,7 +125,8 @@ pub(in crate::wdf) fn attributes(parent: sys::WDFOBJECT) -> sys::WDF_OBJECT_ATTR
     sys::WDF_OBJECT_ATTRIBUTES {
         Size: wdf_size_of::<sys::WDF_OBJECT_ATTRIBUTES>(),
         ExecutionLevel: sys::_WDF_EXECUTION_LEVEL::WdfExecutionLevelInheritFromParent,
-        SynchronizationScope: sys::_WDF_SYNCHRONIZATION_SCOPE::WdfSynchronizationScopeInheritFromParent,
+        SynchronizationScope:
+            sys::_WDF_SYNCHRONIZATION_SCOPE::WdfSynchronizationScopeInheritFromParent,
         ParentObject: parent,
         ..Default::default()
     }
@@ -128,7 +138,13 @@ pub(in crate::wdf) fn attributes(parent: sys::WDFOBJECT) -> sys::WDF_OBJECT_ATTR
 /// `object` is a live framework object created with [`attributes_with_context::<T>`].
 unsafe fn cell<'a, T: ObjectContext>(object: sys::WDFOBJECT) -> Option<&'a ContextCell<T>> {
     // SAFETY: `object` is live (caller); the type info is `T`'s static description.
-    let raw = unsafe { wdf_call!(WdfObjectGetTypedContextWorker, object, T::type_info().as_raw()) };
+    let raw = unsafe {
+        wdf_call!(
+            WdfObjectGetTypedContextWorker,
+            object,
+            T::type_info().as_raw()
+        )
+    };
     // SAFETY: KMDF returns the context memory it allocated for `T` (ContextSize of
     // ContextCell<T>, zeroed, 16-byte aligned), or NULL; it lives as long as the object.
     unsafe { raw.cast::<ContextCell<T>>().as_ref() }
@@ -141,7 +157,9 @@ unsafe fn cell<'a, T: ObjectContext>(object: sys::WDFOBJECT) -> Option<&'a Conte
 /// run before this returns.
 pub(in crate::wdf) unsafe fn init_context<T: ObjectContext>(object: sys::WDFOBJECT, value: T) {
     // SAFETY: the caller's contract.
-    let Some(cell) = (unsafe { cell::<T>(object) }) else { return };
+    let Some(cell) = (unsafe { cell::<T>(object) }) else {
+        return;
+    };
     // SAFETY: no other reference to the value exists yet (caller), and the framework's zeroed
     // memory is an uninitialised `MaybeUninit<T>`; `ptr::write` does not drop the old bytes.
     unsafe { core::ptr::write(cell.value.get().cast::<T>(), value) };
@@ -154,7 +172,9 @@ pub(in crate::wdf) unsafe fn init_context<T: ObjectContext>(object: sys::WDFOBJE
 /// # Safety
 /// `object` is a live framework object created with [`attributes_with_context::<T>`], and
 /// stays live for `'a`.
-pub(in crate::wdf) unsafe fn context<'a, T: ObjectContext>(object: sys::WDFOBJECT) -> Option<&'a T> {
+pub(in crate::wdf) unsafe fn context<'a, T: ObjectContext>(
+    object: sys::WDFOBJECT,
+) -> Option<&'a T> {
     // SAFETY: the caller's contract.
     let cell = unsafe { cell::<T>(object) }?;
     if !cell.initialized.load(Ordering::Acquire) {
@@ -170,10 +190,14 @@ pub(in crate::wdf) unsafe fn context<'a, T: ObjectContext>(object: sys::WDFOBJEC
 ///
 /// # Safety
 /// As [`context`]; the caller forms references from the pointer only under its own exclusion.
-pub(in crate::wdf) unsafe fn context_ptr<T: ObjectContext>(object: sys::WDFOBJECT) -> Option<*mut T> {
+pub(in crate::wdf) unsafe fn context_ptr<T: ObjectContext>(
+    object: sys::WDFOBJECT,
+) -> Option<*mut T> {
     // SAFETY: the caller's contract.
     let cell = unsafe { cell::<T>(object) }?;
-    cell.initialized.load(Ordering::Acquire).then(|| cell.value.get().cast::<T>())
+    cell.initialized
+        .load(Ordering::Acquire)
+        .then(|| cell.value.get().cast::<T>())
 }
 
 /// `EvtCleanupCallback`: drops the context value.
@@ -183,7 +207,9 @@ pub(in crate::wdf) unsafe fn context_ptr<T: ObjectContext>(object: sys::WDFOBJEC
 /// deleted, after the object's other callbacks.
 unsafe extern "C" fn evt_wdf_object_context_cleanup<T: ObjectContext>(object: sys::WDFOBJECT) {
     // SAFETY: the object is live during its cleanup callback and was created with `T`.
-    let Some(cell) = (unsafe { cell::<T>(object) }) else { return };
+    let Some(cell) = (unsafe { cell::<T>(object) }) else {
+        return;
+    };
     if cell.initialized.swap(false, Ordering::AcqRel) {
         // SAFETY: initialised (invariant), and no reference to it outlives the object's last
         // callback, which precedes cleanup.

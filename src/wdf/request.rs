@@ -49,7 +49,10 @@ impl Request {
     /// `raw` is a request just presented to the driver by a queue.
     pub(in crate::wdf) unsafe fn from_raw(raw: sys::WDFREQUEST) -> Option<Self> {
         // INVARIANT: the caller's contract; new requests are not cancelable.
-        NonNull::new(raw).map(|handle| Self { handle, cancelable: false })
+        NonNull::new(raw).map(|handle| Self {
+            handle,
+            cancelable: false,
+        })
     }
 
     /// The raw handle.
@@ -67,13 +70,28 @@ impl Request {
     ///
     /// `information` must not exceed the request's buffer length when `status` is a success
     /// (the verifier's rule R8); KMDF-private statuses should be mapped before (§5.2).
-    pub fn complete_with_information(self, status: Status, information: usize, _cx: &impl AtMostDispatch) {
-        debug_assert!(!self.cancelable, "unmark a cancelable request before completing it");
+    pub fn complete_with_information(
+        self,
+        status: Status,
+        information: usize,
+        _cx: &impl AtMostDispatch,
+    ) {
+        debug_assert!(
+            !self.cancelable,
+            "unmark a cancelable request before completing it"
+        );
         // CAST: usize and ULONG_PTR have the same width on every Windows target.
         let information = information as sys::ULONG_PTR;
         // SAFETY: the request is driver-owned and not yet completed (invariant); this consumes
         // it, so it cannot be completed again; IRQL <= DISPATCH_LEVEL by the token.
-        unsafe { wdf_call!(WdfRequestCompleteWithInformation, self.as_raw(), status.raw(), information) };
+        unsafe {
+            wdf_call!(
+                WdfRequestCompleteWithInformation,
+                self.as_raw(),
+                status.raw(),
+                information
+            );
+        };
     }
 
     /// Completes with no information.
@@ -90,7 +108,15 @@ impl Request {
         let mut buffer: sys::PVOID = core::ptr::null_mut();
         let mut length: usize = 0;
         // SAFETY: the request is driver-owned (invariant); the out pointers are locals.
-        let status = unsafe { wdf_call!(WdfRequestRetrieveInputBuffer, self.as_raw(), minimum, &raw mut buffer, &raw mut length) };
+        let status = unsafe {
+            wdf_call!(
+                WdfRequestRetrieveInputBuffer,
+                self.as_raw(),
+                minimum,
+                &raw mut buffer,
+                &raw mut length
+            )
+        };
         Status::from_raw(status).ok()?;
         if buffer.is_null() {
             return Err(Error::BUFFER_TOO_SMALL);
@@ -104,11 +130,23 @@ impl Request {
     ///
     /// # Errors
     /// As [`Self::input_buffer`].
-    pub fn output_buffer(&mut self, minimum: usize, _cx: &impl AtMostDispatch) -> Result<&mut [u8]> {
+    pub fn output_buffer(
+        &mut self,
+        minimum: usize,
+        _cx: &impl AtMostDispatch,
+    ) -> Result<&mut [u8]> {
         let mut buffer: sys::PVOID = core::ptr::null_mut();
         let mut length: usize = 0;
         // SAFETY: the request is driver-owned (invariant); the out pointers are locals.
-        let status = unsafe { wdf_call!(WdfRequestRetrieveOutputBuffer, self.as_raw(), minimum, &raw mut buffer, &raw mut length) };
+        let status = unsafe {
+            wdf_call!(
+                WdfRequestRetrieveOutputBuffer,
+                self.as_raw(),
+                minimum,
+                &raw mut buffer,
+                &raw mut length
+            )
+        };
         Status::from_raw(status).ok()?;
         if buffer.is_null() {
             return Err(Error::BUFFER_TOO_SMALL);
@@ -126,7 +164,13 @@ impl Request {
         debug_assert!(!self.cancelable, "request is already cancelable");
         // SAFETY: the request is driver-owned and not cancelable (invariant); the callback is a
         // trampoline for the device's context type, which every queue of the device shares.
-        let status = unsafe { wdf_call!(WdfRequestMarkCancelableEx, self.as_raw(), Some(evt_wdf_request_cancel::<C>)) };
+        let status = unsafe {
+            wdf_call!(
+                WdfRequestMarkCancelableEx,
+                self.as_raw(),
+                Some(evt_wdf_request_cancel::<C>)
+            )
+        };
         Status::from_raw(status).ok()?;
         // INVARIANT: the mark took effect.
         self.cancelable = true;
@@ -142,7 +186,11 @@ impl Request {
         let status = unsafe { wdf_call!(WdfRequestUnmarkCancelable, self.as_raw()) };
         // INVARIANT: either way the request is no longer cancelable by the driver's mark.
         self.cancelable = false;
-        if status == sys::STATUS_CANCELLED { Unmark::CancelPending } else { Unmark::Unmarked }
+        if status == sys::STATUS_CANCELLED {
+            Unmark::CancelPending
+        } else {
+            Unmark::Unmarked
+        }
     }
 
     /// Wraps `WdfRequestStopAcknowledge` without requeueing: the driver keeps the request and
@@ -177,11 +225,21 @@ unsafe extern "C" fn evt_wdf_request_cancel<C: RequestCancel>(request: sys::WDFR
     // SAFETY: the queue is live while it has a request.
     let device = unsafe { wdf_call!(WdfIoQueueGetDevice, queue) };
     // SAFETY: a live device (the queue's parent), created with `C` (installation).
-    let Some(context) = (unsafe { Device::from_raw(device).and_then(|d| d.context::<C>()) }) else { return };
-    let Some(handle) = NonNull::new(request) else { return };
+    let Some(context) = (unsafe { Device::context_of::<C>(device) }) else {
+        return;
+    };
+    let Some(handle) = NonNull::new(request) else {
+        return;
+    };
     // SAFETY: EvtRequestCancel runs at <= DISPATCH_LEVEL.
     let cx = unsafe { UpToDispatch::new() };
-    context.cancel(CancelledRequest { handle, _callback: PhantomData }, &cx);
+    context.cancel(
+        CancelledRequest {
+            handle,
+            _callback: PhantomData,
+        },
+        &cx,
+    );
 }
 
 /// How a queue presents requests.
@@ -209,7 +267,14 @@ pub trait QueueHandler: DeviceHandler {
     /// `EvtIoWrite`.
     fn write(&self, request: Request, length: usize, cx: &UpToDispatch<'_>);
     /// `EvtIoDeviceControl`.
-    fn device_control(&self, request: Request, code: u32, input_length: usize, output_length: usize, cx: &UpToDispatch<'_>);
+    fn device_control(
+        &self,
+        request: Request,
+        code: u32,
+        input_length: usize,
+        output_length: usize,
+        cx: &UpToDispatch<'_>,
+    );
     /// `EvtIoStop` for a request the driver owns.
     fn stop(&self, request: &CancelledRequest<'_>, action: StopAction, cx: &UpToDispatch<'_>);
 }
@@ -220,6 +285,10 @@ pub trait QueueHandler: DeviceHandler {
 /// `handle` is a live queue parented to the device whose context stores this value.
 #[derive(Debug)]
 pub struct Queue {
+    #[expect(
+        dead_code,
+        reason = "the handle is kept for the queue's owner; the framework deletes the queue with the device"
+    )]
     handle: NonNull<sys::WDFQUEUE__>,
 }
 
@@ -234,12 +303,20 @@ impl Queue {
     ///
     /// # Errors
     /// The failing status of the DDI.
-    pub fn create_default<C: QueueHandler>(device: Device, dispatching: Dispatching, _cx: &Passive<'_>) -> Result<Self> {
+    pub fn create_default<C: QueueHandler>(
+        device: Device,
+        dispatching: Dispatching,
+        _cx: &Passive<'_>,
+    ) -> Result<Self> {
         let mut config = sys::WDF_IO_QUEUE_CONFIG {
             Size: wdf_size_of::<sys::WDF_IO_QUEUE_CONFIG>(),
             DispatchType: match dispatching {
-                Dispatching::Sequential => sys::_WDF_IO_QUEUE_DISPATCH_TYPE::WdfIoQueueDispatchSequential,
-                Dispatching::Parallel => sys::_WDF_IO_QUEUE_DISPATCH_TYPE::WdfIoQueueDispatchParallel,
+                Dispatching::Sequential => {
+                    sys::_WDF_IO_QUEUE_DISPATCH_TYPE::WdfIoQueueDispatchSequential
+                }
+                Dispatching::Parallel => {
+                    sys::_WDF_IO_QUEUE_DISPATCH_TYPE::WdfIoQueueDispatchParallel
+                }
             },
             PowerManaged: sys::_WDF_TRI_STATE::WdfUseDefault,
             DefaultQueue: 1,
@@ -252,10 +329,20 @@ impl Queue {
         let mut attributes = attributes(device.as_object());
         let mut handle: sys::WDFQUEUE = core::ptr::null_mut();
         // SAFETY: the device is live; the pointers are locals valid for the call; PASSIVE.
-        let status = unsafe { wdf_call!(WdfIoQueueCreate, device.as_raw(), &raw mut config, &raw mut attributes, &raw mut handle) };
+        let status = unsafe {
+            wdf_call!(
+                WdfIoQueueCreate,
+                device.as_raw(),
+                &raw mut config,
+                &raw mut attributes,
+                &raw mut handle
+            )
+        };
         Status::from_raw(status).ok()?;
         // INVARIANT: created with the device as parent.
-        NonNull::new(handle).map(|handle| Self { handle }).ok_or(Error::INSUFFICIENT_RESOURCES)
+        NonNull::new(handle)
+            .map(|handle| Self { handle })
+            .ok_or(Error::INSUFFICIENT_RESOURCES)
     }
 }
 
@@ -264,11 +351,14 @@ impl Queue {
 /// # Safety
 /// `queue` is a live queue of a device created with context `C`, and `request` a request it
 /// is presenting.
-unsafe fn presented<'a, C: QueueHandler>(queue: sys::WDFQUEUE, request: sys::WDFREQUEST) -> Option<(&'a C, Request)> {
+unsafe fn presented<'a, C: QueueHandler>(
+    queue: sys::WDFQUEUE,
+    request: sys::WDFREQUEST,
+) -> Option<(&'a C, Request)> {
     // SAFETY: the queue is live (caller).
     let device = unsafe { wdf_call!(WdfIoQueueGetDevice, queue) };
     // SAFETY: the queue's parent device is live and was created with `C` (caller).
-    let context = unsafe { Device::from_raw(device).and_then(|d| d.context::<C>()) }?;
+    let context = unsafe { Device::context_of::<C>(device) }?;
     // SAFETY: the framework presents `request` to the driver with this callback.
     let request = unsafe { Request::from_raw(request) }?;
     Some((context, request))
@@ -278,9 +368,15 @@ unsafe fn presented<'a, C: QueueHandler>(queue: sys::WDFQUEUE, request: sys::WDF
 ///
 /// # Safety
 /// Installed only by [`Queue::create_default::<C>`].
-unsafe extern "C" fn evt_wdf_io_queue_io_read<C: QueueHandler>(queue: sys::WDFQUEUE, request: sys::WDFREQUEST, length: usize) {
+unsafe extern "C" fn evt_wdf_io_queue_io_read<C: QueueHandler>(
+    queue: sys::WDFQUEUE,
+    request: sys::WDFREQUEST,
+    length: usize,
+) {
     // SAFETY: the framework's callback for a queue created with `C`.
-    let Some((context, request)) = (unsafe { presented::<C>(queue, request) }) else { return };
+    let Some((context, request)) = (unsafe { presented::<C>(queue, request) }) else {
+        return;
+    };
     // SAFETY: I/O callbacks of a queue without passive execution level run at <= DISPATCH.
     let cx = unsafe { UpToDispatch::new() };
     context.read(request, length, &cx);
@@ -290,9 +386,15 @@ unsafe extern "C" fn evt_wdf_io_queue_io_read<C: QueueHandler>(queue: sys::WDFQU
 ///
 /// # Safety
 /// Installed only by [`Queue::create_default::<C>`].
-unsafe extern "C" fn evt_wdf_io_queue_io_write<C: QueueHandler>(queue: sys::WDFQUEUE, request: sys::WDFREQUEST, length: usize) {
+unsafe extern "C" fn evt_wdf_io_queue_io_write<C: QueueHandler>(
+    queue: sys::WDFQUEUE,
+    request: sys::WDFREQUEST,
+    length: usize,
+) {
     // SAFETY: the framework's callback for a queue created with `C`.
-    let Some((context, request)) = (unsafe { presented::<C>(queue, request) }) else { return };
+    let Some((context, request)) = (unsafe { presented::<C>(queue, request) }) else {
+        return;
+    };
     // SAFETY: as for EvtIoRead.
     let cx = unsafe { UpToDispatch::new() };
     context.write(request, length, &cx);
@@ -310,7 +412,9 @@ unsafe extern "C" fn evt_wdf_io_queue_io_device_control<C: QueueHandler>(
     code: sys::ULONG,
 ) {
     // SAFETY: the framework's callback for a queue created with `C`.
-    let Some((context, request)) = (unsafe { presented::<C>(queue, request) }) else { return };
+    let Some((context, request)) = (unsafe { presented::<C>(queue, request) }) else {
+        return;
+    };
     // SAFETY: as for EvtIoRead.
     let cx = unsafe { UpToDispatch::new() };
     context.device_control(request, code, input_length, output_length, &cx);
@@ -320,15 +424,35 @@ unsafe extern "C" fn evt_wdf_io_queue_io_device_control<C: QueueHandler>(
 ///
 /// # Safety
 /// Installed only by [`Queue::create_default::<C>`].
-unsafe extern "C" fn evt_wdf_io_queue_io_stop<C: QueueHandler>(queue: sys::WDFQUEUE, request: sys::WDFREQUEST, flags: sys::ULONG) {
+unsafe extern "C" fn evt_wdf_io_queue_io_stop<C: QueueHandler>(
+    queue: sys::WDFQUEUE,
+    request: sys::WDFREQUEST,
+    flags: sys::ULONG,
+) {
     // SAFETY: the queue is live during its callback.
     let device = unsafe { wdf_call!(WdfIoQueueGetDevice, queue) };
     // SAFETY: the queue's parent device is live and was created with `C` (installation).
-    let Some(context) = (unsafe { Device::from_raw(device).and_then(|d| d.context::<C>()) }) else { return };
-    let Some(handle) = NonNull::new(request) else { return };
-    let purge = flags & sys::_WDF_REQUEST_STOP_ACTION_FLAGS::WdfRequestStopActionPurge.cast_unsigned() != 0;
-    let action = if purge { StopAction::Purge } else { StopAction::Suspend };
+    let Some(context) = (unsafe { Device::context_of::<C>(device) }) else {
+        return;
+    };
+    let Some(handle) = NonNull::new(request) else {
+        return;
+    };
+    let purge =
+        flags & sys::_WDF_REQUEST_STOP_ACTION_FLAGS::WdfRequestStopActionPurge.cast_unsigned() != 0;
+    let action = if purge {
+        StopAction::Purge
+    } else {
+        StopAction::Suspend
+    };
     // SAFETY: EvtIoStop runs at <= DISPATCH_LEVEL.
     let cx = unsafe { UpToDispatch::new() };
-    context.stop(&CancelledRequest { handle, _callback: PhantomData }, action, &cx);
+    context.stop(
+        &CancelledRequest {
+            handle,
+            _callback: PhantomData,
+        },
+        action,
+        &cx,
+    );
 }

@@ -61,13 +61,17 @@ errors! {
 }
 
 impl Error {
-    /// Builds a constant; fails to compile (in const context) for a non-failing value.
+    /// Builds a constant; a non-failing value fails to compile (the constants are evaluated
+    /// at compile time).
+    #[expect(
+        clippy::panic,
+        reason = "only evaluated in constants, where it is a compile error"
+    )]
     const fn new_const(raw: i32) -> Self {
-        assert!(raw < 0, "an Error must be a failing NTSTATUS");
         match NonZeroI32::new(raw) {
-            // INVARIANT: `raw < 0` was asserted.
-            Some(value) => Self(value),
-            None => panic!("unreachable: raw < 0"),
+            // INVARIANT: only negative values pass.
+            Some(value) if raw < 0 => Self(value),
+            _ => panic!("an Error must be a failing NTSTATUS"),
         }
     }
 
@@ -170,18 +174,27 @@ mod tests {
     fn ok_splits_success_from_failure() {
         assert_eq!(Status::SUCCESS.ok(), Ok(()));
         assert_eq!(Status::from(Error::CANCELLED).ok(), Err(Error::CANCELLED));
-        assert_eq!(Status::from_raw(0x0000_0103).ok(), Ok(()), "STATUS_PENDING is a success");
+        assert_eq!(
+            Status::from_raw(0x0000_0103).ok(),
+            Ok(()),
+            "STATUS_PENDING is a success"
+        );
     }
 
     #[test]
     fn debug_names_the_status() {
         assert_eq!(format!("{:?}", Error::IO_TIMEOUT), "STATUS_IO_TIMEOUT");
-        assert_eq!(format!("{:?}", Status::from_raw(0x0020_0000 | -0x4000_0000)), "NTSTATUS(0xc0200000)");
+        assert_eq!(
+            format!("{:?}", Status::from_raw(0x0020_0000 | -0x4000_0000)),
+            "NTSTATUS(0xc0200000)"
+        );
     }
 
     #[test]
     fn framework_private_statuses_are_recognised() {
-        let busy = Status::from_raw(0xC020_0204_u32.cast_signed()).ok().unwrap_err();
+        let busy = Status::from_raw(0xC020_0204_u32.cast_signed())
+            .ok()
+            .unwrap_err();
         assert!(busy.is_framework_private());
         assert!(!Error::CANCELLED.is_framework_private());
     }

@@ -42,7 +42,10 @@ impl<T> SpinLock<T> {
         super::Status::from_raw(status).ok()?;
         let handle = NonNull::new(handle).ok_or(super::Error::INSUFFICIENT_RESOURCES)?;
         // INVARIANT: the lock was created with the device as parent.
-        Ok(Self { handle, data: UnsafeCell::new(value) })
+        Ok(Self {
+            handle,
+            data: UnsafeCell::new(value),
+        })
     }
 
     /// Wraps `WdfSpinLockAcquire`. While the guard lives the IRQL is DISPATCH_LEVEL; the
@@ -55,7 +58,10 @@ impl<T> SpinLock<T> {
         // Re-acquisition by the holder is a deadlock, not memory unsafety: the data is only
         // reached through the one guard that holds the lock.
         unsafe { wdf_call!(WdfSpinLockAcquire, self.handle.as_ptr()) };
-        SpinLockGuard { lock: self, _not_send: PhantomData }
+        SpinLockGuard {
+            lock: self,
+            _not_send: PhantomData,
+        }
     }
 }
 

@@ -50,6 +50,10 @@ pub(crate) use wdf_call;
 /// The current IRQL where it can be observed (the simulator), for debug assertions in the
 /// IRQL token constructors. `None` on Windows, where the tokens rest on the callback contracts.
 #[cfg(not(windows))]
+#[expect(
+    clippy::unnecessary_wraps,
+    reason = "the Windows half has nothing to observe"
+)]
 pub(crate) fn observed_irql() -> Option<u8> {
     Some(kmdf_sim::mirror::ext::current_irql())
 }

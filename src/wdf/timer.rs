@@ -42,10 +42,19 @@ impl Timer {
         let mut attributes = attributes(device.as_object());
         let mut handle: sys::WDFTIMER = core::ptr::null_mut();
         // SAFETY: locals valid for the call; the parent is a live device; PASSIVE_LEVEL.
-        let status = unsafe { wdf_call!(WdfTimerCreate, &raw mut config, &raw mut attributes, &raw mut handle) };
+        let status = unsafe {
+            wdf_call!(
+                WdfTimerCreate,
+                &raw mut config,
+                &raw mut attributes,
+                &raw mut handle
+            )
+        };
         Status::from_raw(status).ok()?;
         // INVARIANT: created with the device as parent.
-        NonNull::new(handle).map(|handle| Self { handle }).ok_or(Error::INSUFFICIENT_RESOURCES)
+        NonNull::new(handle)
+            .map(|handle| Self { handle })
+            .ok_or(Error::INSUFFICIENT_RESOURCES)
     }
 
     /// Wraps `WdfTimerStart` with a relative due time in milliseconds. Returns true when the
@@ -58,6 +67,7 @@ impl Timer {
     }
 
     /// Wraps `WdfTimerStop` without waiting; returns true when the timer was queued.
+    #[must_use = "tells whether the timer was still queued"]
     pub fn cancel(&self, _cx: &impl AtMostDispatch) -> bool {
         // SAFETY: the timer is live (invariant); Wait=FALSE is allowed at <= DISPATCH_LEVEL.
         unsafe { wdf_call!(WdfTimerStop, self.handle.as_ptr(), 0) != 0 }
@@ -65,6 +75,7 @@ impl Timer {
 
     /// Wraps `WdfTimerStop(Wait = TRUE)`: after it returns the callback is not running and
     /// will not run.
+    #[must_use = "tells whether the timer was still queued"]
     pub fn cancel_and_wait(&self, _cx: &Passive<'_>) -> bool {
         // SAFETY: the timer is live (invariant); waiting needs PASSIVE_LEVEL (token) and must
         // not happen from the timer's own callback, which runs at DISPATCH_LEVEL.
@@ -80,7 +91,9 @@ unsafe extern "C" fn evt_wdf_timer<C: TimerHandler>(timer: sys::WDFTIMER) {
     // SAFETY: the timer is live during its callback.
     let device = unsafe { wdf_call!(WdfTimerGetParentObject, timer) };
     // SAFETY: the parent is the live device created with `C` (installation).
-    let Some(context) = (unsafe { Device::from_raw(device.cast()).and_then(|d| d.context::<C>()) }) else { return };
+    let Some(context) = (unsafe { Device::context_of::<C>(device.cast()) }) else {
+        return;
+    };
     // SAFETY: EvtTimerFunc runs at DISPATCH_LEVEL (not a passive-level timer).
     let cx = unsafe { Dispatch::new() };
     context.timer(&cx);

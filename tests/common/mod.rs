@@ -1,5 +1,16 @@
 //! Shared arrangement for host tests: a simulated machine with the driver loaded.
-#![allow(dead_code, reason = "each test binary uses a different part of the helpers")]
+#![allow(
+    dead_code,
+    reason = "each test binary uses a different part of the helpers"
+)]
+#![allow(
+    unreachable_pub,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    clippy::cast_possible_truncation,
+    reason = "test helpers"
+)]
 
 use kmdf_sim::devices::edu::EduConfig;
 use kmdf_sim::devices::sysdma::ControllerConfig;
@@ -46,11 +57,24 @@ impl Rig {
 
     pub fn with_policy(seed: u64, hw: Hw, policy: Policy) -> Self {
         let hardware = match hw {
-            Hw::EduMsi => HardwareConfig::Edu { config: EduConfig::default(), msi: true },
-            Hw::EduIntx => HardwareConfig::Edu { config: EduConfig::default(), msi: false },
-            Hw::System => HardwareConfig::SystemDma { controller: ControllerConfig::default() },
+            Hw::EduMsi => HardwareConfig::Edu {
+                config: EduConfig::default(),
+                msi: true,
+            },
+            Hw::EduIntx => HardwareConfig::Edu {
+                config: EduConfig::default(),
+                msi: false,
+            },
+            Hw::System => HardwareConfig::SystemDma {
+                controller: ControllerConfig::default(),
+            },
         };
-        let mut machine = Machine::new(MachineConfig { seed, policy, hardware: vec![hardware], trace: false });
+        let mut machine = Machine::new(MachineConfig {
+            seed,
+            policy,
+            hardware: vec![hardware],
+            trace: false,
+        });
         assert_eq!(machine.load_driver(edu_dma::driver_entry), 0, "DriverEntry");
         let device = machine.add_device(0).expect("device start");
         Self { machine, device }
@@ -64,7 +88,9 @@ impl Rig {
     }
 
     pub fn write(&mut self, data: &[u8]) -> IoCompletion {
-        self.run(IoOp::Write { data: data.to_vec() })
+        self.run(IoOp::Write {
+            data: data.to_vec(),
+        })
     }
 
     pub fn read(&mut self, len: usize) -> IoCompletion {
@@ -72,7 +98,11 @@ impl Rig {
     }
 
     pub fn ioctl(&mut self, code: u32, input: &[u8], output_len: usize) -> IoCompletion {
-        self.run(IoOp::Ioctl { code, input: input.to_vec(), output_len })
+        self.run(IoOp::Ioctl {
+            code,
+            input: input.to_vec(),
+            output_len,
+        })
     }
 
     /// Unloads the driver and asserts the verifier found nothing.

@@ -86,20 +86,34 @@ pub const IOCTL_EDU_GET_STATS: u32 =
     ctl_code(FILE_DEVICE_UNKNOWN, 0x801, METHOD_BUFFERED, FILE_ANY_ACCESS);
 /// Resets the device state the driver relies on (acknowledges stale interrupt causes) and
 /// zeroes the statistics. `METHOD_BUFFERED`; no input or output. Information = 0.
-pub const IOCTL_EDU_RESET: u32 =
-    ctl_code(FILE_DEVICE_UNKNOWN, 0x802, METHOD_BUFFERED, FILE_WRITE_ACCESS);
+pub const IOCTL_EDU_RESET: u32 = ctl_code(
+    FILE_DEVICE_UNKNOWN,
+    0x802,
+    METHOD_BUFFERED,
+    FILE_WRITE_ACCESS,
+);
 /// DMA from the caller's output buffer into the device buffer at an offset.
+///
 /// `METHOD_IN_DIRECT`: input is a [`DmaAt`] header; the *output* buffer holds the data to
 /// write (the I/O manager maps it for reading). Information = bytes moved.
-pub const IOCTL_EDU_DMA_WRITE_AT: u32 =
-    ctl_code(FILE_DEVICE_UNKNOWN, 0x803, METHOD_IN_DIRECT, FILE_WRITE_ACCESS);
+pub const IOCTL_EDU_DMA_WRITE_AT: u32 = ctl_code(
+    FILE_DEVICE_UNKNOWN,
+    0x803,
+    METHOD_IN_DIRECT,
+    FILE_WRITE_ACCESS,
+);
 /// DMA from the device buffer at an offset into the caller's output buffer.
 /// `METHOD_OUT_DIRECT`: input is a [`DmaAt`] header; the output buffer receives the data.
 /// Information = bytes moved.
-pub const IOCTL_EDU_DMA_READ_AT: u32 =
-    ctl_code(FILE_DEVICE_UNKNOWN, 0x804, METHOD_OUT_DIRECT, FILE_READ_ACCESS);
-/// Loopback: DMA the input bytes into the device buffer at offset 0, then DMA the same number
-/// of bytes back into the output buffer. `METHOD_BUFFERED`; input and output lengths must be
+pub const IOCTL_EDU_DMA_READ_AT: u32 = ctl_code(
+    FILE_DEVICE_UNKNOWN,
+    0x804,
+    METHOD_OUT_DIRECT,
+    FILE_READ_ACCESS,
+);
+/// Loopback: DMA the input bytes into the device buffer at offset 0, then back.
+///
+/// The same number of bytes returns into the output buffer. `METHOD_BUFFERED`; input and output lengths must be
 /// equal and between 1 and [`DEVICE_BUFFER_SIZE`]. Information = bytes read back.
 pub const IOCTL_EDU_LOOPBACK: u32 = ctl_code(
     FILE_DEVICE_UNKNOWN,
@@ -168,7 +182,10 @@ impl DmaAt {
     /// Decodes the header; `None` if `bytes` is shorter than [`Self::SIZE`].
     #[must_use]
     pub fn from_bytes(bytes: &[u8]) -> Option<Self> {
-        Some(Self { offset: get_u32(bytes, 0)?, reserved: get_u32(bytes, 4)? })
+        Some(Self {
+            offset: get_u32(bytes, 0)?,
+            reserved: get_u32(bytes, 4)?,
+        })
     }
 }
 
@@ -318,7 +335,10 @@ mod tests {
         assert_eq!(method_of(IOCTL_EDU_LOOPBACK), METHOD_BUFFERED);
         let mut sorted = ALL_IOCTLS;
         sorted.sort_unstable();
-        assert!(sorted.windows(2).all(|w| w[0] != w[1]), "codes are distinct");
+        assert!(
+            sorted.windows(2).all(|w| w[0] != w[1]),
+            "codes are distinct"
+        );
     }
 
     #[test]
@@ -335,9 +355,17 @@ mod tests {
         };
         assert_eq!(DeviceInfo::from_bytes(&info.to_bytes()), Some(info));
         assert_eq!(DeviceInfo::from_bytes(&info.to_bytes()[..31]), None);
-        let stats = Statistics { requests: 1, bytes_read: 2, interrupts: u64::MAX, ..Default::default() };
+        let stats = Statistics {
+            requests: 1,
+            bytes_read: 2,
+            interrupts: u64::MAX,
+            ..Default::default()
+        };
         assert_eq!(Statistics::from_bytes(&stats.to_bytes()), Some(stats));
-        let at = DmaAt { offset: 17, reserved: 0 };
+        let at = DmaAt {
+            offset: 17,
+            reserved: 0,
+        };
         assert_eq!(DmaAt::from_bytes(&at.to_bytes()), Some(at));
         assert_eq!(DmaAt::from_bytes(&[0; 7]), None);
     }

@@ -180,7 +180,9 @@ impl Machine {
     /// The findings so far.
     #[must_use]
     pub fn report(&self) -> Report {
-        with(|s| Report { findings: s.findings.clone() })
+        with(|s| Report {
+            findings: s.findings.clone(),
+        })
     }
 
     /// The trace, when enabled.
@@ -196,6 +198,7 @@ impl Machine {
     pub fn edu<R>(&self, hw: usize, f: impl FnOnce(&Edu) -> R) -> R {
         with(|s| match s.hw.get(hw).map(|h| &h.model) {
             Some(Model::Edu(edu)) => f(edu),
+            #[expect(clippy::panic, reason = "a test asked for the wrong kind of hardware")]
             _ => panic!("hardware {hw} is not an edu device"),
         })
     }
@@ -204,9 +207,17 @@ impl Machine {
     ///
     /// # Panics
     /// If `hw` is not a system-DMA peripheral.
-    pub fn system_dma<R>(&self, hw: usize, f: impl FnOnce(&FifoPeripheral, &DmaController) -> R) -> R {
+    pub fn system_dma<R>(
+        &self,
+        hw: usize,
+        f: impl FnOnce(&FifoPeripheral, &DmaController) -> R,
+    ) -> R {
         with(|s| match s.hw.get(hw).map(|h| &h.model) {
-            Some(Model::System { peripheral, controller }) => f(peripheral, controller),
+            Some(Model::System {
+                peripheral,
+                controller,
+            }) => f(peripheral, controller),
+            #[expect(clippy::panic, reason = "a test asked for the wrong kind of hardware")]
             _ => panic!("hardware {hw} is not a system-DMA peripheral"),
         })
     }
@@ -240,12 +251,20 @@ impl Machine {
     /// Leaves D0 for D3 (system sleep or idle): stops power-managed queues, then the power-down
     /// callbacks.
     pub fn power_down(&mut self, device: DeviceHandle) -> NTSTATUS {
-        engine::d0_exit(device.id, crate::mirror::types::_WDF_POWER_DEVICE_STATE::WdfPowerDeviceD3, false, POWER_WAIT_NS)
+        engine::d0_exit(
+            device.id,
+            crate::mirror::types::_WDF_POWER_DEVICE_STATE::WdfPowerDeviceD3,
+            false,
+            POWER_WAIT_NS,
+        )
     }
 
     /// Returns to D0.
     pub fn power_up(&mut self, device: DeviceHandle) -> NTSTATUS {
-        engine::d0_entry(device.id, crate::mirror::types::_WDF_POWER_DEVICE_STATE::WdfPowerDeviceD3)
+        engine::d0_entry(
+            device.id,
+            crate::mirror::types::_WDF_POWER_DEVICE_STATE::WdfPowerDeviceD3,
+        )
     }
 
     /// Surprise removal: the hardware disappears (reads return all ones), then the framework
@@ -269,9 +288,16 @@ impl Machine {
 
     /// Orderly removal (device disabled or driver unloading).
     pub fn remove(&mut self, device: DeviceHandle) {
-        let powered = with(|s| matches!(s.obj(device.id).map(|o| &o.kind), Some(Kind::Device(d)) if d.power == DevicePower::D0));
+        let powered = with(
+            |s| matches!(s.obj(device.id).map(|o| &o.kind), Some(Kind::Device(d)) if d.power == DevicePower::D0),
+        );
         if powered {
-            engine::d0_exit(device.id, crate::mirror::types::_WDF_POWER_DEVICE_STATE::WdfPowerDeviceD3Final, true, POWER_WAIT_NS);
+            engine::d0_exit(
+                device.id,
+                crate::mirror::types::_WDF_POWER_DEVICE_STATE::WdfPowerDeviceD3Final,
+                true,
+                POWER_WAIT_NS,
+            );
         }
         engine::release_hardware(device.id);
         with(|s| {
@@ -286,7 +312,14 @@ impl Machine {
     /// outstanding, nothing leaked, no lock held, no mapping left). Returns the report.
     pub fn unload(&mut self) -> Report {
         let devices: Vec<DeviceHandle> = with(|s| {
-            s.hw.iter().enumerate().filter_map(|(hw, h)| h.device.filter(|d| s.obj(*d).is_some()).map(|id| DeviceHandle { id, hw })).collect()
+            s.hw.iter()
+                .enumerate()
+                .filter_map(|(hw, h)| {
+                    h.device
+                        .filter(|d| s.obj(*d).is_some())
+                        .map(|id| DeviceHandle { id, hw })
+                })
+                .collect()
         });
         for device in devices {
             self.remove(device);
@@ -300,7 +333,11 @@ impl Machine {
             if let Some(unload) = unload {
                 engine::at_irql(Irql::Passive, "EvtDriverUnload", || {
                     // SAFETY: the driver's EvtDriverUnload from WdfDriverCreate.
-                    unsafe { unload(crate::sim::objects::handle(driver) as crate::mirror::types::WDFDRIVER) };
+                    unsafe {
+                        unload(
+                            crate::sim::objects::handle(driver) as crate::mirror::types::WDFDRIVER
+                        );
+                    };
                 });
             }
             engine::delete_tree(driver, false);
@@ -312,28 +349,67 @@ impl Machine {
 
 /// The end-of-run checks.
 fn end_of_run(s: &mut State) {
-    let open: Vec<u64> = s.irps.iter().filter(|(_, i)| i.completion.is_none()).map(|(id, _)| *id).collect();
+    let open: Vec<u64> = s
+        .irps
+        .iter()
+        .filter(|(_, i)| i.completion.is_none())
+        .map(|(id, _)| *id)
+        .collect();
     for irp in open {
-        s.finding("R1", Severity::Error, format!("IRP {irp} was never completed"));
+        s.finding(
+            "R1",
+            Severity::Error,
+            format!("IRP {irp} was never completed"),
+        );
     }
-    let left: Vec<String> = s.objects.iter().flatten().filter(|o| o.driver_created).map(|o| o.kind.name().to_string()).collect();
+    let left: Vec<String> = s
+        .objects
+        .iter()
+        .flatten()
+        .filter(|o| o.driver_created)
+        .map(|o| o.kind.name().to_string())
+        .collect();
     if !left.is_empty() {
-        s.finding("LEAK", Severity::Error, format!("objects left after unload: {left:?}"));
+        s.finding(
+            "LEAK",
+            Severity::Error,
+            format!("objects left after unload: {left:?}"),
+        );
     }
     if !s.held.is_empty() {
-        s.finding("LOCK", Severity::Error, format!("{} lock(s) held at the end", s.held.len()));
+        s.finding(
+            "LOCK",
+            Severity::Error,
+            format!("{} lock(s) held at the end", s.held.len()),
+        );
     }
-    let mapped: Vec<usize> = s.hw.iter().enumerate().filter(|(_, h)| h.mapped.is_some()).map(|(i, _)| i).collect();
+    let mapped: Vec<usize> =
+        s.hw.iter()
+            .enumerate()
+            .filter(|(_, h)| h.mapped.is_some())
+            .map(|(i, _)| i)
+            .collect();
     if !mapped.is_empty() {
-        s.finding("LEAK", Severity::Error, format!("MMIO mappings never unmapped (hardware {mapped:?})"));
+        s.finding(
+            "LEAK",
+            Severity::Error,
+            format!("MMIO mappings never unmapped (hardware {mapped:?})"),
+        );
     }
     if s.mem.live_blocks() > 0 {
-        s.finding("LEAK", Severity::Error, format!("{} memory block(s) never freed", s.mem.live_blocks()));
+        s.finding(
+            "LEAK",
+            Severity::Error,
+            format!("{} memory block(s) never freed", s.mem.live_blocks()),
+        );
     }
-    let fatal: Vec<String> = s.hw.iter().filter_map(|h| match &h.model {
-        Model::Edu(edu) => edu.fatal().map(str::to_string),
-        Model::System { .. } => None,
-    }).collect();
+    let fatal: Vec<String> =
+        s.hw.iter()
+            .filter_map(|h| match &h.model {
+                Model::Edu(edu) => edu.fatal().map(str::to_string),
+                Model::System { .. } => None,
+            })
+            .collect();
     for message in fatal {
         s.finding("DEVICE", Severity::Fatal, message);
     }

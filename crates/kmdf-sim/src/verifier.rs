@@ -56,7 +56,7 @@ pub struct Report {
 impl Report {
     /// True when nothing was found.
     #[must_use]
-    pub fn is_clean(&self) -> bool {
+    pub const fn is_clean(&self) -> bool {
         self.findings.is_empty()
     }
 

@@ -1,26 +1,25 @@
-//! The WDF and kernel functions the driver calls, with the parameter lists of the KMDF 1.33
-//! function table minus `DriverGlobals` (which `call_unsafe_wdf_function_binding!` supplies on
-//! Windows), so that the same call expression compiles in both worlds.
+//! The WDF and kernel functions the driver calls.
+//!
+//! Parameter lists are those of the KMDF 1.33 function table minus `DriverGlobals` (which
+//! `call_unsafe_wdf_function_binding!` supplies on Windows), so that the same call expression
+//! compiles in both worlds.
 //!
 //! Each function checks what KMDF checks (handle type, IRQL, state, arguments) and reports
 //! breaches to the verifier; pointer arguments are dereferenced only here, at the boundary.
 
 use core::ffi::c_void;
 
-use super::constants::{
-    STATUS_INSUFFICIENT_RESOURCES, STATUS_INVALID_DEVICE_REQUEST, STATUS_INVALID_PARAMETER,
-    STATUS_SUCCESS,
-};
+use super::constants::{STATUS_INVALID_PARAMETER, STATUS_SUCCESS};
 use super::types::{
     BOOLEAN, GUID, LONGLONG, NTSTATUS, PCM_PARTIAL_RESOURCE_DESCRIPTOR, PCUNICODE_STRING,
     PCWDF_OBJECT_CONTEXT_TYPE_INFO, PDRIVER_OBJECT, PFN_WDF_DMA_TRANSACTION_DMA_TRANSFER_COMPLETE,
     PFN_WDF_PROGRAM_DMA, PFN_WDF_REQUEST_CANCEL, PHYSICAL_ADDRESS, PVOID, PWDF_DMA_ENABLER_CONFIG,
     PWDF_DMA_SYSTEM_PROFILE_CONFIG, PWDF_DRIVER_CONFIG, PWDF_INTERRUPT_CONFIG,
-    PWDF_IO_QUEUE_CONFIG, PWDF_OBJECT_ATTRIBUTES, PWDF_PNPPOWER_EVENT_CALLBACKS,
-    PWDF_TIMER_CONFIG, PWDFDEVICE_INIT, SIZE_T, ULONG, ULONG_PTR, WDF_DEVICE_IO_TYPE,
-    WDF_DMA_DIRECTION, WDF_REQUEST_TYPE, WDFCMRESLIST, WDFCOMMONBUFFER, WDFCONTEXT, WDFDEVICE,
-    WDFDMAENABLER, WDFDMATRANSACTION, WDFDRIVER, WDFINTERRUPT, WDFOBJECT, WDFQUEUE, WDFREQUEST,
-    WDFSPINLOCK, WDFTIMER,
+    PWDF_IO_QUEUE_CONFIG, PWDF_OBJECT_ATTRIBUTES, PWDF_PNPPOWER_EVENT_CALLBACKS, PWDF_TIMER_CONFIG,
+    PWDFDEVICE_INIT, SIZE_T, ULONG, ULONG_PTR, WDF_DEVICE_IO_TYPE, WDF_DMA_DIRECTION,
+    WDF_REQUEST_TYPE, WDFCMRESLIST, WDFCOMMONBUFFER, WDFCONTEXT, WDFDEVICE, WDFDMAENABLER,
+    WDFDMATRANSACTION, WDFDRIVER, WDFINTERRUPT, WDFOBJECT, WDFQUEUE, WDFREQUEST, WDFSPINLOCK,
+    WDFTIMER,
 };
 use crate::sim::{api, dma};
 
@@ -28,7 +27,7 @@ use crate::sim::{api, dma};
 ///
 /// # Safety
 /// `ptr` is null or valid for reads of `T`.
-unsafe fn opt<'a, T>(ptr: *const T) -> Option<&'a T> {
+const unsafe fn opt<'a, T>(ptr: *const T) -> Option<&'a T> {
     // SAFETY: the caller's contract.
     unsafe { ptr.as_ref() }
 }
@@ -59,7 +58,9 @@ pub unsafe fn WdfDriverCreate(
 ) -> NTSTATUS {
     let _ = (DriverObject, RegistryPath);
     // SAFETY: the caller's contract.
-    let (attributes, config) = unsafe { (opt(DriverAttributes), opt(DriverConfig)) };
+    let attributes = unsafe { opt(DriverAttributes) };
+    // SAFETY: the caller's contract.
+    let config = unsafe { opt(DriverConfig) };
     let result = api::driver_create(attributes, config);
     let (status, handle) = match result {
         Ok(handle) => (STATUS_SUCCESS, handle),
@@ -195,7 +196,9 @@ pub unsafe fn WdfIoQueueCreate(
     Queue: *mut WDFQUEUE,
 ) -> NTSTATUS {
     // SAFETY: the caller's contract.
-    let (config, attributes) = unsafe { (opt(Config), opt(QueueAttributes)) };
+    let config = unsafe { opt(Config) };
+    // SAFETY: the caller's contract.
+    let attributes = unsafe { opt(QueueAttributes) };
     match api::queue_create(Device as usize, config, attributes) {
         Ok(handle) => {
             if !Queue.is_null() {
@@ -279,7 +282,11 @@ unsafe fn retrieve(
     buffer: *mut PVOID,
     length: *mut usize,
 ) -> NTSTATUS {
-    let ddi = if output { "WdfRequestRetrieveOutputBuffer" } else { "WdfRequestRetrieveInputBuffer" };
+    let ddi = if output {
+        "WdfRequestRetrieveOutputBuffer"
+    } else {
+        "WdfRequestRetrieveInputBuffer"
+    };
     match api::request_buffer(request as usize, output, minimum) {
         Ok((va, len)) => {
             // SAFETY: the caller's contract.
@@ -332,7 +339,9 @@ pub unsafe fn WdfInterruptCreate(
     Interrupt: *mut WDFINTERRUPT,
 ) -> NTSTATUS {
     // SAFETY: the caller's contract.
-    let (config, attributes) = unsafe { (opt(Configuration), opt(Attributes)) };
+    let config = unsafe { opt(Configuration) };
+    // SAFETY: the caller's contract.
+    let attributes = unsafe { opt(Attributes) };
     match api::interrupt_create(Device as usize, config, attributes) {
         Ok(handle) => {
             // SAFETY: the caller's contract.
@@ -421,7 +430,9 @@ pub unsafe fn WdfTimerCreate(
     Timer: *mut WDFTIMER,
 ) -> NTSTATUS {
     // SAFETY: the caller's contract.
-    let (config, attributes) = unsafe { (opt(Config), opt(Attributes)) };
+    let config = unsafe { opt(Config) };
+    // SAFETY: the caller's contract.
+    let attributes = unsafe { opt(Attributes) };
     match api::timer_create(config, attributes) {
         Ok(handle) => {
             // SAFETY: the caller's contract.
@@ -467,11 +478,19 @@ pub unsafe fn WdfDmaEnablerCreate(
     DmaEnablerHandle: *mut WDFDMAENABLER,
 ) -> NTSTATUS {
     // SAFETY: the caller's contract.
-    let (config, attributes) = unsafe { (opt(Config), opt(Attributes)) };
+    let config = unsafe { opt(Config) };
+    // SAFETY: the caller's contract.
+    let attributes = unsafe { opt(Attributes) };
     match api::enabler_create(Device as usize, config, attributes) {
         Ok(handle) => {
             // SAFETY: the caller's contract.
-            unsafe { out(DmaEnablerHandle, "WdfDmaEnablerCreate", handle as WDFDMAENABLER) };
+            unsafe {
+                out(
+                    DmaEnablerHandle,
+                    "WdfDmaEnablerCreate",
+                    handle as WDFDMAENABLER,
+                );
+            };
             STATUS_SUCCESS
         }
         Err(status) => status,
@@ -491,7 +510,9 @@ pub unsafe fn WdfDmaEnablerConfigureSystemProfile(
     let config = unsafe { opt(ProfileConfig) };
     // SAFETY: the descriptor pointer, when present, points into a resource list the framework
     // handed to the driver (or a copy the driver owns).
-    let descriptor = config.and_then(|c| unsafe { opt(c.DmaDescriptor) }).copied();
+    let descriptor = config
+        .and_then(|c| unsafe { opt(c.DmaDescriptor) })
+        .copied();
     api::configure_system_profile(DmaEnabler as usize, config, descriptor, ConfigDirection)
 }
 
@@ -528,7 +549,13 @@ pub unsafe fn WdfDmaTransactionCreate(
     match api::transaction_create(DmaEnabler as usize, attributes) {
         Ok(handle) => {
             // SAFETY: the caller's contract.
-            unsafe { out(DmaTransaction, "WdfDmaTransactionCreate", handle as WDFDMATRANSACTION) };
+            unsafe {
+                out(
+                    DmaTransaction,
+                    "WdfDmaTransactionCreate",
+                    handle as WDFDMATRANSACTION,
+                );
+            };
             STATUS_SUCCESS
         }
         Err(status) => status,
@@ -545,14 +572,22 @@ pub unsafe fn WdfDmaTransactionInitializeUsingRequest(
     EvtProgramDmaFunction: PFN_WDF_PROGRAM_DMA,
     DmaDirection: WDF_DMA_DIRECTION,
 ) -> NTSTATUS {
-    api::transaction_initialize(DmaTransaction as usize, Request as usize, EvtProgramDmaFunction, DmaDirection)
+    api::transaction_initialize(
+        DmaTransaction as usize,
+        Request as usize,
+        EvtProgramDmaFunction,
+        DmaDirection,
+    )
 }
 
 /// `WdfDmaTransactionExecute`.
 ///
 /// # Safety
 /// KMDF's contract.
-pub unsafe fn WdfDmaTransactionExecute(DmaTransaction: WDFDMATRANSACTION, Context: WDFCONTEXT) -> NTSTATUS {
+pub unsafe fn WdfDmaTransactionExecute(
+    DmaTransaction: WDFDMATRANSACTION,
+    Context: WDFCONTEXT,
+) -> NTSTATUS {
     dma::execute(DmaTransaction as usize, Context as usize)
 }
 
@@ -568,7 +603,11 @@ pub unsafe fn WdfDmaTransactionRelease(DmaTransaction: WDFDMATRANSACTION) -> NTS
 ///
 /// # Safety
 /// `status` null or valid for writes.
-unsafe fn completed(transaction: WDFDMATRANSACTION, how: dma::Completion, status: *mut NTSTATUS) -> BOOLEAN {
+unsafe fn completed(
+    transaction: WDFDMATRANSACTION,
+    how: dma::Completion,
+    status: *mut NTSTATUS,
+) -> BOOLEAN {
     if status.is_null() {
         api::null_argument("WdfDmaTransactionDmaCompleted*");
         return 1;
@@ -583,7 +622,10 @@ unsafe fn completed(transaction: WDFDMATRANSACTION, how: dma::Completion, status
 ///
 /// # Safety
 /// KMDF's contract.
-pub unsafe fn WdfDmaTransactionDmaCompleted(DmaTransaction: WDFDMATRANSACTION, Status: *mut NTSTATUS) -> BOOLEAN {
+pub unsafe fn WdfDmaTransactionDmaCompleted(
+    DmaTransaction: WDFDMATRANSACTION,
+    Status: *mut NTSTATUS,
+) -> BOOLEAN {
     // SAFETY: the caller's contract.
     unsafe { completed(DmaTransaction, dma::Completion::Full, Status) }
 }
@@ -598,7 +640,13 @@ pub unsafe fn WdfDmaTransactionDmaCompletedWithLength(
     Status: *mut NTSTATUS,
 ) -> BOOLEAN {
     // SAFETY: the caller's contract.
-    unsafe { completed(DmaTransaction, dma::Completion::Partial(TransferredLength), Status) }
+    unsafe {
+        completed(
+            DmaTransaction,
+            dma::Completion::Partial(TransferredLength),
+            Status,
+        )
+    }
 }
 
 /// `WdfDmaTransactionDmaCompletedFinal`.
@@ -611,7 +659,13 @@ pub unsafe fn WdfDmaTransactionDmaCompletedFinal(
     Status: *mut NTSTATUS,
 ) -> BOOLEAN {
     // SAFETY: the caller's contract.
-    unsafe { completed(DmaTransaction, dma::Completion::Final(FinalTransferredLength), Status) }
+    unsafe {
+        completed(
+            DmaTransaction,
+            dma::Completion::Final(FinalTransferredLength),
+            Status,
+        )
+    }
 }
 
 /// `WdfDmaTransactionGetBytesTransferred`.
@@ -619,15 +673,25 @@ pub unsafe fn WdfDmaTransactionDmaCompletedFinal(
 /// # Safety
 /// KMDF's contract.
 pub unsafe fn WdfDmaTransactionGetBytesTransferred(DmaTransaction: WDFDMATRANSACTION) -> usize {
-    dma::query(DmaTransaction as usize, "WdfDmaTransactionGetBytesTransferred", |t| t.transferred)
+    dma::query(
+        DmaTransaction as usize,
+        "WdfDmaTransactionGetBytesTransferred",
+        |t| t.transferred,
+    )
 }
 
 /// `WdfDmaTransactionGetCurrentDmaTransferLength`.
 ///
 /// # Safety
 /// KMDF's contract.
-pub unsafe fn WdfDmaTransactionGetCurrentDmaTransferLength(DmaTransaction: WDFDMATRANSACTION) -> usize {
-    dma::query(DmaTransaction as usize, "WdfDmaTransactionGetCurrentDmaTransferLength", |t| t.current)
+pub unsafe fn WdfDmaTransactionGetCurrentDmaTransferLength(
+    DmaTransaction: WDFDMATRANSACTION,
+) -> usize {
+    dma::query(
+        DmaTransaction as usize,
+        "WdfDmaTransactionGetCurrentDmaTransferLength",
+        |t| t.current,
+    )
 }
 
 /// `WdfDmaTransactionGetRequest`.
@@ -635,16 +699,21 @@ pub unsafe fn WdfDmaTransactionGetCurrentDmaTransferLength(DmaTransaction: WDFDM
 /// # Safety
 /// KMDF's contract.
 pub unsafe fn WdfDmaTransactionGetRequest(DmaTransaction: WDFDMATRANSACTION) -> WDFREQUEST {
-    dma::query(DmaTransaction as usize, "WdfDmaTransactionGetRequest", |t| {
-        t.request.map_or(0, crate::sim::objects::handle)
-    }) as WDFREQUEST
+    dma::query(
+        DmaTransaction as usize,
+        "WdfDmaTransactionGetRequest",
+        |t| t.request.map_or(0, crate::sim::objects::handle),
+    ) as WDFREQUEST
 }
 
 /// `WdfDmaTransactionSetMaximumLength`.
 ///
 /// # Safety
 /// KMDF's contract.
-pub unsafe fn WdfDmaTransactionSetMaximumLength(DmaTransaction: WDFDMATRANSACTION, MaximumLength: usize) {
+pub unsafe fn WdfDmaTransactionSetMaximumLength(
+    DmaTransaction: WDFDMATRANSACTION,
+    MaximumLength: usize,
+) {
     dma::set_maximum_length(DmaTransaction as usize, MaximumLength);
 }
 
@@ -673,20 +742,31 @@ pub unsafe fn WdfDmaTransactionSetTransferCompleteCallback(
     DmaCompletionRoutine: PFN_WDF_DMA_TRANSACTION_DMA_TRANSFER_COMPLETE,
     DmaCompletionContext: PVOID,
 ) {
-    dma::system_setter(DmaTransaction as usize, "WdfDmaTransactionSetTransferCompleteCallback", |t| {
-        t.transfer_complete = DmaCompletionRoutine;
-        t.transfer_complete_context = DmaCompletionContext as usize;
-    });
+    dma::system_setter(
+        DmaTransaction as usize,
+        "WdfDmaTransactionSetTransferCompleteCallback",
+        |t| {
+            t.transfer_complete = DmaCompletionRoutine;
+            t.transfer_complete_context = DmaCompletionContext as usize;
+        },
+    );
 }
 
 /// `WdfDmaTransactionSetDeviceAddressOffset`.
 ///
 /// # Safety
 /// KMDF's contract.
-pub unsafe fn WdfDmaTransactionSetDeviceAddressOffset(DmaTransaction: WDFDMATRANSACTION, Offset: ULONG) {
-    dma::system_setter(DmaTransaction as usize, "WdfDmaTransactionSetDeviceAddressOffset", |t| {
-        t.device_offset = Offset;
-    });
+pub unsafe fn WdfDmaTransactionSetDeviceAddressOffset(
+    DmaTransaction: WDFDMATRANSACTION,
+    Offset: ULONG,
+) {
+    dma::system_setter(
+        DmaTransaction as usize,
+        "WdfDmaTransactionSetDeviceAddressOffset",
+        |t| {
+            t.device_offset = Offset;
+        },
+    );
 }
 
 /// `WdfCommonBufferCreate`.
@@ -706,7 +786,13 @@ pub unsafe fn WdfCommonBufferCreate(
         Ok(handle) => {
             api::apply_attributes(handle, "WdfCommonBufferCreate", attributes);
             // SAFETY: the caller's contract.
-            unsafe { out(CommonBuffer, "WdfCommonBufferCreate", handle as WDFCOMMONBUFFER) };
+            unsafe {
+                out(
+                    CommonBuffer,
+                    "WdfCommonBufferCreate",
+                    handle as WDFCOMMONBUFFER,
+                );
+            };
             STATUS_SUCCESS
         }
         Err(status) => status,
@@ -725,8 +811,12 @@ pub unsafe fn WdfCommonBufferGetAlignedVirtualAddress(CommonBuffer: WDFCOMMONBUF
 ///
 /// # Safety
 /// KMDF's contract.
-pub unsafe fn WdfCommonBufferGetAlignedLogicalAddress(CommonBuffer: WDFCOMMONBUFFER) -> PHYSICAL_ADDRESS {
-    PHYSICAL_ADDRESS { QuadPart: api::common_buffer(CommonBuffer as usize).1.cast_signed() }
+pub unsafe fn WdfCommonBufferGetAlignedLogicalAddress(
+    CommonBuffer: WDFCOMMONBUFFER,
+) -> PHYSICAL_ADDRESS {
+    PHYSICAL_ADDRESS {
+        QuadPart: api::common_buffer(CommonBuffer as usize).1.cast_signed(),
+    }
 }
 
 /// `WdfCommonBufferGetLength`.
@@ -741,7 +831,12 @@ pub unsafe fn WdfCommonBufferGetLength(CommonBuffer: WDFCOMMONBUFFER) -> usize {
 ///
 /// # Safety
 /// The kernel's contract.
-pub unsafe fn MmMapIoSpaceEx(PhysicalAddress: PHYSICAL_ADDRESS, NumberOfBytes: SIZE_T, Protect: ULONG) -> PVOID {
+#[must_use]
+pub unsafe fn MmMapIoSpaceEx(
+    PhysicalAddress: PHYSICAL_ADDRESS,
+    NumberOfBytes: SIZE_T,
+    Protect: ULONG,
+) -> PVOID {
     let _ = Protect;
     api::map_io(super::quad(PhysicalAddress).cast_unsigned(), NumberOfBytes) as PVOID
 }
@@ -754,9 +849,6 @@ pub unsafe fn MmUnmapIoSpace(BaseAddress: PVOID, NumberOfBytes: SIZE_T) {
     let _ = NumberOfBytes;
     api::unmap_io(BaseAddress as u64);
 }
-
-/// Statuses of failed allocations, kept for symmetry with KMDF's reporting.
-pub const _UNUSED_STATUSES: [NTSTATUS; 2] = [STATUS_INSUFFICIENT_RESOURCES, STATUS_INVALID_DEVICE_REQUEST];
 
 /// `WdfIoQueueGetDevice`.
 ///

@@ -9,8 +9,16 @@
 //!
 //! Kept to the items a DMA driver of this kind uses; `MDL` and `DRIVER_OBJECT` are opaque
 //! here because such a driver never reads their fields.
-#![expect(non_snake_case, non_camel_case_types, non_upper_case_globals, reason = "the C names, as wdk-sys spells them")]
-#![expect(clippy::missing_safety_doc, reason = "each function carries the contract of the KMDF DDI it mirrors")]
+#![expect(
+    non_snake_case,
+    non_camel_case_types,
+    non_upper_case_globals,
+    reason = "the C names, as wdk-sys spells them"
+)]
+#![expect(
+    clippy::pub_underscore_fields,
+    reason = "bindgen's padding and opaque fields, spelled as wdk-sys spells them"
+)]
 
 pub mod constants;
 pub mod functions;
@@ -28,7 +36,11 @@ pub(crate) fn read_type_info(info: PCWDF_OBJECT_CONTEXT_TYPE_INFO) -> (usize, us
     // SAFETY: a non-null type info is a static the driver declared (WDF_DECLARE_CONTEXT_TYPE
     // equivalent); it lives for the whole run.
     let info = unsafe { &*info };
-    let unique = if info.UniqueType.is_null() { core::ptr::from_ref(info) } else { info.UniqueType };
+    let unique = if info.UniqueType.is_null() {
+        core::ptr::from_ref(info)
+    } else {
+        info.UniqueType
+    };
     (info.ContextSize, unique as usize)
 }
 

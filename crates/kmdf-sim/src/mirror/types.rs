@@ -125,7 +125,11 @@ pub struct _UNICODE_STRING {
 }
 impl Default for _UNICODE_STRING {
     fn default() -> Self {
-        Self { Length: 0, MaximumLength: 0, Buffer: core::ptr::null_mut() }
+        Self {
+            Length: 0,
+            MaximumLength: 0,
+            Buffer: core::ptr::null_mut(),
+        }
     }
 }
 /// `UNICODE_STRING`.
@@ -373,9 +377,8 @@ pub type PFN_WDF_DEVICE_PREPARE_HARDWARE = Option<
     ) -> NTSTATUS,
 >;
 /// `PFN_WDF_DEVICE_RELEASE_HARDWARE`.
-pub type PFN_WDF_DEVICE_RELEASE_HARDWARE = Option<
-    unsafe extern "C" fn(Device: WDFDEVICE, ResourcesTranslated: WDFCMRESLIST) -> NTSTATUS,
->;
+pub type PFN_WDF_DEVICE_RELEASE_HARDWARE =
+    Option<unsafe extern "C" fn(Device: WDFDEVICE, ResourcesTranslated: WDFCMRESLIST) -> NTSTATUS>;
 /// `PFN_WDF_DEVICE_SELF_MANAGED_IO_CLEANUP` and the other `VOID (WDFDEVICE)` callbacks.
 pub type PFN_WDF_DEVICE_SELF_MANAGED_IO_CLEANUP = Option<unsafe extern "C" fn(Device: WDFDEVICE)>;
 /// `PFN_WDF_DEVICE_SELF_MANAGED_IO_FLUSH`.
@@ -397,7 +400,11 @@ pub type PFN_WDF_DEVICE_QUERY_REMOVE = Option<unsafe extern "C" fn(Device: WDFDE
 pub type PFN_WDF_DEVICE_QUERY_STOP = Option<unsafe extern "C" fn(Device: WDFDEVICE) -> NTSTATUS>;
 /// `PFN_WDF_DEVICE_USAGE_NOTIFICATION`.
 pub type PFN_WDF_DEVICE_USAGE_NOTIFICATION = Option<
-    unsafe extern "C" fn(Device: WDFDEVICE, NotificationType: WDF_SPECIAL_FILE_TYPE, IsInNotificationPath: BOOLEAN),
+    unsafe extern "C" fn(
+        Device: WDFDEVICE,
+        NotificationType: WDF_SPECIAL_FILE_TYPE,
+        IsInNotificationPath: BOOLEAN,
+    ),
 >;
 /// `PFN_WDF_DEVICE_RELATIONS_QUERY`.
 pub type PFN_WDF_DEVICE_RELATIONS_QUERY =
@@ -680,7 +687,9 @@ pub struct _WDF_IO_QUEUE_CONFIG__bindgen_ty_1__bindgen_ty_1 {
 }
 impl Default for _WDF_IO_QUEUE_CONFIG__bindgen_ty_1 {
     fn default() -> Self {
-        Self { Parallel: _WDF_IO_QUEUE_CONFIG__bindgen_ty_1__bindgen_ty_1::default() }
+        Self {
+            Parallel: _WDF_IO_QUEUE_CONFIG__bindgen_ty_1__bindgen_ty_1::default(),
+        }
     }
 }
 impl Default for _WDF_IO_QUEUE_CONFIG {
@@ -757,7 +766,9 @@ pub union _CM_PARTIAL_RESOURCE_DESCRIPTOR__bindgen_ty_1 {
 }
 impl Default for _CM_PARTIAL_RESOURCE_DESCRIPTOR__bindgen_ty_1 {
     fn default() -> Self {
-        Self { DevicePrivate: _CM_PARTIAL_RESOURCE_DESCRIPTOR__bindgen_ty_1__bindgen_ty_8::default() }
+        Self {
+            DevicePrivate: _CM_PARTIAL_RESOURCE_DESCRIPTOR__bindgen_ty_1__bindgen_ty_8::default(),
+        }
     }
 }
 /// `Generic` member of the resource union.
@@ -801,9 +812,11 @@ pub struct _CM_PARTIAL_RESOURCE_DESCRIPTOR__bindgen_ty_1__bindgen_ty_4 {
 #[derive(Copy, Clone)]
 pub union _CM_PARTIAL_RESOURCE_DESCRIPTOR__bindgen_ty_1__bindgen_ty_4__bindgen_ty_1 {
     /// Raw view.
-    pub Raw: _CM_PARTIAL_RESOURCE_DESCRIPTOR__bindgen_ty_1__bindgen_ty_4__bindgen_ty_1__bindgen_ty_1,
+    pub Raw:
+        _CM_PARTIAL_RESOURCE_DESCRIPTOR__bindgen_ty_1__bindgen_ty_4__bindgen_ty_1__bindgen_ty_1,
     /// Translated view.
-    pub Translated: _CM_PARTIAL_RESOURCE_DESCRIPTOR__bindgen_ty_1__bindgen_ty_4__bindgen_ty_1__bindgen_ty_2,
+    pub Translated:
+        _CM_PARTIAL_RESOURCE_DESCRIPTOR__bindgen_ty_1__bindgen_ty_4__bindgen_ty_1__bindgen_ty_2,
 }
 impl Default for _CM_PARTIAL_RESOURCE_DESCRIPTOR__bindgen_ty_1__bindgen_ty_4__bindgen_ty_1 {
     fn default() -> Self {

@@ -2,7 +2,7 @@
 //! checks the rules KMDF checks, and acts on the machine state.
 
 use super::engine::{self, at_irql};
-use super::objects::{DeviceInit, DevicePower, Device, Id, Interrupt, Kind, Timer, handle};
+use super::objects::{Device, DeviceInit, DevicePower, Id, Interrupt, Kind, Timer, handle};
 use super::{Held, Irql, State, with};
 use crate::mirror::constants::{
     CmResourceTypeDma, STATUS_INVALID_DEVICE_REQUEST, STATUS_INVALID_DEVICE_STATE,
@@ -11,27 +11,44 @@ use crate::mirror::constants::{
 use crate::mirror::types::{
     _WDF_IO_QUEUE_DISPATCH_TYPE, CM_PARTIAL_RESOURCE_DESCRIPTOR, GUID, NTSTATUS,
     PCM_PARTIAL_RESOURCE_DESCRIPTOR, PFN_WDF_REQUEST_CANCEL, ULONG, WDF_DEVICE_IO_TYPE,
-    WDF_DMA_ENABLER_CONFIG, WDF_DMA_SYSTEM_PROFILE_CONFIG, WDF_DRIVER_CONFIG,
-    WDF_INTERRUPT_CONFIG, WDF_IO_QUEUE_CONFIG, WDF_OBJECT_ATTRIBUTES,
-    WDF_PNPPOWER_EVENT_CALLBACKS, WDF_TIMER_CONFIG, WDF_REQUEST_TYPE,
+    WDF_DMA_ENABLER_CONFIG, WDF_DMA_SYSTEM_PROFILE_CONFIG, WDF_DRIVER_CONFIG, WDF_INTERRUPT_CONFIG,
+    WDF_IO_QUEUE_CONFIG, WDF_OBJECT_ATTRIBUTES, WDF_PNPPOWER_EVENT_CALLBACKS, WDF_REQUEST_TYPE,
+    WDF_TIMER_CONFIG,
 };
 use crate::verifier::Severity;
 
 /// A required pointer argument was NULL (bugcheck 0x10D/0x4).
 pub(crate) fn null_argument(ddi: &'static str) {
-    with(|s| s.finding("NULLARG", Severity::Fatal, format!("{ddi}: a required pointer is NULL")));
+    with(|s| {
+        s.finding(
+            "NULLARG",
+            Severity::Fatal,
+            format!("{ddi}: a required pointer is NULL"),
+        );
+    });
 }
 
 fn size_ok<T>(s: &mut State, ddi: &'static str, what: &'static str, size: ULONG) -> bool {
     if size as usize == core::mem::size_of::<T>() {
         return true;
     }
-    s.finding("SIZE", Severity::Error, format!("{ddi}: {what}.Size is {size}, expected {}", core::mem::size_of::<T>()));
+    s.finding(
+        "SIZE",
+        Severity::Error,
+        format!(
+            "{ddi}: {what}.Size is {size}, expected {}",
+            core::mem::size_of::<T>()
+        ),
+    );
     false
 }
 
 /// Applies attributes to an object created by a DMA helper.
-pub(crate) fn apply_attributes(raw: usize, ddi: &'static str, attributes: Option<&WDF_OBJECT_ATTRIBUTES>) {
+pub(crate) fn apply_attributes(
+    raw: usize,
+    ddi: &'static str,
+    attributes: Option<&WDF_OBJECT_ATTRIBUTES>,
+) {
     with(|s| {
         if let Some(id) = super::objects::id_of(raw) {
             s.apply_attributes(id, ddi, attributes);
@@ -40,21 +57,39 @@ pub(crate) fn apply_attributes(raw: usize, ddi: &'static str, attributes: Option
 }
 
 /// `WdfDriverCreate`.
-pub(crate) fn driver_create(attributes: Option<&WDF_OBJECT_ATTRIBUTES>, config: Option<&WDF_DRIVER_CONFIG>) -> Result<usize, NTSTATUS> {
+pub(crate) fn driver_create(
+    attributes: Option<&WDF_OBJECT_ATTRIBUTES>,
+    config: Option<&WDF_DRIVER_CONFIG>,
+) -> Result<usize, NTSTATUS> {
     with(|s| {
         s.ddi();
         let Some(config) = config else {
-            s.finding("NULLARG", Severity::Fatal, "WdfDriverCreate: DriverConfig is NULL".into());
+            s.finding(
+                "NULLARG",
+                Severity::Fatal,
+                "WdfDriverCreate: DriverConfig is NULL".into(),
+            );
             return Err(STATUS_INVALID_PARAMETER);
         };
         if !size_ok::<WDF_DRIVER_CONFIG>(s, "WdfDriverCreate", "WDF_DRIVER_CONFIG", config.Size) {
             return Err(crate::mirror::constants::STATUS_INFO_LENGTH_MISMATCH);
         }
         if s.driver.is_some() {
-            s.finding("DRIVER", Severity::Error, "WdfDriverCreate called twice".into());
+            s.finding(
+                "DRIVER",
+                Severity::Error,
+                "WdfDriverCreate called twice".into(),
+            );
             return Err(STATUS_INVALID_DEVICE_STATE);
         }
-        let id = s.create(Kind::Driver { device_add: config.EvtDriverDeviceAdd, unload: config.EvtDriverUnload }, None, true);
+        let id = s.create(
+            Kind::Driver {
+                device_add: config.EvtDriverDeviceAdd,
+                unload: config.EvtDriverUnload,
+            },
+            None,
+            true,
+        );
         s.apply_attributes(id, "WdfDriverCreate", attributes);
         s.driver = Some(id);
         Ok(handle(id))
@@ -62,8 +97,12 @@ pub(crate) fn driver_create(attributes: Option<&WDF_OBJECT_ATTRIBUTES>, config: 
 }
 
 fn init_mut<'a>(s: &'a mut State, raw: usize, ddi: &'static str) -> Option<&'a mut DeviceInit> {
-    if !s.inits.get(&raw).is_some_and(|i| !i.consumed) {
-        s.finding("BADHANDLE", Severity::Fatal, format!("{ddi}: {raw:#x} is not a live PWDFDEVICE_INIT"));
+    if s.inits.get(&raw).is_none_or(|i| i.consumed) {
+        s.finding(
+            "BADHANDLE",
+            Severity::Fatal,
+            format!("{ddi}: {raw:#x} is not a live PWDFDEVICE_INIT"),
+        );
         return None;
     }
     s.inits.get_mut(&raw)
@@ -74,10 +113,19 @@ pub(crate) fn init_set_pnp(raw: usize, callbacks: Option<&WDF_PNPPOWER_EVENT_CAL
     with(|s| {
         s.ddi();
         let Some(callbacks) = callbacks.copied() else {
-            s.finding("NULLARG", Severity::Fatal, "WdfDeviceInitSetPnpPowerEventCallbacks: NULL callbacks".into());
+            s.finding(
+                "NULLARG",
+                Severity::Fatal,
+                "WdfDeviceInitSetPnpPowerEventCallbacks: NULL callbacks".into(),
+            );
             return;
         };
-        if !size_ok::<WDF_PNPPOWER_EVENT_CALLBACKS>(s, "WdfDeviceInitSetPnpPowerEventCallbacks", "WDF_PNPPOWER_EVENT_CALLBACKS", callbacks.Size) {
+        if !size_ok::<WDF_PNPPOWER_EVENT_CALLBACKS>(
+            s,
+            "WdfDeviceInitSetPnpPowerEventCallbacks",
+            "WDF_PNPPOWER_EVENT_CALLBACKS",
+            callbacks.Size,
+        ) {
             return;
         }
         if let Some(init) = init_mut(s, raw, "WdfDeviceInitSetPnpPowerEventCallbacks") {
@@ -97,7 +145,10 @@ pub(crate) fn init_set_io_type(raw: usize, io_type: WDF_DEVICE_IO_TYPE) {
 }
 
 /// `WdfDeviceCreate`.
-pub(crate) fn device_create(init_raw: usize, attributes: Option<&WDF_OBJECT_ATTRIBUTES>) -> Result<usize, NTSTATUS> {
+pub(crate) fn device_create(
+    init_raw: usize,
+    attributes: Option<&WDF_OBJECT_ATTRIBUTES>,
+) -> Result<usize, NTSTATUS> {
     with(|s| {
         s.ddi();
         if !s.check_irql("WdfDeviceCreate", Irql::Passive) {
@@ -108,7 +159,11 @@ pub(crate) fn device_create(init_raw: usize, attributes: Option<&WDF_OBJECT_ATTR
             init.consumed = true;
             (init.pnp.unwrap_or_default(), init.io_type, init.hw)
         };
-        let io_type = if io_type == 0 { crate::mirror::types::_WDF_DEVICE_IO_TYPE::WdfDeviceIoBuffered } else { io_type };
+        let io_type = if io_type == 0 {
+            crate::mirror::types::_WDF_DEVICE_IO_TYPE::WdfDeviceIoBuffered
+        } else {
+            io_type
+        };
         let device = Device {
             pnp,
             io_type,
@@ -148,7 +203,11 @@ pub(crate) fn device_interface(raw: usize, guid: Option<GUID>) -> NTSTATUS {
     with(|s| {
         s.ddi();
         let Some(guid) = guid else {
-            s.finding("NULLARG", Severity::Fatal, "WdfDeviceCreateDeviceInterface: NULL GUID".into());
+            s.finding(
+                "NULLARG",
+                Severity::Fatal,
+                "WdfDeviceCreateDeviceInterface: NULL GUID".into(),
+            );
             return STATUS_INVALID_PARAMETER;
         };
         match device_mut(s, raw, "WdfDeviceCreateDeviceInterface") {
@@ -185,8 +244,18 @@ pub(crate) fn object_delete(raw: usize) {
         s.ddi();
         let id = s.resolve(raw, "WdfObjectDelete", "WDFOBJECT")?;
         let name = s.obj(id).map(|o| o.kind.name());
-        if matches!(name, Some("WDFDEVICE" | "WDFDRIVER" | "WDFREQUEST" | "WDFCMRESLIST")) {
-            s.finding("DELETE", Severity::Error, format!("WdfObjectDelete: a {} cannot be deleted by the driver", name.unwrap_or("?")));
+        if matches!(
+            name,
+            Some("WDFDEVICE" | "WDFDRIVER" | "WDFREQUEST" | "WDFCMRESLIST")
+        ) {
+            s.finding(
+                "DELETE",
+                Severity::Error,
+                format!(
+                    "WdfObjectDelete: a {} cannot be deleted by the driver",
+                    name.unwrap_or("?")
+                ),
+            );
             return None;
         }
         Some(id)
@@ -196,7 +265,11 @@ pub(crate) fn object_delete(raw: usize) {
     }
 }
 
-fn descriptors<'a>(s: &'a mut State, raw: usize, ddi: &'static str) -> Option<&'a mut Vec<CM_PARTIAL_RESOURCE_DESCRIPTOR>> {
+fn descriptors<'a>(
+    s: &'a mut State,
+    raw: usize,
+    ddi: &'static str,
+) -> Option<&'a mut Vec<CM_PARTIAL_RESOURCE_DESCRIPTOR>> {
     let id = s.resolve(raw, ddi, "WDFCMRESLIST")?;
     match s.obj_mut(id).map(|o| &mut o.kind) {
         Some(Kind::ResList { descriptors }) => Some(descriptors),
@@ -208,7 +281,8 @@ fn descriptors<'a>(s: &'a mut State, raw: usize, ddi: &'static str) -> Option<&'
 pub(crate) fn resource_count(raw: usize) -> ULONG {
     with(|s| {
         s.ddi();
-        descriptors(s, raw, "WdfCmResourceListGetCount").map_or(0, |d| u32::try_from(d.len()).unwrap_or(0))
+        descriptors(s, raw, "WdfCmResourceListGetCount")
+            .map_or(0, |d| u32::try_from(d.len()).unwrap_or(0))
     })
 }
 
@@ -218,26 +292,51 @@ pub(crate) fn resource_descriptor(raw: usize, index: ULONG) -> PCM_PARTIAL_RESOU
         s.ddi();
         descriptors(s, raw, "WdfCmResourceListGetDescriptor")
             .and_then(|d| d.get_mut(index as usize))
-            .map_or(core::ptr::null_mut(), |d| core::ptr::from_mut(d))
+            .map_or(core::ptr::null_mut(), core::ptr::from_mut)
     })
 }
 
 /// `WdfIoQueueCreate`.
-pub(crate) fn queue_create(device_raw: usize, config: Option<&WDF_IO_QUEUE_CONFIG>, attributes: Option<&WDF_OBJECT_ATTRIBUTES>) -> Result<usize, NTSTATUS> {
+pub(crate) fn queue_create(
+    device_raw: usize,
+    config: Option<&WDF_IO_QUEUE_CONFIG>,
+    attributes: Option<&WDF_OBJECT_ATTRIBUTES>,
+) -> Result<usize, NTSTATUS> {
     with(|s| {
         s.ddi();
         let Some(config) = config.copied() else {
-            s.finding("NULLARG", Severity::Fatal, "WdfIoQueueCreate: NULL config".into());
+            s.finding(
+                "NULLARG",
+                Severity::Fatal,
+                "WdfIoQueueCreate: NULL config".into(),
+            );
             return Err(STATUS_INVALID_PARAMETER);
         };
-        if !size_ok::<WDF_IO_QUEUE_CONFIG>(s, "WdfIoQueueCreate", "WDF_IO_QUEUE_CONFIG", config.Size) {
+        if !size_ok::<WDF_IO_QUEUE_CONFIG>(
+            s,
+            "WdfIoQueueCreate",
+            "WDF_IO_QUEUE_CONFIG",
+            config.Size,
+        ) {
             return Err(crate::mirror::constants::STATUS_INFO_LENGTH_MISMATCH);
         }
-        if !matches!(config.DispatchType, _WDF_IO_QUEUE_DISPATCH_TYPE::WdfIoQueueDispatchSequential | _WDF_IO_QUEUE_DISPATCH_TYPE::WdfIoQueueDispatchParallel) {
-            s.finding("QUEUE", Severity::Error, format!("WdfIoQueueCreate: dispatch type {} is not simulated", config.DispatchType));
+        if !matches!(
+            config.DispatchType,
+            _WDF_IO_QUEUE_DISPATCH_TYPE::WdfIoQueueDispatchSequential
+                | _WDF_IO_QUEUE_DISPATCH_TYPE::WdfIoQueueDispatchParallel
+        ) {
+            s.finding(
+                "QUEUE",
+                Severity::Error,
+                format!(
+                    "WdfIoQueueCreate: dispatch type {} is not simulated",
+                    config.DispatchType
+                ),
+            );
             return Err(STATUS_INVALID_PARAMETER);
         }
-        let (device, d) = device_mut(s, device_raw, "WdfIoQueueCreate").ok_or(STATUS_INVALID_PARAMETER)?;
+        let (device, d) =
+            device_mut(s, device_raw, "WdfIoQueueCreate").ok_or(STATUS_INVALID_PARAMETER)?;
         if config.DefaultQueue != 0 && d.default_queue.is_some() {
             return Err(STATUS_INVALID_DEVICE_STATE);
         }
@@ -261,10 +360,20 @@ pub(crate) fn queue_create(device_raw: usize, config: Option<&WDF_IO_QUEUE_CONFI
 }
 
 /// `WdfDeviceConfigureRequestDispatching`.
-pub(crate) fn configure_dispatching(device_raw: usize, queue_raw: usize, kind: WDF_REQUEST_TYPE) -> NTSTATUS {
+pub(crate) fn configure_dispatching(
+    device_raw: usize,
+    queue_raw: usize,
+    kind: WDF_REQUEST_TYPE,
+) -> NTSTATUS {
     with(|s| {
         s.ddi();
-        let Some(queue) = s.resolve(queue_raw, "WdfDeviceConfigureRequestDispatching", "WDFQUEUE") else { return STATUS_INVALID_PARAMETER };
+        let Some(queue) = s.resolve(
+            queue_raw,
+            "WdfDeviceConfigureRequestDispatching",
+            "WDFQUEUE",
+        ) else {
+            return STATUS_INVALID_PARAMETER;
+        };
         if !engine::is_io_type(kind) {
             return STATUS_INVALID_PARAMETER;
         }
@@ -289,7 +398,11 @@ pub(crate) fn request_complete(raw: usize, status: NTSTATUS, information: Option
 }
 
 /// `WdfRequestRetrieve{Input,Output}Buffer`.
-pub(crate) fn request_buffer(raw: usize, output: bool, minimum: usize) -> Result<(*mut u8, usize), NTSTATUS> {
+pub(crate) fn request_buffer(
+    raw: usize,
+    output: bool,
+    minimum: usize,
+) -> Result<(*mut u8, usize), NTSTATUS> {
     with(|s| {
         s.ddi();
         s.retrieve_buffer(raw, output, minimum)
@@ -316,9 +429,15 @@ pub(crate) fn unmark_cancelable(raw: usize) -> NTSTATUS {
 pub(crate) fn stop_acknowledge(raw: usize, requeue: bool) {
     with(|s| {
         s.ddi();
-        let Some(id) = s.owned_request(raw, "WdfRequestStopAcknowledge") else { return };
+        let Some(id) = s.owned_request(raw, "WdfRequestStopAcknowledge") else {
+            return;
+        };
         if requeue {
-            s.finding("STOP", Severity::Warning, "WdfRequestStopAcknowledge with Requeue=TRUE is not simulated".into());
+            s.finding(
+                "STOP",
+                Severity::Warning,
+                "WdfRequestStopAcknowledge with Requeue=TRUE is not simulated".into(),
+            );
         }
         if let Some(Kind::Request(r)) = s.obj_mut(id).map(|o| &mut o.kind) {
             r.stop_acked = true;
@@ -327,28 +446,48 @@ pub(crate) fn stop_acknowledge(raw: usize, requeue: bool) {
 }
 
 /// `WdfInterruptCreate`.
-pub(crate) fn interrupt_create(device_raw: usize, config: Option<&WDF_INTERRUPT_CONFIG>, attributes: Option<&WDF_OBJECT_ATTRIBUTES>) -> Result<usize, NTSTATUS> {
+pub(crate) fn interrupt_create(
+    device_raw: usize,
+    config: Option<&WDF_INTERRUPT_CONFIG>,
+    attributes: Option<&WDF_OBJECT_ATTRIBUTES>,
+) -> Result<usize, NTSTATUS> {
     with(|s| {
         s.ddi();
         let Some(config) = config.copied() else {
-            s.finding("NULLARG", Severity::Fatal, "WdfInterruptCreate: NULL config".into());
+            s.finding(
+                "NULLARG",
+                Severity::Fatal,
+                "WdfInterruptCreate: NULL config".into(),
+            );
             return Err(STATUS_INVALID_PARAMETER);
         };
-        if !size_ok::<WDF_INTERRUPT_CONFIG>(s, "WdfInterruptCreate", "WDF_INTERRUPT_CONFIG", config.Size) {
+        if !size_ok::<WDF_INTERRUPT_CONFIG>(
+            s,
+            "WdfInterruptCreate",
+            "WDF_INTERRUPT_CONFIG",
+            config.Size,
+        ) {
             return Err(crate::mirror::constants::STATUS_INFO_LENGTH_MISMATCH);
         }
         if config.EvtInterruptIsr.is_none() {
-            s.finding("NULLARG", Severity::Fatal, "WdfInterruptCreate: EvtInterruptIsr is NULL".into());
+            s.finding(
+                "NULLARG",
+                Severity::Fatal,
+                "WdfInterruptCreate: EvtInterruptIsr is NULL".into(),
+            );
             return Err(STATUS_INVALID_PARAMETER);
         }
         let from_prepare = s.context.contains(&"EvtDevicePrepareHardware");
-        let (device, d) = device_mut(s, device_raw, "WdfInterruptCreate").ok_or(STATUS_INVALID_PARAMETER)?;
+        let (device, d) =
+            device_mut(s, device_raw, "WdfInterruptCreate").ok_or(STATUS_INVALID_PARAMETER)?;
         let (hw, power) = (d.hw, d.power);
-        if power == DevicePower::D0 || (from_prepare && (config.InterruptRaw.is_null() || config.InterruptTranslated.is_null())) {
+        if power == DevicePower::D0
+            || (from_prepare
+                && (config.InterruptRaw.is_null() || config.InterruptTranslated.is_null()))
+        {
             s.finding("INTERRUPT", Severity::Error, "WdfInterruptCreate after start, or in EvtDevicePrepareHardware without InterruptRaw/InterruptTranslated".into());
             return Err(STATUS_INVALID_DEVICE_STATE);
         }
-        let message_based = s.hw.get(hw).is_some_and(|h| h.msi);
         let interrupt = Interrupt {
             device,
             isr: config.EvtInterruptIsr,
@@ -358,7 +497,6 @@ pub(crate) fn interrupt_create(device_raw: usize, config: Option<&WDF_INTERRUPT_
             lock_held: false,
             isr_pending: false,
             storm: 0,
-            message_based,
             from_prepare,
         };
         let id = s.create(Kind::Interrupt(Box::new(interrupt)), Some(device), true);
@@ -373,7 +511,11 @@ pub(crate) fn interrupt_create(device_raw: usize, config: Option<&WDF_INTERRUPT_
     })
 }
 
-fn interrupt_mut<'a>(s: &'a mut State, raw: usize, ddi: &'static str) -> Option<(Id, &'a mut Interrupt)> {
+fn interrupt_mut<'a>(
+    s: &'a mut State,
+    raw: usize,
+    ddi: &'static str,
+) -> Option<(Id, &'a mut Interrupt)> {
     let id = s.resolve(raw, ddi, "WDFINTERRUPT")?;
     match s.obj_mut(id).map(|o| &mut o.kind) {
         Some(Kind::Interrupt(i)) => Some((id, i)),
@@ -385,7 +527,9 @@ fn interrupt_mut<'a>(s: &'a mut State, raw: usize, ddi: &'static str) -> Option<
 pub(crate) fn queue_dpc(raw: usize) -> bool {
     with(|s| {
         s.ddi();
-        let Some((id, i)) = interrupt_mut(s, raw, "WdfInterruptQueueDpcForIsr") else { return false };
+        let Some((id, i)) = interrupt_mut(s, raw, "WdfInterruptQueueDpcForIsr") else {
+            return false;
+        };
         if i.dpc_queued {
             return false;
         }
@@ -402,14 +546,28 @@ pub(crate) fn interrupt_lock(raw: usize, acquire: bool) {
         s.ddi();
         let irql = s.irql;
         let in_isr = s.context.last() == Some(&"EvtInterruptIsr");
-        let Some((id, i)) = interrupt_mut(s, raw, "WdfInterruptAcquireLock") else { return };
+        let Some((id, i)) = interrupt_mut(s, raw, "WdfInterruptAcquireLock") else {
+            return;
+        };
         let (connected, held) = (i.connected, i.lock_held);
         let innermost = s.held.last().map(|h| h.lock) == Some(id);
         let problem = match (acquire, connected, held || in_isr, irql > Irql::Dispatch) {
-            (true, false, _, _) => Some((Severity::Error, "WdfInterruptAcquireLock: interrupt not connected; nothing acquired")),
-            (true, _, true, _) => Some((Severity::Fatal, "WdfInterruptAcquireLock: the interrupt lock is already held (deadlock)")),
-            (true, _, _, true) => Some((Severity::Fatal, "WdfInterruptAcquireLock above DISPATCH_LEVEL")),
-            (false, _, _, _) if !held || !innermost => Some((Severity::Fatal, "WdfInterruptReleaseLock without a matching acquire")),
+            (true, false, _, _) => Some((
+                Severity::Error,
+                "WdfInterruptAcquireLock: interrupt not connected; nothing acquired",
+            )),
+            (true, _, true, _) => Some((
+                Severity::Fatal,
+                "WdfInterruptAcquireLock: the interrupt lock is already held (deadlock)",
+            )),
+            (true, _, _, true) => Some((
+                Severity::Fatal,
+                "WdfInterruptAcquireLock above DISPATCH_LEVEL",
+            )),
+            (false, _, _, _) if !held || !innermost => Some((
+                Severity::Fatal,
+                "WdfInterruptReleaseLock without a matching acquire",
+            )),
             _ => None,
         };
         if let Some((severity, message)) = problem {
@@ -418,7 +576,10 @@ pub(crate) fn interrupt_lock(raw: usize, acquire: bool) {
         }
         set_interrupt_lock(s, id, acquire);
         if acquire {
-            s.held.push(Held { lock: id, saved: irql });
+            s.held.push(Held {
+                lock: id,
+                saved: irql,
+            });
             s.irql = Irql::Dirql;
         } else if let Some(held) = s.held.pop() {
             s.irql = held.saved;
@@ -441,7 +602,9 @@ pub(crate) fn interrupt_device(raw: usize) -> usize {
 }
 
 /// `WdfSpinLockCreate`.
-pub(crate) fn spin_lock_create(attributes: Option<&WDF_OBJECT_ATTRIBUTES>) -> Result<usize, NTSTATUS> {
+pub(crate) fn spin_lock_create(
+    attributes: Option<&WDF_OBJECT_ATTRIBUTES>,
+) -> Result<usize, NTSTATUS> {
     with(|s| {
         s.ddi();
         let parent = attributes.and_then(|a| super::objects::id_of(a.ParentObject as usize));
@@ -455,14 +618,23 @@ pub(crate) fn spin_lock_create(attributes: Option<&WDF_OBJECT_ATTRIBUTES>) -> Re
 pub(crate) fn spin_lock(raw: usize, acquire: bool) {
     with(|s| {
         s.ddi();
-        let Some(id) = s.resolve(raw, "WdfSpinLockAcquire", "WDFSPINLOCK") else { return };
+        let Some(id) = s.resolve(raw, "WdfSpinLockAcquire", "WDFSPINLOCK") else {
+            return;
+        };
         let irql = s.irql;
-        let held = matches!(s.obj(id).map(|o| &o.kind), Some(Kind::SpinLock { holder: true }));
+        let held = matches!(
+            s.obj(id).map(|o| &o.kind),
+            Some(Kind::SpinLock { holder: true })
+        );
         let innermost = s.held.last().map(|h| h.lock) == Some(id);
         let problem = match (acquire, held, irql > Irql::Dispatch) {
-            (true, true, _) => Some(format!("WdfSpinLockAcquire: {raw:#x} is already held (deadlock)")),
+            (true, true, _) => Some(format!(
+                "WdfSpinLockAcquire: {raw:#x} is already held (deadlock)"
+            )),
             (true, _, true) => Some(format!("WdfSpinLockAcquire at {irql:?}")),
-            (false, _, _) if !held || !innermost => Some(format!("WdfSpinLockRelease: {raw:#x} is not the innermost held lock")),
+            (false, _, _) if !held || !innermost => Some(format!(
+                "WdfSpinLockRelease: {raw:#x} is not the innermost held lock"
+            )),
             _ => None,
         };
         if let Some(message) = problem {
@@ -473,7 +645,10 @@ pub(crate) fn spin_lock(raw: usize, acquire: bool) {
             *holder = acquire;
         }
         if acquire {
-            s.held.push(Held { lock: id, saved: irql });
+            s.held.push(Held {
+                lock: id,
+                saved: irql,
+            });
             s.irql = Irql::Dispatch;
         } else if let Some(held) = s.held.pop() {
             s.irql = held.saved;
@@ -482,22 +657,44 @@ pub(crate) fn spin_lock(raw: usize, acquire: bool) {
 }
 
 /// `WdfTimerCreate`.
-pub(crate) fn timer_create(config: Option<&WDF_TIMER_CONFIG>, attributes: Option<&WDF_OBJECT_ATTRIBUTES>) -> Result<usize, NTSTATUS> {
+pub(crate) fn timer_create(
+    config: Option<&WDF_TIMER_CONFIG>,
+    attributes: Option<&WDF_OBJECT_ATTRIBUTES>,
+) -> Result<usize, NTSTATUS> {
     with(|s| {
         s.ddi();
         let Some(config) = config.copied() else {
-            s.finding("NULLARG", Severity::Fatal, "WdfTimerCreate: NULL config".into());
+            s.finding(
+                "NULLARG",
+                Severity::Fatal,
+                "WdfTimerCreate: NULL config".into(),
+            );
             return Err(STATUS_INVALID_PARAMETER);
         };
         if !size_ok::<WDF_TIMER_CONFIG>(s, "WdfTimerCreate", "WDF_TIMER_CONFIG", config.Size) {
             return Err(crate::mirror::constants::STATUS_INFO_LENGTH_MISMATCH);
         }
         let parent = attributes.and_then(|a| super::objects::id_of(a.ParentObject as usize));
-        let Some(parent) = parent.filter(|p| matches!(s.obj(*p).map(|o| o.kind.name()), Some("WDFDEVICE" | "WDFQUEUE"))) else {
-            s.finding("TIMER", Severity::Error, "WdfTimerCreate: ParentObject must be a device or a queue".into());
+        let Some(parent) = parent.filter(|p| {
+            matches!(
+                s.obj(*p).map(|o| o.kind.name()),
+                Some("WDFDEVICE" | "WDFQUEUE")
+            )
+        }) else {
+            s.finding(
+                "TIMER",
+                Severity::Error,
+                "WdfTimerCreate: ParentObject must be a device or a queue".into(),
+            );
             return Err(STATUS_INVALID_PARAMETER);
         };
-        let timer = Timer { callback: config.EvtTimerFunc, period_ms: config.Period, generation: 0, queued: false, running: false };
+        let timer = Timer {
+            callback: config.EvtTimerFunc,
+            period_ms: config.Period,
+            generation: 0,
+            queued: false,
+            running: false,
+        };
         let id = s.create(Kind::Timer(Box::new(timer)), Some(parent), true);
         s.apply_attributes(id, "WdfTimerCreate", attributes);
         Ok(handle(id))
@@ -517,13 +714,25 @@ pub(crate) fn timer_start(raw: usize, due: i64) -> bool {
     with(|s| {
         s.ddi();
         let now = s.now;
-        let Some((id, t)) = timer_mut(s, raw, "WdfTimerStart") else { return false };
+        let Some((id, t)) = timer_mut(s, raw, "WdfTimerStart") else {
+            return false;
+        };
         let was = t.queued;
         t.queued = true;
         t.generation += 1;
         let generation = t.generation;
-        let delay = if due < 0 { due.unsigned_abs() * 100 } else { (due.cast_unsigned() * 100).saturating_sub(now) };
-        s.schedule(delay, super::Event::Timer { timer: id, generation });
+        let delay = if due < 0 {
+            due.unsigned_abs() * 100
+        } else {
+            (due.cast_unsigned() * 100).saturating_sub(now)
+        };
+        s.schedule(
+            delay,
+            super::Event::Timer {
+                timer: id,
+                generation,
+            },
+        );
         was
     })
 }
@@ -534,12 +743,18 @@ pub(crate) fn timer_stop(raw: usize, wait: bool) -> bool {
         s.ddi();
         let irql = s.irql;
         let in_callback = s.context.contains(&"EvtTimerFunc");
-        let Some((_, t)) = timer_mut(s, raw, "WdfTimerStop") else { return false };
+        let Some((_, t)) = timer_mut(s, raw, "WdfTimerStop") else {
+            return false;
+        };
         let was = t.queued;
         t.queued = false;
         t.generation += 1;
         if wait && (irql > Irql::Passive || (in_callback && t.running)) {
-            s.finding("TIMER", Severity::Fatal, format!("WdfTimerStop(Wait=TRUE) at {irql:?} or from its own callback (deadlock)"));
+            s.finding(
+                "TIMER",
+                Severity::Fatal,
+                format!("WdfTimerStop(Wait=TRUE) at {irql:?} or from its own callback (deadlock)"),
+            );
         }
         was
     })
@@ -549,18 +764,30 @@ pub(crate) fn timer_stop(raw: usize, wait: bool) -> bool {
 pub(crate) fn parent_of(raw: usize) -> usize {
     with(|s| {
         s.ddi();
-        let Some(id) = s.resolve(raw, "WdfTimerGetParentObject", "WDFOBJECT") else { return 0 };
+        let Some(id) = s.resolve(raw, "WdfTimerGetParentObject", "WDFOBJECT") else {
+            return 0;
+        };
         s.obj(id).and_then(|o| o.parent).map_or(0, handle)
     })
 }
 
 /// `WdfDmaEnablerCreate`.
-pub(crate) fn enabler_create(device_raw: usize, config: Option<&WDF_DMA_ENABLER_CONFIG>, attributes: Option<&WDF_OBJECT_ATTRIBUTES>) -> Result<usize, NTSTATUS> {
+pub(crate) fn enabler_create(
+    device_raw: usize,
+    config: Option<&WDF_DMA_ENABLER_CONFIG>,
+    attributes: Option<&WDF_OBJECT_ATTRIBUTES>,
+) -> Result<usize, NTSTATUS> {
     with(|s| {
         s.ddi();
-        let device = s.resolve(device_raw, "WdfDmaEnablerCreate", "WDFDEVICE").ok_or(STATUS_INVALID_PARAMETER)?;
+        let device = s
+            .resolve(device_raw, "WdfDmaEnablerCreate", "WDFDEVICE")
+            .ok_or(STATUS_INVALID_PARAMETER)?;
         let Some(config) = config.copied() else {
-            s.finding("NULLARG", Severity::Fatal, "WdfDmaEnablerCreate: NULL config".into());
+            s.finding(
+                "NULLARG",
+                Severity::Fatal,
+                "WdfDmaEnablerCreate: NULL config".into(),
+            );
             return Err(STATUS_INVALID_PARAMETER);
         };
         let id = s.enabler_create(device, &config)?;
@@ -570,16 +797,26 @@ pub(crate) fn enabler_create(device_raw: usize, config: Option<&WDF_DMA_ENABLER_
 }
 
 /// `WdfDmaEnablerConfigureSystemProfile`.
-pub(crate) fn configure_system_profile(raw: usize, config: Option<&WDF_DMA_SYSTEM_PROFILE_CONFIG>, descriptor: Option<CM_PARTIAL_RESOURCE_DESCRIPTOR>, direction: i32) -> NTSTATUS {
+pub(crate) fn configure_system_profile(
+    raw: usize,
+    config: Option<&WDF_DMA_SYSTEM_PROFILE_CONFIG>,
+    descriptor: Option<CM_PARTIAL_RESOURCE_DESCRIPTOR>,
+    direction: i32,
+) -> NTSTATUS {
     with(|s| {
         s.ddi();
         s.check_irql("WdfDmaEnablerConfigureSystemProfile", Irql::Passive);
-        let Some(id) = s.resolve(raw, "WdfDmaEnablerConfigureSystemProfile", "WDFDMAENABLER") else { return STATUS_INVALID_PARAMETER };
-        let channel = descriptor.filter(|d| u32::from(d.Type) == CmResourceTypeDma).map(|d| {
-            // SAFETY-free: a DMA descriptor's `Dma` member is the one KMDF reads.
-            let dma = crate::mirror::dma_member(&d);
-            (dma.Channel, dma.Port)
-        });
+        let Some(id) = s.resolve(raw, "WdfDmaEnablerConfigureSystemProfile", "WDFDMAENABLER")
+        else {
+            return STATUS_INVALID_PARAMETER;
+        };
+        let channel = descriptor
+            .filter(|d| u32::from(d.Type) == CmResourceTypeDma)
+            .map(|d| {
+                // SAFETY-free: a DMA descriptor's `Dma` member is the one KMDF reads.
+                let dma = crate::mirror::dma_member(&d);
+                (dma.Channel, dma.Port)
+            });
         s.configure_system(id, config, channel, direction)
     })
 }
@@ -588,9 +825,15 @@ pub(crate) fn configure_system_profile(raw: usize, config: Option<&WDF_DMA_SYSTE
 pub(crate) fn enabler_query(raw: usize, fragment: bool, direction: i32) -> usize {
     with(|s| {
         s.ddi();
-        let Some(id) = s.resolve(raw, "WdfDmaEnablerGetMaximumLength", "WDFDMAENABLER") else { return 0 };
+        let Some(id) = s.resolve(raw, "WdfDmaEnablerGetMaximumLength", "WDFDMAENABLER") else {
+            return 0;
+        };
         if fragment && direction != 0 && direction != 1 {
-            s.finding("ENABLER", Severity::Error, "WdfDmaEnablerGetFragmentLength: invalid direction".into());
+            s.finding(
+                "ENABLER",
+                Severity::Error,
+                "WdfDmaEnablerGetFragmentLength: invalid direction".into(),
+            );
             return 0;
         }
         let Some(e) = s.enabler(id) else { return 0 };
@@ -604,15 +847,24 @@ pub(crate) fn enabler_query(raw: usize, fragment: bool, direction: i32) -> usize
 }
 
 /// `WdfDmaTransactionCreate`.
-pub(crate) fn transaction_create(enabler_raw: usize, attributes: Option<&WDF_OBJECT_ATTRIBUTES>) -> Result<usize, NTSTATUS> {
+pub(crate) fn transaction_create(
+    enabler_raw: usize,
+    attributes: Option<&WDF_OBJECT_ATTRIBUTES>,
+) -> Result<usize, NTSTATUS> {
     with(|s| {
         s.ddi();
         if !s.check_irql("WdfDmaTransactionCreate", Irql::Dispatch) {
             return Err(STATUS_INVALID_DEVICE_REQUEST);
         }
-        let enabler = s.resolve(enabler_raw, "WdfDmaTransactionCreate", "WDFDMAENABLER").ok_or(STATUS_INVALID_PARAMETER)?;
+        let enabler = s
+            .resolve(enabler_raw, "WdfDmaTransactionCreate", "WDFDMAENABLER")
+            .ok_or(STATUS_INVALID_PARAMETER)?;
         if attributes.is_some_and(|a| !a.ParentObject.is_null()) {
-            s.finding("T1", Severity::Error, "WdfDmaTransactionCreate: ParentObject must be NULL".into());
+            s.finding(
+                "T1",
+                Severity::Error,
+                "WdfDmaTransactionCreate: ParentObject must be NULL".into(),
+            );
             return Err(super::io::wdf_status::PARENT_NOT_ALLOWED);
         }
         let id = s.tx_create(enabler);
@@ -622,13 +874,24 @@ pub(crate) fn transaction_create(enabler_raw: usize, attributes: Option<&WDF_OBJ
 }
 
 /// `WdfDmaTransactionInitializeUsingRequest`.
-pub(crate) fn transaction_initialize(raw: usize, request: usize, program: crate::mirror::types::PFN_WDF_PROGRAM_DMA, direction: i32) -> NTSTATUS {
+pub(crate) fn transaction_initialize(
+    raw: usize,
+    request: usize,
+    program: crate::mirror::types::PFN_WDF_PROGRAM_DMA,
+    direction: i32,
+) -> NTSTATUS {
     with(|s| {
         s.ddi();
         if !s.check_irql("WdfDmaTransactionInitializeUsingRequest", Irql::Dispatch) {
             return STATUS_INVALID_DEVICE_REQUEST;
         }
-        let Some(id) = s.resolve(raw, "WdfDmaTransactionInitializeUsingRequest", "WDFDMATRANSACTION") else { return STATUS_INVALID_PARAMETER };
+        let Some(id) = s.resolve(
+            raw,
+            "WdfDmaTransactionInitializeUsingRequest",
+            "WDFDMATRANSACTION",
+        ) else {
+            return STATUS_INVALID_PARAMETER;
+        };
         s.tx_initialize(id, request, program, direction)
     })
 }
@@ -637,12 +900,21 @@ pub(crate) fn transaction_initialize(raw: usize, request: usize, program: crate:
 pub(crate) fn common_buffer(raw: usize) -> (*mut u8, u64, usize) {
     with(|s| {
         s.ddi();
-        let Some(id) = s.resolve(raw, "WdfCommonBufferGetAlignedVirtualAddress", "WDFCOMMONBUFFER") else {
+        let Some(id) = s.resolve(
+            raw,
+            "WdfCommonBufferGetAlignedVirtualAddress",
+            "WDFCOMMONBUFFER",
+        ) else {
             return (core::ptr::null_mut(), 0, 0);
         };
-        let Some(Kind::CommonBuffer(c)) = s.obj(id).map(|o| &o.kind) else { return (core::ptr::null_mut(), 0, 0) };
+        let Some(Kind::CommonBuffer(c)) = s.obj(id).map(|o| &o.kind) else {
+            return (core::ptr::null_mut(), 0, 0);
+        };
         let (block, length) = (c.block, c.length);
-        let va = s.mem.block(block).map_or(core::ptr::null_mut(), super::mem::Block::va);
+        let va = s
+            .mem
+            .block(block)
+            .map_or(core::ptr::null_mut(), super::mem::Block::va);
         (va, s.mem.bus_addr(block, 0).unwrap_or(0), length)
     })
 }
@@ -675,27 +947,46 @@ pub(crate) fn device_add(hw: usize) -> Result<Id, NTSTATUS> {
         };
         let init = 0x0000_7C00_0000_0000 + s.next_init * 0x100;
         s.next_init += 1;
-        s.inits.insert(init, DeviceInit { hw, ..DeviceInit::default() });
+        s.inits.insert(
+            init,
+            DeviceInit {
+                hw,
+                ..DeviceInit::default()
+            },
+        );
         Some((driver, add, init))
     })
     .ok_or(STATUS_INVALID_DEVICE_STATE)?;
-    let Some(add) = add else { return Err(STATUS_INVALID_DEVICE_STATE) };
+    let Some(add) = add else {
+        return Err(STATUS_INVALID_DEVICE_STATE);
+    };
     let status = at_irql(Irql::Passive, "EvtDriverDeviceAdd", || {
         // SAFETY: `add` is the driver's EvtDriverDeviceAdd from WdfDriverCreate; `init` is a
         // device-init handle valid until WdfDeviceCreate consumes it.
-        unsafe { add(handle(driver) as crate::mirror::types::WDFDRIVER, init as crate::mirror::types::PWDFDEVICE_INIT) }
+        unsafe {
+            add(
+                handle(driver) as crate::mirror::types::WDFDRIVER,
+                init as crate::mirror::types::PWDFDEVICE_INIT,
+            )
+        }
     });
     with(|s| {
         s.inits.remove(&init);
         let device = s.hw.get(hw).and_then(|h| h.device);
         if status < 0 {
             if let Some(device) = device {
-                s.log(|| format!("EvtDriverDeviceAdd failed: {status:#x}; device {device} deleted"));
+                s.log(|| {
+                    format!("EvtDriverDeviceAdd failed: {status:#x}; device {device} deleted")
+                });
             }
             return Err(status);
         }
         device.ok_or_else(|| {
-            s.finding("DEVICE", Severity::Error, "EvtDriverDeviceAdd returned success without creating a device".into());
+            s.finding(
+                "DEVICE",
+                Severity::Error,
+                "EvtDriverDeviceAdd returned success without creating a device".into(),
+            );
             STATUS_INVALID_DEVICE_STATE
         })
     })
@@ -705,7 +996,9 @@ pub(crate) fn device_add(hw: usize) -> Result<Id, NTSTATUS> {
 pub(crate) fn queue_device(raw: usize) -> usize {
     with(|s| {
         s.ddi();
-        let Some(id) = s.resolve(raw, "WdfIoQueueGetDevice", "WDFQUEUE") else { return 0 };
+        let Some(id) = s.resolve(raw, "WdfIoQueueGetDevice", "WDFQUEUE") else {
+            return 0;
+        };
         s.queue_mut(id).map_or(0, |q| handle(q.device))
     })
 }
@@ -714,7 +1007,9 @@ pub(crate) fn queue_device(raw: usize) -> usize {
 pub(crate) fn request_queue(raw: usize) -> usize {
     with(|s| {
         s.ddi();
-        let Some(id) = s.resolve(raw, "WdfRequestGetIoQueue", "WDFREQUEST") else { return 0 };
+        let Some(id) = s.resolve(raw, "WdfRequestGetIoQueue", "WDFREQUEST") else {
+            return 0;
+        };
         match s.obj(id).map(|o| &o.kind) {
             Some(Kind::Request(r)) => handle(r.queue),
             _ => 0,

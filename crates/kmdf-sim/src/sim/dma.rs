@@ -20,7 +20,7 @@ use crate::mirror::constants::{
     STATUS_MORE_PROCESSING_REQUIRED, STATUS_SUCCESS, STATUS_UNSUCCESSFUL,
 };
 use crate::mirror::types::{
-    DMA_COMPLETION_STATUS, _WDF_DMA_DIRECTION, _WDF_DMA_PROFILE, NTSTATUS,
+    _WDF_DMA_DIRECTION, _WDF_DMA_PROFILE, DMA_COMPLETION_STATUS, NTSTATUS,
     PFN_WDF_DMA_TRANSACTION_DMA_TRANSFER_COMPLETE, PFN_WDF_PROGRAM_DMA, SCATTER_GATHER_ELEMENT,
     WDF_DMA_ENABLER_CONFIG, WDF_DMA_SYSTEM_PROFILE_CONFIG,
 };
@@ -52,7 +52,7 @@ pub(crate) struct Enabler {
 }
 
 impl Enabler {
-    fn packet_like(&self) -> bool {
+    const fn packet_like(&self) -> bool {
         matches!(
             self.profile,
             _WDF_DMA_PROFILE::WdfDmaProfilePacket
@@ -62,35 +62,54 @@ impl Enabler {
         )
     }
 
-    fn is_system(&self) -> bool {
-        matches!(self.profile, _WDF_DMA_PROFILE::WdfDmaProfileSystem | _WDF_DMA_PROFILE::WdfDmaProfileSystemDuplex)
+    const fn is_system(&self) -> bool {
+        matches!(
+            self.profile,
+            _WDF_DMA_PROFILE::WdfDmaProfileSystem | _WDF_DMA_PROFILE::WdfDmaProfileSystemDuplex
+        )
     }
 
-    fn is_packet(&self) -> bool {
-        matches!(self.profile, _WDF_DMA_PROFILE::WdfDmaProfilePacket | _WDF_DMA_PROFILE::WdfDmaProfilePacket64)
+    const fn is_packet(&self) -> bool {
+        matches!(
+            self.profile,
+            _WDF_DMA_PROFILE::WdfDmaProfilePacket | _WDF_DMA_PROFILE::WdfDmaProfilePacket64
+        )
     }
 
     /// First bus address the device cannot reach.
-    fn limit(&self) -> u64 {
-        if self.width >= 64 { u64::MAX } else { 1u64 << self.width }
+    const fn limit(&self) -> u64 {
+        if self.width >= 64 {
+            u64::MAX
+        } else {
+            1u64 << self.width
+        }
     }
 
     /// First fit of `count` contiguous free map registers.
     fn take_registers(&mut self, count: u32) -> Option<u32> {
         let count = count as usize;
         let total = self.registers_free.len();
-        (0..=total.checked_sub(count)?).find(|start| {
-            self.registers_free.get(*start..start + count).is_some_and(|run| run.iter().all(|f| *f))
-        }).map(|start| {
-            for slot in self.registers_free.iter_mut().skip(start).take(count) {
-                *slot = false;
-            }
-            u32::try_from(start).unwrap_or(0)
-        })
+        (0..=total.checked_sub(count)?)
+            .find(|start| {
+                self.registers_free
+                    .get(*start..start + count)
+                    .is_some_and(|run| run.iter().all(|f| *f))
+            })
+            .map(|start| {
+                for slot in self.registers_free.iter_mut().skip(start).take(count) {
+                    *slot = false;
+                }
+                u32::try_from(start).unwrap_or(0)
+            })
     }
 
     fn give_registers(&mut self, first: u32, count: u32) {
-        for slot in self.registers_free.iter_mut().skip(first as usize).take(count as usize) {
+        for slot in self
+            .registers_free
+            .iter_mut()
+            .skip(first as usize)
+            .take(count as usize)
+        {
             *slot = true;
         }
     }
@@ -136,7 +155,6 @@ pub(crate) enum Sub {
 pub(crate) struct Mapping {
     /// Offset of the transfer within the transaction's buffer.
     pub(crate) offset: usize,
-    pub(crate) length: usize,
     /// Bounce copy: pool byte offset of the transfer's first byte.
     pub(crate) bounce: Option<usize>,
 }
@@ -194,7 +212,11 @@ impl Completion {
 
 /// Pages touched by `[offset, offset + len)`.
 const fn span(offset: usize, len: usize) -> usize {
-    if len == 0 { 0 } else { (offset % PAGE_USIZE + len).div_ceil(PAGE_USIZE) }
+    if len == 0 {
+        0
+    } else {
+        (offset % PAGE_USIZE + len).div_ceil(PAGE_USIZE)
+    }
 }
 
 impl State {
@@ -225,20 +247,36 @@ impl State {
     }
 
     /// `WdfDmaEnablerCreate`.
-    pub(crate) fn enabler_create(&mut self, device: Id, config: &WDF_DMA_ENABLER_CONFIG) -> Result<Id, NTSTATUS> {
+    #[expect(clippy::too_many_lines, reason = "the DDI's checks, in the order KMDF makes them")]
+    pub(crate) fn enabler_create(
+        &mut self,
+        device: Id,
+        config: &WDF_DMA_ENABLER_CONFIG,
+    ) -> Result<Id, NTSTATUS> {
         if !self.check_irql("WdfDmaEnablerCreate", Irql::Passive) {
             return Err(STATUS_INVALID_DEVICE_REQUEST);
         }
         if config.Size as usize != core::mem::size_of::<WDF_DMA_ENABLER_CONFIG>() {
-            self.finding("E2", Severity::Error, format!("WDF_DMA_ENABLER_CONFIG.Size is {}", config.Size));
+            self.finding(
+                "E2",
+                Severity::Error,
+                format!("WDF_DMA_ENABLER_CONFIG.Size is {}", config.Size),
+            );
             return Err(STATUS_INFO_LENGTH_MISMATCH);
         }
         let profile = config.Profile;
         if !(1..=8).contains(&profile) || config.MaximumLength == 0 {
-            self.finding("E2", Severity::Error, format!("invalid profile {profile} or MaximumLength 0"));
+            self.finding(
+                "E2",
+                Severity::Error,
+                format!("invalid profile {profile} or MaximumLength 0"),
+            );
             return Err(STATUS_INVALID_PARAMETER);
         }
-        let system = matches!(profile, _WDF_DMA_PROFILE::WdfDmaProfileSystem | _WDF_DMA_PROFILE::WdfDmaProfileSystemDuplex);
+        let system = matches!(
+            profile,
+            _WDF_DMA_PROFILE::WdfDmaProfileSystem | _WDF_DMA_PROFILE::WdfDmaProfileSystemDuplex
+        );
         let wide = matches!(
             profile,
             _WDF_DMA_PROFILE::WdfDmaProfilePacket64
@@ -246,28 +284,53 @@ impl State {
                 | _WDF_DMA_PROFILE::WdfDmaProfileScatterGather64Duplex
         );
         let width_override = config.AddressWidthOverride;
-        if width_override != 0 && (system || (!wide && width_override > 32) || width_override < 24) {
-            self.finding("E3", Severity::Error, format!("AddressWidthOverride {width_override} is not valid for profile {profile}"));
+        if width_override != 0 && (system || (!wide && width_override > 32) || width_override < 24)
+        {
+            self.finding(
+                "E3",
+                Severity::Error,
+                format!("AddressWidthOverride {width_override} is not valid for profile {profile}"),
+            );
             return Err(STATUS_INVALID_PARAMETER);
         }
         let implied = if system || width_override != 0 { 3 } else { 2 };
         let version = match config.WdmDmaVersionOverride {
             0 => implied,
             v if v < implied || v > 3 => {
-                self.finding("E4", Severity::Error, format!("WdmDmaVersionOverride {v} is below the implied version {implied}"));
+                self.finding(
+                    "E4",
+                    Severity::Error,
+                    format!("WdmDmaVersionOverride {v} is below the implied version {implied}"),
+                );
                 return Err(STATUS_INVALID_PARAMETER);
             }
             v => v,
         };
         if config.Flags & 2 != 0 && version < 3 {
-            self.finding("E4", Severity::Error, "REQUIRE_SINGLE_TRANSFER needs DMA version 3".into());
+            self.finding(
+                "E4",
+                Severity::Error,
+                "REQUIRE_SINGLE_TRANSFER needs DMA version 3".into(),
+            );
             return Err(STATUS_INVALID_PARAMETER);
         }
-        let width = if width_override != 0 { width_override } else if wide { 64 } else { 32 };
+        let width = if width_override != 0 {
+            width_override
+        } else if wide {
+            64
+        } else {
+            32
+        };
         let maximum_length = config.MaximumLength & 0xFFFF_FFFF;
-        let registers = self.policy.map_registers.unwrap_or_else(|| {
-            u32::try_from(maximum_length.div_ceil(PAGE_USIZE) + 1).unwrap_or(u32::MAX).min(4096)
-        }).max(2);
+        let registers = self
+            .policy
+            .map_registers
+            .unwrap_or_else(|| {
+                u32::try_from(maximum_length.div_ceil(PAGE_USIZE) + 1)
+                    .unwrap_or(u32::MAX)
+                    .min(4096)
+            })
+            .max(2);
         let fragment_length = maximum_length.min((registers as usize - 1) * PAGE_USIZE);
         let mut enabler = Enabler {
             device,
@@ -284,37 +347,69 @@ impl State {
         };
         if !system {
             let limit = enabler.limit();
-            enabler.pool = Some(self.mem.alloc(registers as usize * PAGE_USIZE, Placement::ContiguousBelow(limit), &mut self.rng));
+            enabler.pool = Some(self.mem.alloc(
+                registers as usize * PAGE_USIZE,
+                Placement::ContiguousBelow(limit),
+                &mut self.rng,
+            ));
         }
         Ok(self.create(Kind::Enabler(Box::new(enabler)), Some(device), true))
     }
 
     /// `WdfDmaEnablerConfigureSystemProfile`.
-    pub(crate) fn configure_system(&mut self, id: Id, config: Option<&WDF_DMA_SYSTEM_PROFILE_CONFIG>, channel: Option<(u32, u32)>, direction: i32) -> NTSTATUS {
+    pub(crate) fn configure_system(
+        &mut self,
+        id: Id,
+        config: Option<&WDF_DMA_SYSTEM_PROFILE_CONFIG>,
+        channel: Option<(u32, u32)>,
+        direction: i32,
+    ) -> NTSTATUS {
         let Some(config) = config else {
-            self.finding("E8", Severity::Error, "WdfDmaEnablerConfigureSystemProfile: ProfileConfig is NULL".into());
+            self.finding(
+                "E8",
+                Severity::Error,
+                "WdfDmaEnablerConfigureSystemProfile: ProfileConfig is NULL".into(),
+            );
             return STATUS_INVALID_PARAMETER;
         };
         if config.Size as usize != core::mem::size_of::<WDF_DMA_SYSTEM_PROFILE_CONFIG>() {
-            self.finding("E8", Severity::Error, format!("WDF_DMA_SYSTEM_PROFILE_CONFIG.Size is {}", config.Size));
+            self.finding(
+                "E8",
+                Severity::Error,
+                format!("WDF_DMA_SYSTEM_PROFILE_CONFIG.Size is {}", config.Size),
+            );
             return STATUS_INFO_LENGTH_MISMATCH;
         }
         let Some((ch, line)) = channel else {
-            self.finding("E8", Severity::Error, "WdfDmaEnablerConfigureSystemProfile: DmaDescriptor is NULL or not a DMA resource".into());
+            self.finding(
+                "E8",
+                Severity::Error,
+                "WdfDmaEnablerConfigureSystemProfile: DmaDescriptor is NULL or not a DMA resource"
+                    .into(),
+            );
             return STATUS_INVALID_PARAMETER;
         };
         if direction != 0 && direction != 1 {
             return STATUS_INVALID_PARAMETER;
         }
-        let Some(enabler) = self.enabler(id) else { return STATUS_INVALID_PARAMETER };
+        let Some(enabler) = self.enabler(id) else {
+            return STATUS_INVALID_PARAMETER;
+        };
         if !enabler.is_system() || enabler.system.is_some() {
             self.finding("E8", Severity::Error, "WdfDmaEnablerConfigureSystemProfile: adapter already exists (bus-master enabler, or configured twice)".into());
             return STATUS_INVALID_PARAMETER;
         }
         let device = enabler.device;
-        let hw = self.hw.iter().position(|h| h.dma_channel == Some((ch, line)));
+        let hw = self
+            .hw
+            .iter()
+            .position(|h| h.dma_channel == Some((ch, line)));
         let Some(hw) = hw else {
-            self.finding("E8", Severity::Error, format!("no DMA controller channel {ch}/{line}"));
+            self.finding(
+                "E8",
+                Severity::Error,
+                format!("no DMA controller channel {ch}/{line}"),
+            );
             return STATUS_UNSUCCESSFUL;
         };
         // SAFETY-free: reading a union member of a value we own.
@@ -322,9 +417,17 @@ impl State {
         let demand = config.DemandMode != 0;
         let _ = device;
         let registers = self.enabler(id).map_or(2, |e| e.map_registers);
-        let pool = self.mem.alloc(registers as usize * PAGE_USIZE, Placement::ContiguousBelow(1 << 32), &mut self.rng);
+        let pool = self.mem.alloc(
+            registers as usize * PAGE_USIZE,
+            Placement::ContiguousBelow(1 << 32),
+            &mut self.rng,
+        );
         if let Some(enabler) = self.enabler(id) {
-            enabler.system = Some(SystemConfig { demand, device_address: address, hw });
+            enabler.system = Some(SystemConfig {
+                demand,
+                device_address: address,
+                hw,
+            });
             enabler.pool = Some(pool);
         }
         STATUS_SUCCESS
@@ -354,39 +457,71 @@ impl State {
             generation: 0,
             moved: 0,
         };
-        self.create(Kind::Transaction(Box::new(transaction)), Some(enabler), true)
+        self.create(
+            Kind::Transaction(Box::new(transaction)),
+            Some(enabler),
+            true,
+        )
     }
 
     /// `WdfDmaTransactionInitializeUsingRequest`.
-    pub(crate) fn tx_initialize(&mut self, id: Id, request_raw: usize, program: PFN_WDF_PROGRAM_DMA, direction: i32) -> NTSTATUS {
+    pub(crate) fn tx_initialize(
+        &mut self,
+        id: Id,
+        request_raw: usize,
+        program: PFN_WDF_PROGRAM_DMA,
+        direction: i32,
+    ) -> NTSTATUS {
         const DDI: &str = "WdfDmaTransactionInitializeUsingRequest";
-        let Some(state) = self.tx(id).map(|t| t.state) else { return STATUS_INVALID_PARAMETER };
+        let Some(state) = self.tx(id).map(|t| t.state) else {
+            return STATUS_INVALID_PARAMETER;
+        };
         if !matches!(state, TxState::Created | TxState::Released) {
             self.tx_fatal("T2", DDI, id, state);
             return STATUS_INVALID_DEVICE_REQUEST;
         }
         if program.is_none() {
-            self.finding("NULLARG", Severity::Fatal, format!("{DDI}: EvtProgramDmaFunction is NULL"));
+            self.finding(
+                "NULLARG",
+                Severity::Fatal,
+                format!("{DDI}: EvtProgramDmaFunction is NULL"),
+            );
             return STATUS_INVALID_PARAMETER;
         }
         if direction != 0 && direction != 1 {
             return self.init_failed(id, STATUS_INVALID_PARAMETER);
         }
-        let Some(request) = self.resolve(request_raw, DDI, "WDFREQUEST") else { return STATUS_INVALID_PARAMETER };
-        let Some((_, irp)) = self.irp_of(request) else { return STATUS_INVALID_PARAMETER };
+        let Some(request) = self.resolve(request_raw, DDI, "WDFREQUEST") else {
+            return STATUS_INVALID_PARAMETER;
+        };
+        let Some((_, irp)) = self.irp_of(request) else {
+            return STATUS_INVALID_PARAMETER;
+        };
         let write = direction == _WDF_DMA_DIRECTION::WdfDmaDirectionWriteToDevice;
         let (major_ok, slot, length, t5) = match &irp.op {
             super::io::IoOp::Read { len } => (!write, irp.user.or(irp.system), *len, false),
             super::io::IoOp::Write { data } => (write, irp.user.or(irp.system), data.len(), false),
-            super::io::IoOp::Ioctl { code, input, output_len } => match code & 3 {
-                0 => (true, irp.system, if write { input.len() } else { *output_len }, !write && *output_len > input.len()),
-                1 => (write, irp.user, *output_len, false),
-                2 => (!write, irp.user, *output_len, false),
-                _ => {
-                    self.finding("T4", Severity::Error, format!("{DDI}: METHOD_NEITHER request"));
-                    return self.init_failed(id, STATUS_INVALID_DEVICE_REQUEST);
+            op @ (super::io::IoOp::Ioctl { .. } | super::io::IoOp::IoctlWithData { .. }) => {
+                let (code, input, output_len) = op.ioctl_parts().unwrap_or((0, &[], 0));
+                match code & 3 {
+                    0 => (
+                        true,
+                        irp.system,
+                        if write { input.len() } else { output_len },
+                        !write && output_len > input.len(),
+                    ),
+                    1 => (write, irp.user, output_len, false),
+                    2 => (!write, irp.user, output_len, false),
+                    _ => {
+                        self.finding(
+                            "T4",
+                            Severity::Error,
+                            format!("{DDI}: METHOD_NEITHER request"),
+                        );
+                        return self.init_failed(id, STATUS_INVALID_DEVICE_REQUEST);
+                    }
                 }
-            },
+            }
         };
         if !major_ok {
             return self.init_failed(id, STATUS_INVALID_DEVICE_REQUEST);
@@ -398,14 +533,24 @@ impl State {
         let Some((block, _)) = slot.filter(|_| length > 0) else {
             return self.init_failed(id, STATUS_BUFFER_TOO_SMALL);
         };
-        let Some(enabler_id) = self.tx(id).map(|t| t.enabler) else { return STATUS_INVALID_PARAMETER };
-        let Some(enabler) = self.enabler(enabler_id) else { return STATUS_INVALID_PARAMETER };
+        let Some(enabler_id) = self.tx(id).map(|t| t.enabler) else {
+            return STATUS_INVALID_PARAMETER;
+        };
+        let Some(enabler) = self.enabler(enabler_id) else {
+            return STATUS_INVALID_PARAMETER;
+        };
         if enabler.is_system() && enabler.system.is_none() {
-            self.finding("E9", Severity::Fatal, format!("{DDI}: system-profile enabler not configured for this direction"));
+            self.finding(
+                "E9",
+                Severity::Fatal,
+                format!("{DDI}: system-profile enabler not configured for this direction"),
+            );
             return STATUS_INVALID_DEVICE_REQUEST;
         }
         let mfl = enabler.fragment_length;
-        let Some(t) = self.tx(id) else { return STATUS_INVALID_PARAMETER };
+        let Some(t) = self.tx(id) else {
+            return STATUS_INVALID_PARAMETER;
+        };
         t.state = TxState::Initialized;
         t.request = Some(request);
         t.direction = direction;
@@ -447,7 +592,9 @@ impl State {
     }
 
     fn drop_irp_ref(&mut self, tx: Id, request: Id) {
-        let held = self.tx(tx).is_some_and(|t| std::mem::replace(&mut t.irp_ref, false));
+        let held = self
+            .tx(tx)
+            .is_some_and(|t| std::mem::replace(&mut t.irp_ref, false));
         if held && let Some(Kind::Request(r)) = self.obj_mut(request).map(|o| &mut o.kind) {
             r.irp_refs = r.irp_refs.saturating_sub(1);
         }
@@ -478,10 +625,21 @@ impl State {
 
     /// Gives freed map registers to the next waiting transaction, later.
     fn grant_waiters(&mut self, enabler: Id) {
-        let Some(next) = self.enabler(enabler).and_then(|e| e.waiters.front().copied()) else { return };
+        let Some(next) = self
+            .enabler(enabler)
+            .and_then(|e| e.waiters.front().copied())
+        else {
+            return;
+        };
         let generation = self.tx(next).map_or(0, |t| t.generation);
         let latency = self.delay(self.policy.grant_latency_ns);
-        self.schedule(latency, Event::Grant { tx: next, generation });
+        self.schedule(
+            latency,
+            Event::Grant {
+                tx: next,
+                generation,
+            },
+        );
     }
 
     /// Map registers the first transfer needs (§2.6.1).
@@ -494,19 +652,29 @@ impl State {
         if self.enabler(enabler).is_some_and(|e| e.is_system()) {
             return all;
         }
-        let pages = if first == length { span(start, first) } else { span(PAGE_USIZE - 1, first) };
+        let pages = if first == length {
+            span(start, first)
+        } else {
+            span(PAGE_USIZE - 1, first)
+        };
         u32::try_from(pages).unwrap_or(all).min(all)
     }
 
     /// Tries to take map registers now; false when the transaction must wait.
     fn try_grant(&mut self, id: Id) -> bool {
         let need = self.registers_needed(id);
-        let Some(enabler_id) = self.tx(id).map(|t| t.enabler) else { return false };
-        let Some(enabler) = self.enabler(enabler_id) else { return false };
+        let Some(enabler_id) = self.tx(id).map(|t| t.enabler) else {
+            return false;
+        };
+        let Some(enabler) = self.enabler(enabler_id) else {
+            return false;
+        };
         if enabler.waiters.front().is_some_and(|w| *w != id) {
             return false;
         }
-        let Some(first) = enabler.take_registers(need) else { return false };
+        let Some(first) = enabler.take_registers(need) else {
+            return false;
+        };
         enabler.waiters.retain(|w| *w != id);
         if let Some(t) = self.tx(id) {
             t.registers = Some((first, need));
@@ -528,9 +696,13 @@ impl State {
         let pfns: Vec<u64> = (0..pages)
             .filter_map(|p| self.mem.bus_addr(block, (at / PAGE_USIZE + p) * PAGE_USIZE))
             .collect();
-        let contiguous = pfns.windows(2).all(|w| w.get(1).copied() == w.first().map(|a| a + PAGE));
+        let contiguous = pfns
+            .windows(2)
+            .all(|w| w.get(1).copied() == w.first().map(|a| a + PAGE));
         let first_bus = self.mem.bus_addr(block, at)?;
-        let reachable = first_bus.checked_add(len as u64).is_some_and(|end| end <= limit);
+        let reachable = first_bus
+            .checked_add(len as u64)
+            .is_some_and(|end| end <= limit);
         let mut elements = Vec::new();
         let bounce = if packet_like && contiguous && reachable {
             elements.push(element(first_bus, len));
@@ -552,21 +724,33 @@ impl State {
                 let chunk = (PAGE_USIZE - here % PAGE_USIZE).min(len - done);
                 let bus = self.mem.bus_addr(block, here)?;
                 match elements.last_mut() {
-                    Some(last) if crate::mirror::quad(last.Address).cast_unsigned() + u64::from(last.Length) == bus && bus + chunk as u64 <= limit => {
+                    Some(last)
+                        if crate::mirror::quad(last.Address).cast_unsigned()
+                            + u64::from(last.Length)
+                            == bus
+                            && bus + chunk as u64 <= limit =>
+                    {
                         last.Length += u32::try_from(chunk).unwrap_or(0);
                     }
                     _ => elements.push(element(bus, chunk)),
                 }
                 done += chunk;
             }
-            if elements.iter().any(|e| crate::mirror::quad(e.Address).cast_unsigned() + u64::from(e.Length) > limit) {
-                self.finding("HAL", Severity::Warning, "scatter/gather bounce buffering above the address width is not simulated".into());
+            if elements.iter().any(|e| {
+                crate::mirror::quad(e.Address).cast_unsigned() + u64::from(e.Length) > limit
+            }) {
+                self.finding(
+                    "HAL",
+                    Severity::Warning,
+                    "scatter/gather bounce buffering above the address width is not simulated"
+                        .into(),
+                );
             }
             None
         };
         let t = self.tx(id)?;
         t.current = len;
-        t.mapping = Some(Mapping { offset, length: len, bounce });
+        t.mapping = Some(Mapping { offset, bounce });
         t.notified = false;
         Some(elements)
     }
@@ -577,8 +761,18 @@ impl State {
         let (block, start, _) = t.buffer;
         let (mapping, read, enabler) = (t.mapping.take(), t.direction == 0, t.enabler);
         let pool = self.enabler(enabler).and_then(|e| e.pool);
-        if let (Some(Mapping { offset, bounce: Some(pool_offset), .. }), Some(pool), true) = (mapping, pool, read) {
-            self.mem.copy_blocks((pool, pool_offset), (block, start + offset), reported);
+        if let (
+            Some(Mapping {
+                offset,
+                bounce: Some(pool_offset),
+                ..
+            }),
+            Some(pool),
+            true,
+        ) = (mapping, pool, read)
+        {
+            self.mem
+                .copy_blocks((pool, pool_offset), (block, start + offset), reported);
         }
     }
 
@@ -590,7 +784,11 @@ impl State {
             self.drop_irp_ref(id, request);
         }
         if let Some(t) = self.tx(id) {
-            t.state = if status >= 0 { TxState::Completed } else { TxState::Failed };
+            t.state = if status >= 0 {
+                TxState::Completed
+            } else {
+                TxState::Failed
+            };
             t.current = 0;
             t.generation += 1;
         }
@@ -599,13 +797,20 @@ impl State {
     /// Starts the system DMA controller for the mapped transfer.
     fn start_controller(&mut self, id: Id, elements: &[SCATTER_GATHER_ELEMENT]) {
         let Some(t) = self.tx(id) else { return };
-        let (enabler, direction, offset, generation) = (t.enabler, t.direction, t.device_offset, t.generation);
+        let (enabler, direction, offset, generation) =
+            (t.enabler, t.direction, t.device_offset, t.generation);
         let has_callback = t.transfer_complete.is_some();
-        let Some(config) = self.enabler(enabler).and_then(|e| e.system) else { return };
-        let Some(first) = elements.first() else { return };
+        let Some(config) = self.enabler(enabler).and_then(|e| e.system) else {
+            return;
+        };
+        let Some(first) = elements.first() else {
+            return;
+        };
         let address = crate::mirror::quad(first.Address).cast_unsigned();
         let length = first.Length;
-        let Some(hw) = self.hw.get_mut(config.hw) else { return };
+        let Some(hw) = self.hw.get_mut(config.hw) else {
+            return;
+        };
         let channel = hw.dma_channel.map_or(0, |c| c.0);
         hw.active_tx = Some((id, generation));
         let mut effects = Vec::new();
@@ -622,7 +827,11 @@ impl State {
             Model::Edu(_) => Ok(()),
         };
         if result.is_err() {
-            self.finding("HAL", Severity::Error, "system DMA controller refused the transfer".into());
+            self.finding(
+                "HAL",
+                Severity::Error,
+                "system DMA controller refused the transfer".into(),
+            );
         }
         if !has_callback {
             self.log(|| "system transfer mapped without a transfer-complete callback".into());
@@ -633,24 +842,42 @@ impl State {
     /// Turns finished controller transfers into HAL completion notifications.
     pub(crate) fn controller_completions(&mut self, index: usize) {
         loop {
-            let Some(hw) = self.hw.get_mut(index) else { return };
-            let Model::System { controller, .. } = &mut hw.model else { return };
-            let Some(done) = controller.take_completion() else { return };
-            let Some((tx, generation)) = hw.active_tx.take() else { continue };
+            let Some(hw) = self.hw.get_mut(index) else {
+                return;
+            };
+            let Model::System { controller, .. } = &mut hw.model else {
+                return;
+            };
+            let Some(done) = controller.take_completion() else {
+                return;
+            };
+            let Some((tx, generation)) = hw.active_tx.take() else {
+                continue;
+            };
             let status = match done.status {
                 CompletionStatus::Complete => DMA_COMPLETION_STATUS::DmaComplete,
                 CompletionStatus::Error => DMA_COMPLETION_STATUS::DmaError,
                 CompletionStatus::Cancelled => DMA_COMPLETION_STATUS::DmaCancelled,
             };
             let latency = self.delay((500, 5_000));
-            self.schedule(latency, Event::SystemDone { tx, generation, status, bytes: done.bytes });
+            self.schedule(
+                latency,
+                Event::SystemDone {
+                    tx,
+                    generation,
+                    status,
+                    bytes: done.bytes,
+                },
+            );
         }
     }
 }
 
 fn element(address: u64, length: usize) -> SCATTER_GATHER_ELEMENT {
     SCATTER_GATHER_ELEMENT {
-        Address: crate::mirror::types::PHYSICAL_ADDRESS { QuadPart: address.cast_signed() },
+        Address: crate::mirror::types::PHYSICAL_ADDRESS {
+            QuadPart: address.cast_signed(),
+        },
         Length: u32::try_from(length).unwrap_or(u32::MAX),
         Reserved: 0,
     }
@@ -663,13 +890,18 @@ pub(crate) fn execute(raw: usize, context: usize) -> NTSTATUS {
         if !s.check_irql("WdfDmaTransactionExecute", Irql::Dispatch) {
             return Err(STATUS_INVALID_DEVICE_REQUEST);
         }
-        let id = s.resolve(raw, "WdfDmaTransactionExecute", "WDFDMATRANSACTION").ok_or(STATUS_INVALID_PARAMETER)?;
+        let id = s
+            .resolve(raw, "WdfDmaTransactionExecute", "WDFDMATRANSACTION")
+            .ok_or(STATUS_INVALID_PARAMETER)?;
         let state = s.tx(id).map(|t| t.state).ok_or(STATUS_INVALID_PARAMETER)?;
         if state != TxState::Initialized {
             s.tx_fatal("T6", "WdfDmaTransactionExecute", id, state);
             return Err(STATUS_INVALID_DEVICE_REQUEST);
         }
-        let (request, enabler) = s.tx(id).map(|t| (t.request, t.enabler)).ok_or(STATUS_INVALID_PARAMETER)?;
+        let (request, enabler) = s
+            .tx(id)
+            .map(|t| (t.request, t.enabler))
+            .ok_or(STATUS_INVALID_PARAMETER)?;
         if let Some(Kind::Request(r)) = request.and_then(|r| s.obj_mut(r)).map(|o| &mut o.kind) {
             r.irp_refs += 1;
         }
@@ -678,7 +910,10 @@ pub(crate) fn execute(raw: usize, context: usize) -> NTSTATUS {
             t.state = TxState::Transfer(Sub::Waiting);
             t.context = context;
         }
-        let (packet, version, device) = s.enabler(enabler).map(|e| (e.is_packet(), e.version, e.device)).ok_or(STATUS_INVALID_PARAMETER)?;
+        let (packet, version, device) = s
+            .enabler(enabler)
+            .map(|e| (e.is_packet(), e.version, e.device))
+            .ok_or(STATUS_INVALID_PARAMETER)?;
         if packet && version == 2 {
             let busy = match s.obj_mut(device).map(|o| &mut o.kind) {
                 Some(Kind::Device(d)) if d.packet_slot.is_some() => true,
@@ -742,17 +977,25 @@ pub(crate) fn grant(id: Id, generation: u64) {
 pub(crate) fn stage(id: Id) {
     let call = with(|s| {
         let t = s.tx(id)?;
-        let (stopped, program, context, direction, enabler) = (t.stopped, t.program, t.context, t.direction, t.enabler);
+        let (stopped, program, context, direction, enabler) =
+            (t.stopped, t.program, t.context, t.direction, t.enabler);
         let is_system = s.enabler(enabler).is_some_and(|e| e.is_system());
         let device = s.enabler(enabler).map(|e| e.device)?;
         if stopped && is_system {
             // §3.1: mapping after a stop fails; KMDF invents a DmaCancelled notification.
-            let (cb, cb_context) = s.tx(id).map(|t| (t.transfer_complete, t.transfer_complete_context))?;
+            let (cb, cb_context) = s
+                .tx(id)
+                .map(|t| (t.transfer_complete, t.transfer_complete_context))?;
             if let Some(t) = s.tx(id) {
                 t.state = TxState::Transfer(Sub::Programmed);
                 t.notified = true;
             }
-            return Some(Staged::Cancelled { cb, cb_context, device, direction });
+            return Some(Staged::Cancelled {
+                cb,
+                cb_context,
+                device,
+                direction,
+            });
         }
         let elements = s.map_next(id)?;
         if let Some(t) = s.tx(id) {
@@ -763,27 +1006,78 @@ pub(crate) fn stage(id: Id) {
         }
         s.stats.program_dma_calls += 1;
         let length = elements.iter().map(|e| e.Length).sum::<u32>();
-        s.log(|| format!("EvtProgramDma: {} element(s), {length} bytes", elements.len()));
-        Some(Staged::Program { program, context, direction, device, elements })
+        s.log(|| {
+            format!(
+                "EvtProgramDma: {} element(s), {length} bytes",
+                elements.len()
+            )
+        });
+        Some(Staged::Program {
+            program,
+            context,
+            direction,
+            device,
+            elements,
+        })
     });
     match call {
-        Some(Staged::Program { program, context, direction, device, elements }) => {
+        Some(Staged::Program {
+            program,
+            context,
+            direction,
+            device,
+            elements,
+        }) => {
             engine::at_irql(Irql::Dispatch, "EvtProgramDma", || {
-                engine::call_program_dma(program, handle(id), handle(device), context, direction, &elements);
+                engine::call_program_dma(
+                    program,
+                    handle(id),
+                    handle(device),
+                    context,
+                    direction,
+                    &elements,
+                );
             });
         }
-        Some(Staged::Cancelled { cb, cb_context, device, direction }) => {
-            engine::at_irql(Irql::Dispatch, "EvtDmaTransactionDmaTransferComplete", || {
-                engine::call_transfer_complete(cb, handle(id), handle(device), cb_context, direction, DMA_COMPLETION_STATUS::DmaCancelled);
-            });
+        Some(Staged::Cancelled {
+            cb,
+            cb_context,
+            device,
+            direction,
+        }) => {
+            engine::at_irql(
+                Irql::Dispatch,
+                "EvtDmaTransactionDmaTransferComplete",
+                || {
+                    engine::call_transfer_complete(
+                        cb,
+                        handle(id),
+                        handle(device),
+                        cb_context,
+                        direction,
+                        DMA_COMPLETION_STATUS::DmaCancelled,
+                    );
+                },
+            );
         }
         None => {}
     }
 }
 
 enum Staged {
-    Program { program: PFN_WDF_PROGRAM_DMA, context: usize, direction: i32, device: Id, elements: Vec<SCATTER_GATHER_ELEMENT> },
-    Cancelled { cb: PFN_WDF_DMA_TRANSACTION_DMA_TRANSFER_COMPLETE, cb_context: usize, device: Id, direction: i32 },
+    Program {
+        program: PFN_WDF_PROGRAM_DMA,
+        context: usize,
+        direction: i32,
+        device: Id,
+        elements: Vec<SCATTER_GATHER_ELEMENT>,
+    },
+    Cancelled {
+        cb: PFN_WDF_DMA_TRANSACTION_DMA_TRANSFER_COMPLETE,
+        cb_context: usize,
+        device: Id,
+        direction: i32,
+    },
 }
 
 /// What a `DmaCompleted*` call does after its bookkeeping.
@@ -813,7 +1107,9 @@ fn completed_step(s: &mut State, raw: usize, how: Completion) -> Step {
     let Some(id) = s.resolve(raw, ddi, "WDFDMATRANSACTION") else {
         return Step::Done(true, STATUS_INVALID_PARAMETER);
     };
-    let Some(t) = s.tx(id) else { return Step::Done(true, STATUS_INVALID_PARAMETER) };
+    let Some(t) = s.tx(id) else {
+        return Step::Done(true, STATUS_INVALID_PARAMETER);
+    };
     let state = t.state;
     let TxState::Transfer(sub) = state else {
         s.tx_fatal("T9", ddi, id, state);
@@ -823,8 +1119,13 @@ fn completed_step(s: &mut State, raw: usize, how: Completion) -> Step {
         s.finding("T10", Severity::Fatal, format!("{ddi}: DMA completion without a programmed transfer (transaction {raw:#x} is waiting for map registers)"));
         return Step::Done(true, STATUS_INVALID_DEVICE_REQUEST);
     }
-    let (enabler, current, notified, has_cb, stopped) =
-        (t.enabler, t.current, t.notified, t.transfer_complete.is_some(), t.stopped);
+    let (enabler, current, notified, has_cb, stopped) = (
+        t.enabler,
+        t.current,
+        t.notified,
+        t.transfer_complete.is_some(),
+        t.stopped,
+    );
     let is_system = s.enabler(enabler).is_some_and(|e| e.is_system());
     if is_system && has_cb && !notified {
         s.finding("S5", Severity::Fatal, format!("{ddi}: system transfer completed before its EvtDmaTransactionDmaTransferComplete arrived"));
@@ -834,14 +1135,20 @@ fn completed_step(s: &mut State, raw: usize, how: Completion) -> Step {
         Completion::Full => current,
         Completion::Partial(n) | Completion::Final(n) if n <= current => n,
         Completion::Partial(n) | Completion::Final(n) => {
-            s.finding("T11", Severity::Error, format!("{ddi}: length {n} exceeds the current transfer length {current}"));
+            s.finding(
+                "T11",
+                Severity::Error,
+                format!("{ddi}: length {n} exceeds the current transfer length {current}"),
+            );
             s.flush(id, 0);
             s.end_tx(id, STATUS_INVALID_PARAMETER);
             return Step::Done(true, STATUS_INVALID_PARAMETER);
         }
     };
     s.flush(id, reported);
-    let Some(t) = s.tx(id) else { return Step::Done(true, STATUS_INVALID_PARAMETER) };
+    let Some(t) = s.tx(id) else {
+        return Step::Done(true, STATUS_INVALID_PARAMETER);
+    };
     t.transferred += reported;
     t.current = 0;
     let remaining = t.buffer.2 - t.transferred;
@@ -889,10 +1196,18 @@ pub(crate) fn cancel(raw: usize) -> bool {
         if !s.check_irql("WdfDmaTransactionCancel", Irql::Dispatch) {
             return false;
         }
-        let Some(id) = s.resolve(raw, "WdfDmaTransactionCancel", "WDFDMATRANSACTION") else { return false };
-        let Some((state, enabler)) = s.tx(id).map(|t| (t.state, t.enabler)) else { return false };
+        let Some(id) = s.resolve(raw, "WdfDmaTransactionCancel", "WDFDMATRANSACTION") else {
+            return false;
+        };
+        let Some((state, enabler)) = s.tx(id).map(|t| (t.state, t.enabler)) else {
+            return false;
+        };
         if s.enabler(enabler).is_some_and(|e| e.version < 3) {
-            s.finding("T24", Severity::Error, "WdfDmaTransactionCancel on a DMA v2 enabler".into());
+            s.finding(
+                "T24",
+                Severity::Error,
+                "WdfDmaTransactionCancel on a DMA v2 enabler".into(),
+            );
             return false;
         }
         match state {
@@ -910,7 +1225,11 @@ pub(crate) fn cancel(raw: usize) -> bool {
                     t.state = TxState::Failed;
                     t.generation += 1;
                 }
-                s.log(|| format!("WdfDmaTransactionCancel({raw:#x}) won: the allocation was still queued"));
+                s.log(|| {
+                    format!(
+                        "WdfDmaTransactionCancel({raw:#x}) won: the allocation was still queued"
+                    )
+                });
                 true
             }
             _ => false,
@@ -925,10 +1244,28 @@ pub(crate) fn stop_system_transfer(raw: usize) {
         if !s.check_irql("WdfDmaTransactionStopSystemTransfer", Irql::Dispatch) {
             return;
         }
-        let Some(id) = s.resolve(raw, "WdfDmaTransactionStopSystemTransfer", "WDFDMATRANSACTION") else { return };
-        let Some((state, enabler, stopped, notified)) = s.tx(id).map(|t| (t.state, t.enabler, t.stopped, t.notified)) else { return };
-        let Some(config) = s.enabler(enabler).and_then(|e| e.is_system().then_some(e.system)) else {
-            s.finding("S1", Severity::Error, "WdfDmaTransactionStopSystemTransfer on a non-system profile: ignored".into());
+        let Some(id) = s.resolve(
+            raw,
+            "WdfDmaTransactionStopSystemTransfer",
+            "WDFDMATRANSACTION",
+        ) else {
+            return;
+        };
+        let Some((state, enabler, stopped, notified)) = s
+            .tx(id)
+            .map(|t| (t.state, t.enabler, t.stopped, t.notified))
+        else {
+            return;
+        };
+        let Some(config) = s
+            .enabler(enabler)
+            .and_then(|e| e.is_system().then_some(e.system))
+        else {
+            s.finding(
+                "S1",
+                Severity::Error,
+                "WdfDmaTransactionStopSystemTransfer on a non-system profile: ignored".into(),
+            );
             return;
         };
         if stopped || !matches!(state, TxState::Transfer(_)) {
@@ -944,7 +1281,9 @@ pub(crate) fn stop_system_transfer(raw: usize) {
             return;
         }
         let Some(config) = config else { return };
-        let Some(hw) = s.hw.get_mut(config.hw) else { return };
+        let Some(hw) = s.hw.get_mut(config.hw) else {
+            return;
+        };
         let channel = hw.dma_channel.map_or(0, |c| c.0);
         if let Model::System { controller, .. } = &mut hw.model {
             controller.stop(channel);
@@ -958,20 +1297,37 @@ pub(crate) fn stop_system_transfer(raw: usize) {
 pub(crate) fn system_done(id: Id, generation: u64, status: i32, bytes: u64) {
     let call = with(|s| {
         let t = s.tx(id)?;
-        if t.generation != generation || t.state != TxState::Transfer(Sub::Programmed) || t.notified {
+        if t.generation != generation || t.state != TxState::Transfer(Sub::Programmed) || t.notified
+        {
             return None;
         }
         t.notified = true;
         t.moved += bytes;
-        let (cb, context, direction, enabler) = (t.transfer_complete, t.transfer_complete_context, t.direction, t.enabler);
+        let (cb, context, direction, enabler) = (
+            t.transfer_complete,
+            t.transfer_complete_context,
+            t.direction,
+            t.enabler,
+        );
         let device = s.enabler(enabler).map(|e| e.device)?;
         s.log(|| format!("system transfer done: status {status}, {bytes} bytes"));
         cb.map(|cb| (cb, context, direction, device))
     });
     if let Some((cb, context, direction, device)) = call {
-        engine::at_irql(Irql::Dispatch, "EvtDmaTransactionDmaTransferComplete", || {
-            engine::call_transfer_complete(Some(cb), handle(id), handle(device), context, direction, status);
-        });
+        engine::at_irql(
+            Irql::Dispatch,
+            "EvtDmaTransactionDmaTransferComplete",
+            || {
+                engine::call_transfer_complete(
+                    Some(cb),
+                    handle(id),
+                    handle(device),
+                    context,
+                    direction,
+                    status,
+                );
+            },
+        );
     }
 }
 
@@ -979,10 +1335,22 @@ pub(crate) fn system_done(id: Id, generation: u64, status: i32, bytes: u64) {
 pub(crate) fn set_maximum_length(raw: usize, length: usize) {
     with(|s| {
         s.ddi();
-        let Some(id) = s.resolve(raw, "WdfDmaTransactionSetMaximumLength", "WDFDMATRANSACTION") else { return };
-        let Some(state) = s.tx(id).map(|t| t.state) else { return };
+        let Some(id) = s.resolve(
+            raw,
+            "WdfDmaTransactionSetMaximumLength",
+            "WDFDMATRANSACTION",
+        ) else {
+            return;
+        };
+        let Some(state) = s.tx(id).map(|t| t.state) else {
+            return;
+        };
         if state != TxState::Initialized || length == 0 {
-            s.finding("T21", Severity::Fatal, format!("WdfDmaTransactionSetMaximumLength({length}) in state {state:?}"));
+            s.finding(
+                "T21",
+                Severity::Fatal,
+                format!("WdfDmaTransactionSetMaximumLength({length}) in state {state:?}"),
+            );
             return;
         }
         if let Some(t) = s.tx(id)
@@ -997,10 +1365,18 @@ pub(crate) fn set_maximum_length(raw: usize, length: usize) {
 pub(crate) fn system_setter(raw: usize, ddi: &'static str, apply: impl FnOnce(&mut Transaction)) {
     with(|s| {
         s.ddi();
-        let Some(id) = s.resolve(raw, ddi, "WDFDMATRANSACTION") else { return };
-        let Some(enabler) = s.tx(id).map(|t| t.enabler) else { return };
+        let Some(id) = s.resolve(raw, ddi, "WDFDMATRANSACTION") else {
+            return;
+        };
+        let Some(enabler) = s.tx(id).map(|t| t.enabler) else {
+            return;
+        };
         if !s.enabler(enabler).is_some_and(|e| e.is_system()) {
-            s.finding("S1", Severity::Error, format!("{ddi} on a non-system profile: ignored"));
+            s.finding(
+                "S1",
+                Severity::Error,
+                format!("{ddi} on a non-system profile: ignored"),
+            );
             return;
         }
         if let Some(t) = s.tx(id) {
@@ -1010,36 +1386,62 @@ pub(crate) fn system_setter(raw: usize, ddi: &'static str, apply: impl FnOnce(&m
 }
 
 /// Reads a transaction field (the query DDIs).
-pub(crate) fn query<R: Default>(raw: usize, ddi: &'static str, read: impl FnOnce(&Transaction) -> R) -> R {
+pub(crate) fn query<R: Default>(
+    raw: usize,
+    ddi: &'static str,
+    read: impl FnOnce(&Transaction) -> R,
+) -> R {
     with(|s| {
         s.ddi();
-        let Some(id) = s.resolve(raw, ddi, "WDFDMATRANSACTION") else { return R::default() };
+        let Some(id) = s.resolve(raw, ddi, "WDFDMATRANSACTION") else {
+            return R::default();
+        };
         s.tx(id).map(|t| read(t)).unwrap_or_default()
     })
 }
 
 /// `WdfCommonBufferCreate`.
-pub(crate) fn common_buffer_create(enabler_raw: usize, length: usize, parent_given: bool) -> Result<usize, NTSTATUS> {
+pub(crate) fn common_buffer_create(
+    enabler_raw: usize,
+    length: usize,
+    parent_given: bool,
+) -> Result<usize, NTSTATUS> {
     with(|s| {
         s.ddi();
-        let enabler = s.resolve(enabler_raw, "WdfCommonBufferCreate", "WDFDMAENABLER").ok_or(STATUS_INVALID_PARAMETER)?;
+        let enabler = s
+            .resolve(enabler_raw, "WdfCommonBufferCreate", "WDFDMAENABLER")
+            .ok_or(STATUS_INVALID_PARAMETER)?;
         if !s.check_irql("WdfCommonBufferCreate", Irql::Passive) {
             return Err(STATUS_INVALID_DEVICE_REQUEST);
         }
         if length == 0 {
-            s.finding("C1", Severity::Error, "WdfCommonBufferCreate: Length is 0".into());
+            s.finding(
+                "C1",
+                Severity::Error,
+                "WdfCommonBufferCreate: Length is 0".into(),
+            );
             return Err(STATUS_INVALID_PARAMETER);
         }
         if parent_given {
-            s.finding("C1", Severity::Error, "WdfCommonBufferCreate: ParentObject must not be set".into());
+            s.finding(
+                "C1",
+                Severity::Error,
+                "WdfCommonBufferCreate: ParentObject must not be set".into(),
+            );
             return Err(wdf_status::PARENT_NOT_ALLOWED);
         }
         if length > u32::MAX as usize {
             return Err(STATUS_INSUFFICIENT_RESOURCES);
         }
         let limit = s.enabler(enabler).map_or(1 << 32, |e| e.limit());
-        let block = s.mem.alloc(length, Placement::ContiguousBelow(limit), &mut s.rng);
-        let id = s.create(Kind::CommonBuffer(Box::new(CommonBuffer { block, length })), Some(enabler), true);
+        let block = s
+            .mem
+            .alloc(length, Placement::ContiguousBelow(limit), &mut s.rng);
+        let id = s.create(
+            Kind::CommonBuffer(Box::new(CommonBuffer { block, length })),
+            Some(enabler),
+            true,
+        );
         Ok(handle(id))
     })
 }

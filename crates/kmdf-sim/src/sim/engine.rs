@@ -8,7 +8,7 @@ use super::objects::{DevicePower, Id, Kind, handle};
 use super::{Event, Irql, State, dma, with};
 use crate::mirror::constants::STATUS_SUCCESS;
 use crate::mirror::types::{
-    _WDF_POWER_DEVICE_STATE, _WDF_REQUEST_STOP_ACTION_FLAGS, _WDF_REQUEST_TYPE, BOOLEAN,
+    _WDF_POWER_DEVICE_STATE, _WDF_REQUEST_STOP_ACTION_FLAGS, _WDF_REQUEST_TYPE,
     CM_PARTIAL_RESOURCE_DESCRIPTOR, NTSTATUS, PFN_WDF_DMA_TRANSACTION_DMA_TRANSFER_COMPLETE,
     PFN_WDF_PROGRAM_DMA, SCATTER_GATHER_ELEMENT, SCATTER_GATHER_LIST, WDFCMRESLIST, WDFCONTEXT,
     WDFDEVICE, WDFDMATRANSACTION, WDFINTERRUPT, WDFQUEUE, WDFREQUEST, WDFTIMER,
@@ -26,11 +26,19 @@ pub(crate) fn at_irql<R>(irql: Irql, name: &'static str, f: impl FnOnce() -> R) 
     let result = f();
     with(|s| {
         if s.held.len() > depth {
-            s.finding("LOCK", Severity::Fatal, format!("{name} returned holding {} lock(s)", s.held.len() - depth));
+            s.finding(
+                "LOCK",
+                Severity::Fatal,
+                format!("{name} returned holding {} lock(s)", s.held.len() - depth),
+            );
             s.held.truncate(depth);
         } else if s.irql != irql {
             let now = s.irql;
-            s.finding("T16", Severity::Fatal, format!("{name} entered at {irql:?} and returned at {now:?}"));
+            s.finding(
+                "T16",
+                Severity::Fatal,
+                format!("{name} entered at {irql:?} and returned at {now:?}"),
+            );
         }
         s.irql = saved;
         s.context.pop();
@@ -52,17 +60,25 @@ pub(crate) fn call_program_dma(
     let words = 2 + 3 * elements.len();
     let mut storage = vec![0u64; words];
     let list = storage.as_mut_ptr().cast::<SCATTER_GATHER_LIST>();
-    // SAFETY: `storage` is 8-byte aligned and large enough for the header and the elements;
-    // writes go through raw pointers into it.
-    unsafe {
-        (*list).NumberOfElements = u32::try_from(elements.len()).unwrap_or(0);
-        let first = (*list).Elements.as_mut_ptr();
-        std::ptr::copy_nonoverlapping(elements.as_ptr(), first, elements.len());
-    }
+    // The header is 16 bytes: the elements start at word 2 (`Elements` is at offset 16).
+    let first = storage
+        .as_mut_ptr()
+        .wrapping_add(2)
+        .cast::<SCATTER_GATHER_ELEMENT>();
+    // SAFETY: `storage` is 8-byte aligned and large enough for the header; `list` points at it.
+    unsafe { (*list).NumberOfElements = u32::try_from(elements.len()).unwrap_or(0) };
+    // SAFETY: `first..first + len` lies inside `storage` (3 words per element after the header).
+    unsafe { std::ptr::copy_nonoverlapping(elements.as_ptr(), first, elements.len()) };
     // SAFETY: `program` is the driver's EvtProgramDma registered with this transaction; the
     // handles are live framework handles; `list` is valid for the duration of the call.
     let _started = unsafe {
-        program(transaction as WDFDMATRANSACTION, device as WDFDEVICE, context as WDFCONTEXT, direction, list)
+        program(
+            transaction as WDFDMATRANSACTION,
+            device as WDFDEVICE,
+            context as WDFCONTEXT,
+            direction,
+            list,
+        )
     };
     // The list dies with the callback (T15): poison it so a kept pointer reads garbage.
     storage.fill(0xDEAD_BEEF_DEAD_BEEF);
@@ -81,7 +97,13 @@ pub(crate) fn call_transfer_complete(
         // SAFETY: the driver registered `callback` for this transaction with
         // WdfDmaTransactionSetTransferCompleteCallback; the handles are live.
         unsafe {
-            callback(transaction as WDFDMATRANSACTION, device as WDFDEVICE, context as WDFCONTEXT, direction, status);
+            callback(
+                transaction as WDFDMATRANSACTION,
+                device as WDFDEVICE,
+                context as WDFCONTEXT,
+                direction,
+                status,
+            );
         }
     }
 }
@@ -102,17 +124,29 @@ pub(crate) fn step() -> bool {
     true
 }
 
+#[expect(
+    clippy::needless_pass_by_value,
+    reason = "events are consumed as they are handled"
+)]
 fn handle_event(event: Event) {
     match event {
         Event::Dispatch(queue) => present(queue),
         Event::Isr { interrupt, message } => isr(interrupt, message),
         Event::Dpc(interrupt) => dpc(interrupt),
         Event::Timer { timer, generation } => timer_fired(timer, generation),
-        Event::Device { hw, token, controller } => with(|s| s.device_timer(hw, token, controller)),
+        Event::Device {
+            hw,
+            token,
+            controller,
+        } => with(|s| s.device_timer(hw, token, controller)),
         Event::Grant { tx, generation } => dma::grant(tx, generation),
         Event::Cancel { irp } => cancel(irp),
-        Event::SystemDone { tx, generation, status, bytes } => dma::system_done(tx, generation, status, bytes),
-        Event::Nothing => {}
+        Event::SystemDone {
+            tx,
+            generation,
+            status,
+            bytes,
+        } => dma::system_done(tx, generation, status, bytes),
     }
 }
 
@@ -121,12 +155,18 @@ fn present(queue: Id) {
     let call = with(|s| {
         let (request, q) = s.next_presentable(queue)?;
         let (irp, op) = s.irp_of(request).map(|(i, irp)| (i, irp.op.clone()))?;
-        let irql = if s.rng.chance(s.policy.dispatch_io_percent, 100) { Irql::Dispatch } else { Irql::Passive };
+        let irql = if s.rng.chance(s.policy.dispatch_io_percent, 100) {
+            Irql::Dispatch
+        } else {
+            Irql::Passive
+        };
         s.log(|| format!("present IRP {irp} ({}) at {irql:?}", super::io::short(&op)));
         s.kick_queue(queue);
         Some((request, q, op, irql))
     });
-    let Some((request, q, op, irql)) = call else { return };
+    let Some((request, q, op, irql)) = call else {
+        return;
+    };
     let (qh, rh) = (handle(queue) as WDFQUEUE, handle(request) as WDFREQUEST);
     let config = q.config;
     at_irql(irql, "EvtIo", || match op {
@@ -141,22 +181,33 @@ fn present(queue: Id) {
             Some(f) => unsafe { f(qh, rh, data.len()) },
             None => unhandled(request),
         },
-        super::io::IoOp::Ioctl { code, input, output_len } => match config.EvtIoDeviceControl {
-            // SAFETY: as above.
-            Some(f) => unsafe { f(qh, rh, output_len, input.len(), code) },
-            None => unhandled(request),
-        },
+        op @ (super::io::IoOp::Ioctl { .. } | super::io::IoOp::IoctlWithData { .. }) => {
+            let (code, input, output_len) = op.ioctl_parts().unwrap_or((0, &[], 0));
+            match config.EvtIoDeviceControl {
+                // SAFETY: as above.
+                Some(f) => unsafe { f(qh, rh, output_len, input.len(), code) },
+                None => unhandled(request),
+            }
+        }
     });
 }
 
 /// A request type the queue has no callback for: the framework fails it.
 fn unhandled(request: Id) {
-    with(|s| s.complete_request(handle(request), crate::mirror::constants::STATUS_INVALID_DEVICE_REQUEST, Some(0)));
+    with(|s| {
+        s.complete_request(
+            handle(request),
+            crate::mirror::constants::STATUS_INVALID_DEVICE_REQUEST,
+            Some(0),
+        );
+    });
 }
 
 fn isr(interrupt: Id, message: u32) {
     let call = with(|s| {
-        let Some(Kind::Interrupt(i)) = s.obj_mut(interrupt).map(|o| &mut o.kind) else { return None };
+        let Some(Kind::Interrupt(i)) = s.obj_mut(interrupt).map(|o| &mut o.kind) else {
+            return None;
+        };
         i.isr_pending = false;
         if !i.connected {
             return None;
@@ -186,11 +237,20 @@ fn isr(interrupt: Id, message: u32) {
         };
         let level = s.hw.get(hw).is_some_and(|h| !h.msi && h.intx);
         let limit = s.policy.storm_limit;
-        let Some(Kind::Interrupt(i)) = s.obj_mut(interrupt).map(|o| &mut o.kind) else { return };
+        let Some(Kind::Interrupt(i)) = s.obj_mut(interrupt).map(|o| &mut o.kind) else {
+            return;
+        };
         if level {
             i.storm += 1;
             if i.storm > limit {
-                s.finding("STORM", Severity::Fatal, format!("interrupt line still asserted after {limit} ISR runs (claimed: {})", claimed != 0));
+                s.finding(
+                    "STORM",
+                    Severity::Fatal,
+                    format!(
+                        "interrupt line still asserted after {limit} ISR runs (claimed: {})",
+                        claimed != 0
+                    ),
+                );
                 return;
             }
             s.raise_interrupt(hw);
@@ -202,22 +262,33 @@ fn isr(interrupt: Id, message: u32) {
 
 fn dpc(interrupt: Id) {
     let call = with(|s| {
-        let Some(Kind::Interrupt(i)) = s.obj_mut(interrupt).map(|o| &mut o.kind) else { return None };
+        let Some(Kind::Interrupt(i)) = s.obj_mut(interrupt).map(|o| &mut o.kind) else {
+            return None;
+        };
         i.dpc_queued = false;
         let (dpc, device) = (i.dpc, i.device);
         s.stats.dpc_calls += 1;
         Some((dpc, device))
     });
-    let Some((Some(dpc), device)) = call else { return };
+    let Some((Some(dpc), device)) = call else {
+        return;
+    };
     at_irql(Irql::Dispatch, "EvtInterruptDpc", || {
         // SAFETY: the driver registered this DPC with WdfInterruptCreate; handles are live.
-        unsafe { dpc(handle(interrupt) as WDFINTERRUPT, handle(device) as crate::mirror::types::WDFOBJECT) };
+        unsafe {
+            dpc(
+                handle(interrupt) as WDFINTERRUPT,
+                handle(device) as crate::mirror::types::WDFOBJECT,
+            );
+        };
     });
 }
 
 fn timer_fired(timer: Id, generation: u64) {
     let call = with(|s| {
-        let Some(Kind::Timer(t)) = s.obj_mut(timer).map(|o| &mut o.kind) else { return None };
+        let Some(Kind::Timer(t)) = s.obj_mut(timer).map(|o| &mut o.kind) else {
+            return None;
+        };
         if t.generation != generation || !t.queued {
             return None;
         }
@@ -225,7 +296,9 @@ fn timer_fired(timer: Id, generation: u64) {
         t.running = true;
         Some((t.callback, t.period_ms))
     });
-    let Some((callback, period)) = call else { return };
+    let Some((callback, period)) = call else {
+        return;
+    };
     at_irql(Irql::Dispatch, "EvtTimerFunc", || {
         if let Some(callback) = callback {
             // SAFETY: the driver registered this callback with WdfTimerCreate.
@@ -239,15 +312,26 @@ fn timer_fired(timer: Id, generation: u64) {
                 t.queued = true;
                 t.generation += 1;
                 let generation = t.generation;
-                s.schedule(u64::from(period) * 1_000_000, Event::Timer { timer, generation });
+                s.schedule(
+                    u64::from(period) * 1_000_000,
+                    Event::Timer { timer, generation },
+                );
             }
         }
     });
 }
 
 fn cancel(irp: u64) {
-    let Some((request, Some(routine))) = with(|s| s.cancel_irp(irp)) else { return };
-    let irql = with(|s| if s.rng.chance(1, 2) { Irql::Dispatch } else { Irql::Passive });
+    let Some((request, Some(routine))) = with(|s| s.cancel_irp(irp)) else {
+        return;
+    };
+    let irql = with(|s| {
+        if s.rng.chance(1, 2) {
+            Irql::Dispatch
+        } else {
+            Irql::Passive
+        }
+    });
     at_irql(irql, "EvtRequestCancel", || {
         // SAFETY: the driver registered `routine` with WdfRequestMarkCancelableEx for this
         // request, which it still owns.
@@ -255,7 +339,7 @@ fn cancel(irp: u64) {
     });
 }
 
-/// Calls a `NTSTATUS (WDFDEVICE, …)` PnP/power callback at PASSIVE_LEVEL.
+/// Calls an `NTSTATUS (WDFDEVICE, …)` PnP/power callback at PASSIVE_LEVEL.
 fn pnp_call(name: &'static str, f: impl FnOnce() -> NTSTATUS) -> NTSTATUS {
     at_irql(Irql::Passive, name, f)
 }
@@ -278,11 +362,28 @@ fn set_power(device: Id, power: DevicePower) {
 
 /// Prepare hardware, then enter D0 (the start sequence).
 pub(crate) fn start(device: Id) -> NTSTATUS {
-    let Some((pnp, hw)) = device_info(device) else { return crate::mirror::constants::STATUS_INVALID_DEVICE_STATE };
+    let Some((pnp, hw)) = device_info(device) else {
+        return crate::mirror::constants::STATUS_INVALID_DEVICE_STATE;
+    };
     let (raw, translated) = with(|s| {
-        let resources: Vec<CM_PARTIAL_RESOURCE_DESCRIPTOR> = s.hw.get(hw).map(|h| h.resources.clone()).unwrap_or_default();
-        let raw = s.create(Kind::ResList { descriptors: resources.clone() }, Some(device), false);
-        let translated = s.create(Kind::ResList { descriptors: resources }, Some(device), false);
+        let resources: Vec<CM_PARTIAL_RESOURCE_DESCRIPTOR> =
+            s.hw.get(hw)
+                .map(|h| h.resources.clone())
+                .unwrap_or_default();
+        let raw = s.create(
+            Kind::ResList {
+                descriptors: resources.clone(),
+            },
+            Some(device),
+            false,
+        );
+        let translated = s.create(
+            Kind::ResList {
+                descriptors: resources,
+            },
+            Some(device),
+            false,
+        );
         if let Some(Kind::Device(d)) = s.obj_mut(device).map(|o| &mut o.kind) {
             d.resources = Some((raw, translated));
         }
@@ -291,7 +392,11 @@ pub(crate) fn start(device: Id) -> NTSTATUS {
     let status = match pnp.EvtDevicePrepareHardware {
         // SAFETY: registered by the driver in WDF_PNPPOWER_EVENT_CALLBACKS; handles are live.
         Some(f) => pnp_call("EvtDevicePrepareHardware", || unsafe {
-            f(handle(device) as WDFDEVICE, handle(raw) as WDFCMRESLIST, handle(translated) as WDFCMRESLIST)
+            f(
+                handle(device) as WDFDEVICE,
+                handle(raw) as WDFCMRESLIST,
+                handle(translated) as WDFCMRESLIST,
+            )
         }),
         None => STATUS_SUCCESS,
     };
@@ -302,12 +407,16 @@ pub(crate) fn start(device: Id) -> NTSTATUS {
     d0_entry(device, _WDF_POWER_DEVICE_STATE::WdfPowerDeviceD3Final)
 }
 
-/// D0 entry: EvtDeviceD0Entry, connect interrupts, post-interrupt callback, queues resume.
+/// D0 entry: `EvtDeviceD0Entry`, connect interrupts, post-interrupt callback, queues resume.
 pub(crate) fn d0_entry(device: Id, previous: i32) -> NTSTATUS {
-    let Some((pnp, hw)) = device_info(device) else { return crate::mirror::constants::STATUS_INVALID_DEVICE_STATE };
+    let Some((pnp, hw)) = device_info(device) else {
+        return crate::mirror::constants::STATUS_INVALID_DEVICE_STATE;
+    };
     if let Some(f) = pnp.EvtDeviceD0Entry {
         // SAFETY: registered by the driver; the device handle is live.
-        let status = pnp_call("EvtDeviceD0Entry", || unsafe { f(handle(device) as WDFDEVICE, previous) });
+        let status = pnp_call("EvtDeviceD0Entry", || unsafe {
+            f(handle(device) as WDFDEVICE, previous)
+        });
         if status < 0 {
             return status;
         }
@@ -324,7 +433,9 @@ pub(crate) fn d0_entry(device: Id, previous: i32) -> NTSTATUS {
     });
     if let Some(f) = pnp.EvtDeviceD0EntryPostInterruptsEnabled {
         // SAFETY: registered by the driver; the device handle is live.
-        let status = pnp_call("EvtDeviceD0EntryPostInterruptsEnabled", || unsafe { f(handle(device) as WDFDEVICE, previous) });
+        let status = pnp_call("EvtDeviceD0EntryPostInterruptsEnabled", || unsafe {
+            f(handle(device) as WDFDEVICE, previous)
+        });
         if status < 0 {
             return status;
         }
@@ -366,14 +477,19 @@ fn owned_requests(s: &mut State, device: Id) -> Vec<(Id, Id)> {
 }
 
 /// Leaves D0: stop power-managed queues (EvtIoStop for owned requests, then wait until each
-/// is completed or acknowledged), disconnect interrupts, EvtDeviceD0Exit.
+/// is completed or acknowledged), disconnect interrupts, `EvtDeviceD0Exit`.
 pub(crate) fn d0_exit(device: Id, target: i32, purge: bool, wait_ns: u64) -> NTSTATUS {
-    let Some((pnp, _)) = device_info(device) else { return crate::mirror::constants::STATUS_INVALID_DEVICE_STATE };
+    let Some((pnp, _)) = device_info(device) else {
+        return crate::mirror::constants::STATUS_INVALID_DEVICE_STATE;
+    };
     set_power(device, DevicePower::Prepared);
     if purge {
         with(|s| {
             for queue in queues_of(s, device) {
-                let pending: Vec<Id> = s.queue_mut(queue).map(|q| q.pending.drain(..).collect()).unwrap_or_default();
+                let pending: Vec<Id> = s
+                    .queue_mut(queue)
+                    .map(|q| q.pending.drain(..).collect())
+                    .unwrap_or_default();
                 for request in pending {
                     let irp = match s.obj(request).map(|o| &o.kind) {
                         Some(Kind::Request(r)) => r.irp,
@@ -385,7 +501,11 @@ pub(crate) fn d0_exit(device: Id, target: i32, purge: bool, wait_ns: u64) -> NTS
             }
         });
     }
-    let action = if purge { _WDF_REQUEST_STOP_ACTION_FLAGS::WdfRequestStopActionPurge } else { _WDF_REQUEST_STOP_ACTION_FLAGS::WdfRequestStopActionSuspend };
+    let action = if purge {
+        _WDF_REQUEST_STOP_ACTION_FLAGS::WdfRequestStopActionPurge
+    } else {
+        _WDF_REQUEST_STOP_ACTION_FLAGS::WdfRequestStopActionSuspend
+    };
     let owned = with(|s| owned_requests(s, device));
     for (queue, request) in owned {
         let (stop, cancelable) = with(|s| {
@@ -393,12 +513,23 @@ pub(crate) fn d0_exit(device: Id, target: i32, purge: bool, wait_ns: u64) -> NTS
             let cancelable = matches!(s.obj(request).map(|o| &o.kind), Some(Kind::Request(r)) if r.cancel_routine.is_some());
             (stop, cancelable)
         });
-        let flags = action | if cancelable { _WDF_REQUEST_STOP_ACTION_FLAGS::WdfRequestStopRequestCancelable } else { 0 };
+        let flags = action
+            | if cancelable {
+                _WDF_REQUEST_STOP_ACTION_FLAGS::WdfRequestStopRequestCancelable
+            } else {
+                0
+            };
         if let Some(stop) = stop {
             at_irql(Irql::Dispatch, "EvtIoStop", || {
                 // SAFETY: registered by the driver in its queue configuration; the request is
                 // one the driver owns from that queue.
-                unsafe { stop(handle(queue) as WDFQUEUE, handle(request) as WDFREQUEST, flags.cast_unsigned()) };
+                unsafe {
+                    stop(
+                        handle(queue) as WDFQUEUE,
+                        handle(request) as WDFREQUEST,
+                        flags.cast_unsigned(),
+                    );
+                };
             });
         }
     }
@@ -412,13 +543,17 @@ pub(crate) fn d0_exit(device: Id, target: i32, purge: bool, wait_ns: u64) -> NTS
         }
         let before = with(|s| s.queue.keys().next().map(|k| k.0));
         if before.is_none_or(|t| t > deadline) || !step() {
-            with(|s| s.finding("POWER", Severity::Error, format!("power-down waited {} ms for {waiting} request(s) the driver neither completed nor acknowledged", wait_ns / 1_000_000)));
+            with(|s| {
+                s.finding("POWER", Severity::Error, format!("power-down waited {} ms for {waiting} request(s) the driver neither completed nor acknowledged", wait_ns / 1_000_000));
+            });
             break;
         }
     }
     if let Some(f) = pnp.EvtDeviceD0ExitPreInterruptsDisabled {
         // SAFETY: registered by the driver; the device handle is live.
-        pnp_call("EvtDeviceD0ExitPreInterruptsDisabled", || unsafe { f(handle(device) as WDFDEVICE, target) });
+        pnp_call("EvtDeviceD0ExitPreInterruptsDisabled", || unsafe {
+            f(handle(device) as WDFDEVICE, target)
+        });
     }
     with(|s| {
         for interrupt in interrupts_of(s, device) {
@@ -429,21 +564,27 @@ pub(crate) fn d0_exit(device: Id, target: i32, purge: bool, wait_ns: u64) -> NTS
     });
     match pnp.EvtDeviceD0Exit {
         // SAFETY: registered by the driver; the device handle is live.
-        Some(f) => pnp_call("EvtDeviceD0Exit", || unsafe { f(handle(device) as WDFDEVICE, target) }),
+        Some(f) => pnp_call("EvtDeviceD0Exit", || unsafe {
+            f(handle(device) as WDFDEVICE, target)
+        }),
         None => STATUS_SUCCESS,
     }
 }
 
 /// Release hardware.
 pub(crate) fn release_hardware(device: Id) -> NTSTATUS {
-    let Some((pnp, _)) = device_info(device) else { return crate::mirror::constants::STATUS_INVALID_DEVICE_STATE };
+    let Some((pnp, _)) = device_info(device) else {
+        return crate::mirror::constants::STATUS_INVALID_DEVICE_STATE;
+    };
     let translated = with(|s| match s.obj(device).map(|o| &o.kind) {
         Some(Kind::Device(d)) => d.resources.map(|r| r.1),
         _ => None,
     });
     let status = match (pnp.EvtDeviceReleaseHardware, translated) {
         // SAFETY: registered by the driver; handles are live.
-        (Some(f), Some(t)) => pnp_call("EvtDeviceReleaseHardware", || unsafe { f(handle(device) as WDFDEVICE, handle(t) as WDFCMRESLIST) }),
+        (Some(f), Some(t)) => pnp_call("EvtDeviceReleaseHardware", || unsafe {
+            f(handle(device) as WDFDEVICE, handle(t) as WDFCMRESLIST)
+        }),
         _ => STATUS_SUCCESS,
     };
     with(|s| {
@@ -499,10 +640,21 @@ pub(crate) fn delete_tree(root: Id, by_driver: bool) {
             let executing = matches!(&object.kind, Kind::Transaction(t) if matches!(t.state, dma::TxState::Transfer(_)));
             let passive_only = matches!(object.kind, Kind::CommonBuffer(_) | Kind::Enabler(_));
             if executing {
-                s.finding("T19", Severity::Fatal, format!("WdfObjectDelete: transaction {:#x} deleted while executing", handle(id)));
+                s.finding(
+                    "T19",
+                    Severity::Fatal,
+                    format!(
+                        "WdfObjectDelete: transaction {:#x} deleted while executing",
+                        handle(id)
+                    ),
+                );
             }
             if by_driver && passive_only && s.irql > Irql::Passive {
-                s.finding("C2", Severity::Fatal, format!("{name} deleted above PASSIVE_LEVEL"));
+                s.finding(
+                    "C2",
+                    Severity::Fatal,
+                    format!("{name} deleted above PASSIVE_LEVEL"),
+                );
             }
             s.obj(id).map(|o| o.cleanup)
         });
@@ -536,11 +688,6 @@ pub(crate) fn delete_tree(root: Id, by_driver: bool) {
             }
         });
     }
-}
-
-/// Whether a `BOOLEAN` is TRUE.
-pub(crate) const fn truthy(value: BOOLEAN) -> bool {
-    value != 0
 }
 
 /// `_WDF_REQUEST_TYPE` of a request type used for dispatch configuration.

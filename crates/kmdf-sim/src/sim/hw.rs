@@ -6,16 +6,15 @@ use std::collections::HashMap;
 use super::mem::Bus;
 use super::objects::Id;
 use super::{Event, State};
+use crate::devices::Effect;
 use crate::devices::edu::{Edu, EduConfig};
 use crate::devices::sysdma::{ControllerConfig, DmaController, FifoPeripheral};
-use crate::devices::Effect;
 use crate::mirror::constants::{
-    CM_RESOURCE_INTERRUPT_MESSAGE, CmResourceTypeDma, CmResourceTypeInterrupt,
-    CmResourceTypeMemory,
+    CM_RESOURCE_INTERRUPT_MESSAGE, CmResourceTypeDma, CmResourceTypeInterrupt, CmResourceTypeMemory,
 };
 use crate::mirror::types::{
-    _CM_PARTIAL_RESOURCE_DESCRIPTOR__bindgen_ty_1__bindgen_ty_5 as MemoryDesc,
     _CM_PARTIAL_RESOURCE_DESCRIPTOR__bindgen_ty_1__bindgen_ty_3 as InterruptDesc,
+    _CM_PARTIAL_RESOURCE_DESCRIPTOR__bindgen_ty_1__bindgen_ty_5 as MemoryDesc,
     _CM_PARTIAL_RESOURCE_DESCRIPTOR__bindgen_ty_1__bindgen_ty_6 as DmaDesc,
     CM_PARTIAL_RESOURCE_DESCRIPTOR, PHYSICAL_ADDRESS,
 };
@@ -31,7 +30,10 @@ pub(crate) enum Model {
     /// QEMU's edu device.
     Edu(Box<Edu>),
     /// A FIFO peripheral served by a platform DMA controller.
-    System { peripheral: Box<FifoPeripheral>, controller: Box<DmaController> },
+    System {
+        peripheral: Box<FifoPeripheral>,
+        controller: Box<DmaController>,
+    },
 }
 
 /// Which model part armed a timer.
@@ -76,26 +78,54 @@ pub enum HardwareConfig {
     },
 }
 
+/// A `CmResourceType*` value as the descriptor's `UCHAR`.
+fn resource_type(kind: u32) -> u8 {
+    u8::try_from(kind).unwrap_or(0)
+}
+
 fn memory(start: u64, len: u32) -> CM_PARTIAL_RESOURCE_DESCRIPTOR {
-    let mut d = CM_PARTIAL_RESOURCE_DESCRIPTOR { Type: CmResourceTypeMemory as u8, ..Default::default() };
-    d.u.Memory = MemoryDesc { Start: PHYSICAL_ADDRESS { QuadPart: start.cast_signed() }, Length: len };
+    let mut d = CM_PARTIAL_RESOURCE_DESCRIPTOR {
+        Type: resource_type(CmResourceTypeMemory),
+        ..Default::default()
+    };
+    d.u.Memory = MemoryDesc {
+        Start: PHYSICAL_ADDRESS {
+            QuadPart: start.cast_signed(),
+        },
+        Length: len,
+    };
     d
 }
 
 fn interrupt(msi: bool) -> CM_PARTIAL_RESOURCE_DESCRIPTOR {
-    let flags = if msi { CM_RESOURCE_INTERRUPT_MESSAGE as u16 } else { 0 };
+    let flags = if msi {
+        u16::try_from(CM_RESOURCE_INTERRUPT_MESSAGE).unwrap_or(0)
+    } else {
+        0
+    };
     let mut d = CM_PARTIAL_RESOURCE_DESCRIPTOR {
-        Type: CmResourceTypeInterrupt as u8,
+        Type: resource_type(CmResourceTypeInterrupt),
         Flags: flags,
         ..Default::default()
     };
-    d.u.Interrupt = InterruptDesc { Level: 11, Vector: 0x51, Affinity: 1 };
+    d.u.Interrupt = InterruptDesc {
+        Level: 11,
+        Vector: 0x51,
+        Affinity: 1,
+    };
     d
 }
 
 fn dma(channel: u32, line: u32) -> CM_PARTIAL_RESOURCE_DESCRIPTOR {
-    let mut d = CM_PARTIAL_RESOURCE_DESCRIPTOR { Type: CmResourceTypeDma as u8, ..Default::default() };
-    d.u.Dma = DmaDesc { Channel: channel, Port: line, Reserved1: 0 };
+    let mut d = CM_PARTIAL_RESOURCE_DESCRIPTOR {
+        Type: resource_type(CmResourceTypeDma),
+        ..Default::default()
+    };
+    d.u.Dma = DmaDesc {
+        Channel: channel,
+        Port: line,
+        Reserved1: 0,
+    };
     d
 }
 
@@ -115,7 +145,16 @@ impl State {
                 let peripheral = Box::new(FifoPeripheral::new());
                 let controller = Box::new(DmaController::new(controller.clone()));
                 let resources = vec![memory(bar_base, 0x1000), dma(3, 7)];
-                (Model::System { peripheral, controller }, 0x1000, false, resources, Some((3, 7)))
+                (
+                    Model::System {
+                        peripheral,
+                        controller,
+                    },
+                    0x1000,
+                    false,
+                    resources,
+                    Some((3, 7)),
+                )
             }
         };
         self.hw.push(Hardware {
@@ -137,15 +176,28 @@ impl State {
 
     /// `MmMapIoSpaceEx`: maps a BAR; returns the virtual address or 0.
     pub(crate) fn map_io(&mut self, phys: u64, len: u64) -> u64 {
-        let found = self.hw.iter().position(|h| phys >= h.bar_base && phys + len <= h.bar_base + h.bar_len);
+        let found = self
+            .hw
+            .iter()
+            .position(|h| phys >= h.bar_base && phys + len <= h.bar_base + h.bar_len);
         let Some(index) = found else {
-            self.finding("MMIO", Severity::Error, format!("MmMapIoSpaceEx: {phys:#x}+{len:#x} is no device's BAR"));
+            self.finding(
+                "MMIO",
+                Severity::Error,
+                format!("MmMapIoSpaceEx: {phys:#x}+{len:#x} is no device's BAR"),
+            );
             return 0;
         };
         let va = MMIO_VA_BASE + index as u64 * MMIO_VA_STRIDE;
-        let Some(hw) = self.hw.get_mut(index) else { return 0 };
+        let Some(hw) = self.hw.get_mut(index) else {
+            return 0;
+        };
         if hw.mapped.is_some() {
-            self.finding("MMIO", Severity::Warning, format!("MmMapIoSpaceEx: BAR {phys:#x} mapped twice"));
+            self.finding(
+                "MMIO",
+                Severity::Warning,
+                format!("MmMapIoSpaceEx: BAR {phys:#x} mapped twice"),
+            );
         }
         if let Some(hw) = self.hw.get_mut(index) {
             hw.mapped = Some(va);
@@ -156,9 +208,16 @@ impl State {
     /// `MmUnmapIoSpace`.
     pub(crate) fn unmap_io(&mut self, va: u64) {
         let index = va.checked_sub(MMIO_VA_BASE).map(|o| o / MMIO_VA_STRIDE);
-        match index.and_then(|i| usize::try_from(i).ok()).and_then(|i| self.hw.get_mut(i)) {
+        match index
+            .and_then(|i| usize::try_from(i).ok())
+            .and_then(|i| self.hw.get_mut(i))
+        {
             Some(hw) if hw.mapped.is_some() => hw.mapped = None,
-            _ => self.finding("MMIO", Severity::Fatal, format!("MmUnmapIoSpace: {va:#x} is not mapped")),
+            _ => self.finding(
+                "MMIO",
+                Severity::Fatal,
+                format!("MmUnmapIoSpace: {va:#x} is not mapped"),
+            ),
         }
     }
 
@@ -171,24 +230,27 @@ impl State {
             let offset = va.checked_sub(base)?;
             (offset + u64::from(size) <= hw.bar_len).then_some(offset)
         });
-        match (index, ok) {
-            (Some(i), Some(offset)) => Some((i, offset)),
-            _ => {
-                self.finding(
-                    "MMIO",
-                    Severity::Fatal,
-                    format!("register access at {va:#x}: not inside a live MmMapIoSpaceEx mapping"),
-                );
-                None
-            }
+        if let (Some(i), Some(offset)) = (index, ok) {
+            Some((i, offset))
+        } else {
+            self.finding(
+                "MMIO",
+                Severity::Fatal,
+                format!("register access at {va:#x}: not inside a live MmMapIoSpaceEx mapping"),
+            );
+            None
         }
     }
 
     /// A register read from the driver.
     pub(crate) fn mmio_read(&mut self, va: u64, size: u8) -> u64 {
         self.ddi();
-        let Some((index, offset)) = self.mmio_target(va, size) else { return u64::MAX };
-        let Some(hw) = self.hw.get_mut(index) else { return u64::MAX };
+        let Some((index, offset)) = self.mmio_target(va, size) else {
+            return u64::MAX;
+        };
+        let Some(hw) = self.hw.get_mut(index) else {
+            return u64::MAX;
+        };
         match &mut hw.model {
             Model::Edu(edu) => edu.mmio_read(offset, size),
             Model::System { peripheral, .. } => peripheral.mmio_read(offset, size),
@@ -198,12 +260,16 @@ impl State {
     /// A register write from the driver.
     pub(crate) fn mmio_write(&mut self, va: u64, size: u8, value: u64) {
         self.ddi();
-        let Some((index, offset)) = self.mmio_target(va, size) else { return };
+        let Some((index, offset)) = self.mmio_target(va, size) else {
+            return;
+        };
         let mut effects = Vec::new();
         if let Some(hw) = self.hw.get_mut(index) {
             match &mut hw.model {
                 Model::Edu(edu) => edu.mmio_write(offset, size, value, &mut effects),
-                Model::System { peripheral, .. } => peripheral.mmio_write(offset, size, value, &mut effects),
+                Model::System { peripheral, .. } => {
+                    peripheral.mmio_write(offset, size, value, &mut effects);
+                }
             }
         }
         self.apply_effects(index, Source::Device, effects);
@@ -217,13 +283,24 @@ impl State {
                     self.seq += 1;
                     let tie = self.rng.next_u64();
                     let key = (self.now + delay_ns, tie, self.seq);
-                    self.queue.insert(key, Event::Device { hw: index, token, controller: source == Source::Controller });
+                    self.queue.insert(
+                        key,
+                        Event::Device {
+                            hw: index,
+                            token,
+                            controller: source == Source::Controller,
+                        },
+                    );
                     if let Some(hw) = self.hw.get_mut(index) {
                         hw.timers.insert((source, token), key);
                     }
                 }
                 Effect::CancelTimer { token } => {
-                    if let Some(key) = self.hw.get_mut(index).and_then(|h| h.timers.remove(&(source, token))) {
+                    if let Some(key) = self
+                        .hw
+                        .get_mut(index)
+                        .and_then(|h| h.timers.remove(&(source, token)))
+                    {
                         self.queue.remove(&key);
                     }
                 }
@@ -245,7 +322,9 @@ impl State {
 
     /// Signals the interrupt object connected to a device, if any.
     pub(crate) fn raise_interrupt(&mut self, index: usize) {
-        let Some(interrupt) = self.hw.get(index).and_then(|h| h.interrupt) else { return };
+        let Some(interrupt) = self.hw.get(index).and_then(|h| h.interrupt) else {
+            return;
+        };
         let pending = match self.obj_mut(interrupt).map(|o| &mut o.kind) {
             Some(super::objects::Kind::Interrupt(i)) if i.connected && !i.isr_pending => {
                 i.isr_pending = true;
@@ -255,21 +334,36 @@ impl State {
         };
         if pending {
             let latency = self.delay((200, 2_000));
-            self.schedule(latency, Event::Isr { interrupt, message: 0 });
+            self.schedule(
+                latency,
+                Event::Isr {
+                    interrupt,
+                    message: 0,
+                },
+            );
         }
     }
 
     /// A device-model timer fired.
     pub(crate) fn device_timer(&mut self, index: usize, token: u64, controller: bool) {
-        let source = if controller { Source::Controller } else { Source::Device };
+        let source = if controller {
+            Source::Controller
+        } else {
+            Source::Device
+        };
         let mut effects = Vec::new();
         let Self { hw, mem, .. } = self;
-        let Some(hardware) = hw.get_mut(index) else { return };
+        let Some(hardware) = hw.get_mut(index) else {
+            return;
+        };
         hardware.timers.remove(&(source, token));
         let mut bus = Bus(mem);
         match &mut hardware.model {
             Model::Edu(edu) => edu.timer_fired(token, &mut bus, &mut effects),
-            Model::System { peripheral, controller: ctl } => {
+            Model::System {
+                peripheral,
+                controller: ctl,
+            } => {
                 if controller {
                     ctl.timer_fired(token, &mut bus, peripheral, &mut effects);
                 } else {

@@ -23,16 +23,10 @@ pub(crate) mod wdf_status {
     pub(crate) const PAUSED: i32 = 0xC020_0203_u32.cast_signed();
     /// `STATUS_WDF_BUSY`.
     pub(crate) const BUSY: i32 = 0xC020_0204_u32.cast_signed();
-    /// `STATUS_WDF_OBJECT_ATTRIBUTES_INVALID`.
-    pub(crate) const ATTRIBUTES_INVALID: i32 = 0xC020_0209_u32.cast_signed();
-    /// `STATUS_WDF_TOO_FRAGMENTED`.
-    pub(crate) const TOO_FRAGMENTED: i32 = 0xC020_020A_u32.cast_signed();
     /// `STATUS_WDF_PARENT_ASSIGNMENT_NOT_ALLOWED`.
     pub(crate) const PARENT_NOT_ALLOWED: i32 = 0xC020_020F_u32.cast_signed();
     /// `STATUS_WDF_INTERNAL_ERROR`.
     pub(crate) const INTERNAL_ERROR: i32 = 0xC020_0201_u32.cast_signed();
-    /// `STATUS_WDF_TOO_MANY_TRANSFERS`.
-    pub(crate) const TOO_MANY_TRANSFERS: i32 = 0xC020_0213_u32.cast_signed();
     /// `STATUS_WDF_NOT_ENOUGH_MAP_REGISTERS`.
     pub(crate) const NOT_ENOUGH_MAP_REGISTERS: i32 = 0xC020_0214_u32.cast_signed();
 }
@@ -59,6 +53,31 @@ pub enum IoOp {
         /// Output buffer length.
         output_len: usize,
     },
+    /// `DeviceIoControl` whose output buffer already holds data the driver reads
+    /// (`METHOD_IN_DIRECT`).
+    IoctlWithData {
+        /// The IOCTL code.
+        code: u32,
+        /// Input bytes.
+        input: Vec<u8>,
+        /// Contents of the output buffer.
+        data: Vec<u8>,
+    },
+}
+
+impl IoOp {
+    /// The IOCTL code, input and output length, as the driver sees a device-control request.
+    pub(crate) fn ioctl_parts(&self) -> Option<(u32, &[u8], usize)> {
+        match self {
+            Self::Ioctl {
+                code,
+                input,
+                output_len,
+            } => Some((*code, input, *output_len)),
+            Self::IoctlWithData { code, input, data } => Some((*code, input, data.len())),
+            Self::Read { .. } | Self::Write { .. } => None,
+        }
+    }
 }
 
 /// How an IRP ended, as user mode sees it.
@@ -77,7 +96,6 @@ pub struct IoCompletion {
 /// An I/O request packet the test sent.
 pub(crate) struct Irp {
     pub(crate) op: IoOp,
-    pub(crate) device: Id,
     /// System buffer (buffered I/O, IOCTL input).
     pub(crate) system: Option<(BlockId, usize)>,
     /// User buffer locked for direct I/O (the MDL).
@@ -117,11 +135,11 @@ pub(crate) struct Queue {
 }
 
 impl Queue {
-    fn sequential(&self) -> bool {
+    const fn sequential(&self) -> bool {
         self.config.DispatchType == _WDF_IO_QUEUE_DISPATCH_TYPE::WdfIoQueueDispatchSequential
     }
 
-    fn power_managed(&self) -> bool {
+    const fn power_managed(&self) -> bool {
         self.config.PowerManaged != crate::mirror::types::_WDF_TRI_STATE::WdfFalse
     }
 }
@@ -155,6 +173,8 @@ impl State {
     }
 
     /// Sends an IRP to a device; returns its id.
+    #[expect(clippy::needless_pass_by_value, reason = "the IRP keeps the operation")]
+    #[expect(clippy::too_many_lines, reason = "buffer set-up for each kind of request, in one place")]
     pub(crate) fn submit(&mut self, device: Id, op: IoOp) -> u64 {
         let id = self.next_irp;
         self.next_irp += 1;
@@ -167,33 +187,66 @@ impl State {
             IoOp::Read { len } => {
                 let block = self.mem.alloc(*len, Placement::Scattered, &mut self.rng);
                 let slot = Some((block, *len));
-                (_WDF_REQUEST_TYPE::WdfRequestTypeRead, if direct { None } else { slot }, if direct { slot } else { None })
+                (
+                    _WDF_REQUEST_TYPE::WdfRequestTypeRead,
+                    if direct { None } else { slot },
+                    if direct { slot } else { None },
+                )
             }
             IoOp::Write { data } => {
-                let block = self.mem.alloc(data.len(), Placement::Scattered, &mut self.rng);
+                let block = self
+                    .mem
+                    .alloc(data.len(), Placement::Scattered, &mut self.rng);
                 self.mem.write_block(block, 0, data);
                 let slot = Some((block, data.len()));
-                (_WDF_REQUEST_TYPE::WdfRequestTypeWrite, if direct { None } else { slot }, if direct { slot } else { None })
+                (
+                    _WDF_REQUEST_TYPE::WdfRequestTypeWrite,
+                    if direct { None } else { slot },
+                    if direct { slot } else { None },
+                )
             }
-            IoOp::Ioctl { code, input, output_len } => {
+            IoOp::Ioctl { .. } | IoOp::IoctlWithData { .. } => {
+                let (code, input, output_len) = op.ioctl_parts().unwrap_or((0, &[], 0));
                 let method = code & 3;
-                let system_len = if method == 0 { input.len().max(*output_len) } else { input.len() };
+                let system_len = if method == 0 {
+                    input.len().max(output_len)
+                } else {
+                    input.len()
+                };
                 let system = (system_len > 0).then(|| {
-                    let block = self.mem.alloc(system_len, Placement::Scattered, &mut self.rng);
+                    let block = self
+                        .mem
+                        .alloc(system_len, Placement::Scattered, &mut self.rng);
                     self.mem.write_block(block, 0, input);
                     (block, system_len)
                 });
-                let user = (method == 1 || method == 2) && *output_len > 0;
-                let user = user.then(|| (self.mem.alloc(*output_len, Placement::Scattered, &mut self.rng), *output_len));
+                let user = (method == 1 || method == 2) && output_len > 0;
+                let user = user.then(|| {
+                    let block = self
+                        .mem
+                        .alloc(output_len, Placement::Scattered, &mut self.rng);
+                    if let IoOp::IoctlWithData { data, .. } = &op {
+                        self.mem.write_block(block, 0, data);
+                    }
+                    (block, output_len)
+                });
                 (_WDF_REQUEST_TYPE::WdfRequestTypeDeviceControl, system, user)
             }
         };
         self.irps.insert(
             id,
-            Irp { op: op.clone(), device, system, user, request: None, cancel: false, completion: None },
+            Irp {
+                op: op.clone(),
+                system,
+                user,
+                request: None,
+                cancel: false,
+                completion: None,
+            },
         );
         self.log(|| format!("IRP {id} sent: {op:?}", op = short(&op)));
-        let zero = matches!(&op, IoOp::Read { len: 0 }) || matches!(&op, IoOp::Write { data } if data.is_empty());
+        let zero = matches!(&op, IoOp::Read { len: 0 })
+            || matches!(&op, IoOp::Write { data } if data.is_empty());
         let queue = match self.obj(device).map(|o| &o.kind) {
             Some(Kind::Device(d)) if d.power != DevicePower::Removed => {
                 d.dispatch.get(&major).copied().or(d.default_queue)
@@ -201,11 +254,17 @@ impl State {
             _ => None,
         };
         let Some(queue) = queue else {
-            let status = if self.obj(device).is_some() { STATUS_INVALID_DEVICE_REQUEST } else { crate::mirror::constants::STATUS_DEVICE_REMOVED };
+            let status = if self.obj(device).is_some() {
+                STATUS_INVALID_DEVICE_REQUEST
+            } else {
+                crate::mirror::constants::STATUS_DEVICE_REMOVED
+            };
             self.finish_irp(id, status, 0);
             return id;
         };
-        let allow_zero = self.queue_mut(queue).is_some_and(|q| q.config.AllowZeroLengthRequests != 0);
+        let allow_zero = self
+            .queue_mut(queue)
+            .is_some_and(|q| q.config.AllowZeroLengthRequests != 0);
         if zero && !allow_zero {
             self.finish_irp(id, STATUS_SUCCESS, 0);
             return id;
@@ -237,7 +296,9 @@ impl State {
 
     /// Schedules presentation of a queue's requests, once.
     pub(crate) fn kick_queue(&mut self, queue: Id) {
-        let Some(q) = self.queue_mut(queue) else { return };
+        let Some(q) = self.queue_mut(queue) else {
+            return;
+        };
         if q.dispatch_scheduled || q.pending.is_empty() {
             return;
         }
@@ -289,19 +350,37 @@ impl State {
         let id = self.resolve(raw, ddi, "WDFREQUEST")?;
         let state = self.request(id).map(|r| r.state);
         if state != Some(RequestState::Owned) {
-            self.finding("R3", Severity::Error, format!("{ddi}: request {raw:#x} is not owned by the driver"));
+            self.finding(
+                "R3",
+                Severity::Error,
+                format!("{ddi}: request {raw:#x} is not owned by the driver"),
+            );
             return None;
         }
         Some(id)
     }
 
     /// `WdfRequestCompleteWithInformation` (and `WdfRequestComplete` with the stored value).
-    pub(crate) fn complete_request(&mut self, raw: usize, status: NTSTATUS, information: Option<u64>) {
-        let Some(id) = self.owned_request(raw, "WdfRequestCompleteWithInformation") else { return };
-        let Some(request) = self.request(id) else { return };
+    pub(crate) fn complete_request(
+        &mut self,
+        raw: usize,
+        status: NTSTATUS,
+        information: Option<u64>,
+    ) {
+        let Some(id) = self.owned_request(raw, "WdfRequestCompleteWithInformation") else {
+            return;
+        };
+        let Some(request) = self.request(id) else {
+            return;
+        };
         let info = information.unwrap_or(request.information);
-        let (irp_id, refs, cancelable, queue, major) =
-            (request.irp, request.irp_refs, request.cancel_routine.is_some(), request.queue, request.major);
+        let (irp_id, refs, cancelable, queue, major) = (
+            request.irp,
+            request.irp_refs,
+            request.cancel_routine.is_some(),
+            request.queue,
+            request.major,
+        );
         if refs > 0 {
             self.finding(
                 "R2",
@@ -311,11 +390,15 @@ impl State {
             return;
         }
         if cancelable && !self.context.contains(&"EvtRequestCancel") {
-            self.finding("R4", Severity::Error, format!("request {raw:#x} completed while still cancelable"));
+            self.finding(
+                "R4",
+                Severity::Error,
+                format!("request {raw:#x} completed while still cancelable"),
+            );
         }
         let length = self.irps.get(&irp_id).map_or(0, |irp| match &irp.op {
             IoOp::Read { len } => *len as u64,
-            IoOp::Write { data } => data.len() as u64,
+            IoOp::Write { data } | IoOp::IoctlWithData { data, .. } => data.len() as u64,
             IoOp::Ioctl { output_len, .. } => *output_len as u64,
         });
         let checked = major != _WDF_REQUEST_TYPE::WdfRequestTypeDeviceControl || length > 0;
@@ -328,7 +411,11 @@ impl State {
             return;
         }
         if major == _WDF_REQUEST_TYPE::WdfRequestTypeDeviceControl && length == 0 && info != 0 {
-            self.finding("R9", Severity::Error, format!("IOCTL with no output buffer completed with Information {info}"));
+            self.finding(
+                "R9",
+                Severity::Error,
+                format!("IOCTL with no output buffer completed with Information {info}"),
+            );
         }
         if let Some(q) = self.queue_mut(queue) {
             q.owned.retain(|r| *r != id);
@@ -342,34 +429,45 @@ impl State {
     /// frees its buffers.
     pub(crate) fn finish_irp(&mut self, irp_id: u64, status: NTSTATUS, information: u64) {
         let now = self.now;
-        let Some(irp) = self.irps.get_mut(&irp_id) else { return };
+        let Some(irp) = self.irps.get_mut(&irp_id) else {
+            return;
+        };
         let (system, user) = (irp.system.take(), irp.user.take());
         let out_len = match &irp.op {
             IoOp::Read { len } => *len,
             IoOp::Ioctl { output_len, .. } => *output_len,
-            IoOp::Write { .. } => 0,
+            IoOp::Write { .. } | IoOp::IoctlWithData { .. } => 0,
         };
         let source = match &irp.op {
-            IoOp::Ioctl { code, .. } if code & 3 == 0 => system,
+            IoOp::Ioctl { code, .. } if code % 4 == 0 => system,
             IoOp::Ioctl { .. } => user,
             IoOp::Read { .. } => user.or(system),
-            IoOp::Write { .. } => None,
+            IoOp::Write { .. } | IoOp::IoctlWithData { .. } => None,
         };
-        let copy = if matches!(irp.op, IoOp::Ioctl { code, .. } if code & 3 == 0) {
+        let copy = if matches!(irp.op, IoOp::Ioctl { code, .. } if code % 4 == 0) {
             usize::try_from(information).unwrap_or(0).min(out_len)
         } else {
             out_len
         };
-        let output = source.and_then(|(block, _)| self.mem.read_block(block, 0, copy)).unwrap_or_default();
+        let output = source
+            .and_then(|(block, _)| self.mem.read_block(block, 0, copy))
+            .unwrap_or_default();
         for (block, _) in [system, user].into_iter().flatten() {
             self.mem.free(block);
         }
         if let Some(irp) = self.irps.get_mut(&irp_id) {
             irp.request = None;
-            irp.completion = Some(IoCompletion { status, information, output, time_ns: now });
+            irp.completion = Some(IoCompletion {
+                status,
+                information,
+                output,
+                time_ns: now,
+            });
         }
         self.stats.completions += 1;
-        self.log(|| format!("IRP {irp_id} completed: status {status:#010x}, information {information}"));
+        self.log(|| {
+            format!("IRP {irp_id} completed: status {status:#010x}, information {information}")
+        });
     }
 
     /// The test cancels an IRP (`CancelIoEx`).
@@ -405,19 +503,35 @@ impl State {
     }
 
     /// `WdfRequestMarkCancelableEx`.
-    pub(crate) fn mark_cancelable(&mut self, raw: usize, routine: PFN_WDF_REQUEST_CANCEL) -> NTSTATUS {
+    pub(crate) fn mark_cancelable(
+        &mut self,
+        raw: usize,
+        routine: PFN_WDF_REQUEST_CANCEL,
+    ) -> NTSTATUS {
         let Some(id) = self.owned_request(raw, "WdfRequestMarkCancelableEx") else {
             return STATUS_INVALID_DEVICE_REQUEST;
         };
         if routine.is_none() {
-            self.finding("NULLARG", Severity::Fatal, "WdfRequestMarkCancelableEx: EvtRequestCancel is NULL".into());
+            self.finding(
+                "NULLARG",
+                Severity::Fatal,
+                "WdfRequestMarkCancelableEx: EvtRequestCancel is NULL".into(),
+            );
             return STATUS_INVALID_DEVICE_REQUEST;
         }
         let irp = self.request(id).map(|r| r.irp);
-        let cancelled = irp.and_then(|i| self.irps.get(&i)).is_some_and(|i| i.cancel);
-        let Some(r) = self.request(id) else { return STATUS_INVALID_DEVICE_REQUEST };
+        let cancelled = irp
+            .and_then(|i| self.irps.get(&i))
+            .is_some_and(|i| i.cancel);
+        let Some(r) = self.request(id) else {
+            return STATUS_INVALID_DEVICE_REQUEST;
+        };
         if r.cancel_routine.is_some() {
-            self.finding("R6", Severity::Error, format!("WdfRequestMarkCancelableEx: request {raw:#x} is already cancelable"));
+            self.finding(
+                "R6",
+                Severity::Error,
+                format!("WdfRequestMarkCancelableEx: request {raw:#x} is already cancelable"),
+            );
             return STATUS_INVALID_DEVICE_REQUEST;
         }
         if cancelled {
@@ -433,7 +547,9 @@ impl State {
         let Some(id) = self.owned_request(raw, "WdfRequestUnmarkCancelable") else {
             return STATUS_INVALID_DEVICE_REQUEST;
         };
-        let Some(r) = self.request(id) else { return STATUS_INVALID_DEVICE_REQUEST };
+        let Some(r) = self.request(id) else {
+            return STATUS_INVALID_DEVICE_REQUEST;
+        };
         if r.cancel_routine.is_some() {
             r.cancel_routine = None;
             return STATUS_SUCCESS;
@@ -441,28 +557,55 @@ impl State {
         if r.cancel_called {
             return STATUS_CANCELLED;
         }
-        self.finding("D13/R5", Severity::Error, format!("WdfRequestUnmarkCancelable: request {raw:#x} is not cancelable"));
+        self.finding(
+            "D13/R5",
+            Severity::Error,
+            format!("WdfRequestUnmarkCancelable: request {raw:#x} is not cancelable"),
+        );
         STATUS_INVALID_DEVICE_REQUEST
     }
 
     /// `WdfRequestRetrieveInputBuffer` / `WdfRequestRetrieveOutputBuffer`.
-    pub(crate) fn retrieve_buffer(&mut self, raw: usize, output: bool, minimum: usize) -> Result<(*mut u8, usize), NTSTATUS> {
-        let ddi = if output { "WdfRequestRetrieveOutputBuffer" } else { "WdfRequestRetrieveInputBuffer" };
-        let id = self.owned_request(raw, ddi).ok_or(STATUS_INVALID_DEVICE_REQUEST)?;
+    pub(crate) fn retrieve_buffer(
+        &mut self,
+        raw: usize,
+        output: bool,
+        minimum: usize,
+    ) -> Result<(*mut u8, usize), NTSTATUS> {
+        let ddi = if output {
+            "WdfRequestRetrieveOutputBuffer"
+        } else {
+            "WdfRequestRetrieveInputBuffer"
+        };
+        let id = self
+            .owned_request(raw, ddi)
+            .ok_or(STATUS_INVALID_DEVICE_REQUEST)?;
         let (_, irp) = self.irp_of(id).ok_or(STATUS_INVALID_DEVICE_REQUEST)?;
         let (slot, len) = match (&irp.op, output) {
             (IoOp::Read { len }, true) => (irp.user.or(irp.system), *len),
             (IoOp::Write { data }, false) => (irp.user.or(irp.system), data.len()),
-            (IoOp::Read { .. }, false) | (IoOp::Write { .. }, true) => return Err(STATUS_INVALID_DEVICE_REQUEST),
-            (IoOp::Ioctl { code, .. }, _) if code & 3 == 3 => return Err(STATUS_INVALID_DEVICE_REQUEST),
-            (IoOp::Ioctl { input, .. }, false) => (irp.system, input.len()),
-            (IoOp::Ioctl { code, output_len, .. }, true) => (if code & 3 == 0 { irp.system } else { irp.user }, *output_len),
+            (IoOp::Read { .. }, false) | (IoOp::Write { .. }, true) => {
+                return Err(STATUS_INVALID_DEVICE_REQUEST);
+            }
+            (op, output) => {
+                let (code, input, output_len) = op.ioctl_parts().unwrap_or((0, &[], 0));
+                match (code & 3, output) {
+                    (3, _) => return Err(STATUS_INVALID_DEVICE_REQUEST),
+                    (_, false) => (irp.system, input.len()),
+                    (0, true) => (irp.system, output_len),
+                    (_, true) => (irp.user, output_len),
+                }
+            }
         };
         if len == 0 || len < minimum {
             return Err(STATUS_BUFFER_TOO_SMALL);
         }
         let (block, _) = slot.ok_or(STATUS_BUFFER_TOO_SMALL)?;
-        let va = self.mem.block(block).map(super::mem::Block::va).ok_or(STATUS_INVALID_DEVICE_STATE)?;
+        let va = self
+            .mem
+            .block(block)
+            .map(super::mem::Block::va)
+            .ok_or(STATUS_INVALID_DEVICE_STATE)?;
         Ok((va, len))
     }
 }
@@ -472,8 +615,19 @@ pub(crate) fn short(op: &IoOp) -> String {
     match op {
         IoOp::Read { len } => format!("read {len} bytes"),
         IoOp::Write { data } => format!("write {} bytes", data.len()),
-        IoOp::Ioctl { code, input, output_len } => {
+        IoOp::Ioctl {
+            code,
+            input,
+            output_len,
+        } => {
             format!("ioctl {code:#010x} in {} out {output_len}", input.len())
+        }
+        IoOp::IoctlWithData { code, input, data } => {
+            format!(
+                "ioctl {code:#010x} in {} with {} data bytes",
+                input.len(),
+                data.len()
+            )
         }
     }
 }

@@ -33,13 +33,11 @@ pub(crate) type BlockId = u64;
 
 /// Where the pages of a new block go.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Placement {
+pub(crate) enum Placement {
     /// Each page anywhere in RAM, chosen by the seed (the default for I/O buffers).
     Scattered,
     /// Physically contiguous, below the given bus address limit (common buffers, bounce pools).
     ContiguousBelow(u64),
-    /// Physically contiguous, anywhere below 64 GiB.
-    Contiguous,
 }
 
 /// A page-aligned host allocation with a PFN per page.
@@ -53,11 +51,6 @@ impl Block {
     /// Host address of the first byte.
     pub(crate) const fn va(&self) -> *mut u8 {
         self.ptr.as_ptr()
-    }
-
-    /// Number of pages.
-    pub(crate) const fn pages(&self) -> usize {
-        self.pfns.len()
     }
 
     /// PFN of page `index`.
@@ -82,7 +75,11 @@ pub(crate) struct PhysMem {
 
 impl PhysMem {
     pub(crate) fn new() -> Self {
-        Self { blocks: HashMap::new(), frames: BTreeMap::new(), next_block: 1 }
+        Self {
+            blocks: HashMap::new(),
+            frames: BTreeMap::new(),
+            next_block: 1,
+        }
     }
 
     /// Allocates a zeroed block of at least `len` bytes (at least one page).
@@ -92,7 +89,9 @@ impl PhysMem {
             .unwrap_or_else(|_| Layout::new::<[u8; 4096]>());
         // SAFETY: `layout` has a non-zero size.
         let raw = unsafe { alloc_zeroed(layout) };
-        let Some(ptr) = NonNull::new(raw) else { std::alloc::handle_alloc_error(layout) };
+        let Some(ptr) = NonNull::new(raw) else {
+            std::alloc::handle_alloc_error(layout)
+        };
         let pfns = self.pick_frames(pages, placement, rng);
         let id = self.next_block;
         self.next_block += 1;
@@ -154,7 +153,6 @@ impl PhysMem {
                 let top = (limit / PAGE).clamp(LOW_START + count, RAM_END);
                 self.contiguous(count, LOW_START, top, rng)
             }
-            Placement::Contiguous => self.contiguous(count, LOW_START, RAM_END, rng),
         }
     }
 
@@ -189,12 +187,22 @@ impl PhysMem {
     }
 
     /// Copies between a bus range and host memory, page by page.
-    fn bus_copy(&self, addr: u64, len: usize, mut each: impl FnMut(*mut u8, usize, usize)) -> Result<(), BusFault> {
+    ///
+    /// # Errors
+    /// The first address with no memory behind it.
+    fn bus_copy(
+        &self,
+        addr: u64,
+        len: usize,
+        mut each: impl FnMut(*mut u8, usize, usize),
+    ) -> Result<(), BusFault> {
         let mut done = 0usize;
         while done < len {
             let at = addr + done as u64;
             let chunk = usize::try_from((PAGE - at % PAGE).min((len - done) as u64)).unwrap_or(0);
-            let ptr = self.frame_ptr(at, chunk as u64).ok_or(BusFault { addr: at })?;
+            let ptr = self
+                .frame_ptr(at, chunk as u64)
+                .ok_or(BusFault { addr: at })?;
             each(ptr, done, chunk);
             done += chunk;
         }
@@ -202,27 +210,38 @@ impl PhysMem {
     }
 
     /// Reads bytes at a bus address.
+    ///
+    /// # Errors
+    /// The first address with no memory behind it.
     pub(crate) fn read_bus(&self, addr: u64, buf: &mut [u8]) -> Result<(), BusFault> {
         let out = buf.as_mut_ptr();
         self.bus_copy(addr, buf.len(), |src, at, n| {
             // SAFETY: `src` is valid for `n` bytes inside a live block (`frame_ptr`), and
             // `out + at .. + n` lies inside `buf`; the two never overlap (the caller's buffer is
             // not simulated memory).
-            unsafe { std::ptr::copy_nonoverlapping(src, out.add(at), n) };
+            unsafe { std::ptr::copy_nonoverlapping(src, out.wrapping_add(at), n) };
         })
     }
 
     /// Writes bytes at a bus address.
+    ///
+    /// # Errors
+    /// The first address with no memory behind it.
     pub(crate) fn write_bus(&self, addr: u64, data: &[u8]) -> Result<(), BusFault> {
         let src = data.as_ptr();
         self.bus_copy(addr, data.len(), |dst, at, n| {
             // SAFETY: as in `read_bus`, with the roles of the two ranges swapped.
-            unsafe { std::ptr::copy_nonoverlapping(src.add(at), dst, n) };
+            unsafe { std::ptr::copy_nonoverlapping(src.wrapping_add(at), dst, n) };
         })
     }
 
     /// Copies `len` bytes from one block range to another (bounce copies).
-    pub(crate) fn copy_blocks(&self, from: (BlockId, usize), to: (BlockId, usize), len: usize) -> bool {
+    pub(crate) fn copy_blocks(
+        &self,
+        from: (BlockId, usize),
+        to: (BlockId, usize),
+        len: usize,
+    ) -> bool {
         let (Some(a), Some(b)) = (self.blocks.get(&from.0), self.blocks.get(&to.0)) else {
             return false;
         };
@@ -231,7 +250,7 @@ impl PhysMem {
         }
         // SAFETY: both ranges were checked to lie inside live blocks; distinct blocks never
         // overlap, and bounce copies are always between distinct blocks.
-        unsafe { std::ptr::copy(a.va().add(from.1), b.va().add(to.1), len) };
+        unsafe { std::ptr::copy(a.va().wrapping_add(from.1), b.va().wrapping_add(to.1), len) };
         true
     }
 
@@ -243,18 +262,28 @@ impl PhysMem {
         }
         let mut out = vec![0u8; len];
         // SAFETY: the range was checked to lie inside the live block; `out` is a fresh Vec.
-        unsafe { std::ptr::copy_nonoverlapping(block.va().add(offset), out.as_mut_ptr(), len) };
+        unsafe {
+            std::ptr::copy_nonoverlapping(block.va().wrapping_add(offset), out.as_mut_ptr(), len);
+        };
         Some(out)
     }
 
     /// Writes bytes into a block at `offset`.
     pub(crate) fn write_block(&self, id: BlockId, offset: usize, data: &[u8]) -> bool {
-        let Some(block) = self.blocks.get(&id) else { return false };
+        let Some(block) = self.blocks.get(&id) else {
+            return false;
+        };
         if offset + data.len() > block.layout.size() {
             return false;
         }
         // SAFETY: the range was checked to lie inside the live block.
-        unsafe { std::ptr::copy_nonoverlapping(data.as_ptr(), block.va().add(offset), data.len()) };
+        unsafe {
+            std::ptr::copy_nonoverlapping(
+                data.as_ptr(),
+                block.va().wrapping_add(offset),
+                data.len(),
+            );
+        };
         true
     }
 

@@ -5,6 +5,10 @@
 //! of a closure. No borrow is ever held while a driver callback runs: code that calls into the
 //! driver first copies what it needs out of the state, drops the borrow, calls, and borrows
 //! again. A re-entrant borrow would be a simulator bug and panics.
+#![allow(
+    clippy::missing_errors_doc,
+    reason = "internal functions return the NTSTATUS KMDF returns; the DDI docs list them"
+)]
 
 pub(crate) mod api;
 pub(crate) mod dma;
@@ -85,15 +89,22 @@ pub(crate) enum Event {
     /// A framework timer expires.
     Timer { timer: Id, generation: u64 },
     /// A device model's own timer.
-    Device { hw: usize, token: u64, controller: bool },
+    Device {
+        hw: usize,
+        token: u64,
+        controller: bool,
+    },
     /// The HAL grants a waiting transaction its map registers / channel.
     Grant { tx: Id, generation: u64 },
     /// The test cancels an I/O request.
     Cancel { irp: u64 },
     /// The HAL reports a system-DMA transfer complete.
-    SystemDone { tx: Id, generation: u64, status: i32, bytes: u64 },
-    /// Run a closure-free PnP step requested by the test.
-    Nothing,
+    SystemDone {
+        tx: Id,
+        generation: u64,
+        status: i32,
+        bytes: u64,
+    },
 }
 
 /// The state of one simulated machine.
@@ -177,14 +188,20 @@ impl State {
     }
 
     /// A delay drawn from a `(min, max)` range.
-    pub(crate) fn delay(&mut self, range: (u64, u64)) -> u64 {
+    pub(crate) const fn delay(&mut self, range: (u64, u64)) -> u64 {
         range.0 + self.rng.below(range.1.saturating_sub(range.0) + 1)
     }
 
     /// Records a verifier finding. Fatal findings (the bugchecks of real KMDF) halt the machine.
     pub(crate) fn finding(&mut self, rule: &'static str, severity: Severity, message: String) {
         let call = self.context.last().copied().unwrap_or("test");
-        let finding = Finding { rule, severity, message, context: call, time_ns: self.now };
+        let finding = Finding {
+            rule,
+            severity,
+            message,
+            context: call,
+            time_ns: self.now,
+        };
         if self.tracing {
             self.trace.push(format!("FINDING {finding}"));
         }
@@ -199,7 +216,11 @@ impl State {
         if self.tracing {
             let at = self.now;
             let text = line();
-            self.trace.push(format!("{:>10.3} ms  {text}", at as f64 / 1e6));
+            self.trace.push(format!(
+                "{:>6}.{:06} ms  {text}",
+                at / 1_000_000,
+                at % 1_000_000
+            ));
         }
     }
 
@@ -246,8 +267,13 @@ pub(crate) fn installed() -> bool {
 pub(crate) fn with<R>(f: impl FnOnce(&mut State) -> R) -> R {
     STATE.with(|slot| {
         let mut guard = slot.borrow_mut();
-        #[expect(clippy::expect_used, reason = "a mirror call outside a simulation is a test bug")]
-        let state = guard.as_mut().expect("kmdf-sim: no simulated machine on this thread");
+        #[expect(
+            clippy::expect_used,
+            reason = "a mirror call outside a simulation is a test bug"
+        )]
+        let state = guard
+            .as_mut()
+            .expect("kmdf-sim: no simulated machine on this thread");
         f(state)
     })
 }

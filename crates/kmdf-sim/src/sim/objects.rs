@@ -3,13 +3,12 @@
 use std::collections::HashMap;
 
 use super::{State, dma, io};
+use crate::mirror::types::{GUID, PFN_WDF_INTERRUPT_DPC, PFN_WDF_INTERRUPT_ISR};
 use crate::mirror::types::{
-    PCWDF_OBJECT_CONTEXT_TYPE_INFO, PFN_WDF_OBJECT_CONTEXT_CLEANUP,
-    PFN_WDF_OBJECT_CONTEXT_DESTROY, WDF_DEVICE_IO_TYPE, WDF_OBJECT_ATTRIBUTES,
-    WDF_PNPPOWER_EVENT_CALLBACKS, WDFOBJECT,
+    PCWDF_OBJECT_CONTEXT_TYPE_INFO, PFN_WDF_OBJECT_CONTEXT_CLEANUP, PFN_WDF_OBJECT_CONTEXT_DESTROY,
+    WDF_DEVICE_IO_TYPE, WDF_OBJECT_ATTRIBUTES, WDF_PNPPOWER_EVENT_CALLBACKS,
 };
 use crate::mirror::types::{PFN_WDF_DRIVER_DEVICE_ADD, PFN_WDF_DRIVER_UNLOAD, PFN_WDF_TIMER};
-use crate::mirror::types::{PFN_WDF_INTERRUPT_DPC, PFN_WDF_INTERRUPT_ISR, GUID};
 use crate::verifier::Severity;
 
 /// Index of an object in the handle table.
@@ -27,7 +26,7 @@ pub(crate) const fn handle(id: Id) -> usize {
 
 /// Object id of a handle value, if it has the shape of one.
 pub(crate) const fn id_of(handle: usize) -> Option<Id> {
-    if handle < BASE || (handle - BASE) % STRIDE != 0 {
+    if handle < BASE || !(handle - BASE).is_multiple_of(STRIDE) {
         return None;
     }
     Some((handle - BASE) / STRIDE)
@@ -35,7 +34,10 @@ pub(crate) const fn id_of(handle: usize) -> Option<Id> {
 
 /// Kinds of framework objects, with their per-kind state.
 pub(crate) enum Kind {
-    Driver { device_add: PFN_WDF_DRIVER_DEVICE_ADD, unload: PFN_WDF_DRIVER_UNLOAD },
+    Driver {
+        device_add: PFN_WDF_DRIVER_DEVICE_ADD,
+        unload: PFN_WDF_DRIVER_UNLOAD,
+    },
     Device(Box<Device>),
     Queue(Box<io::Queue>),
     Request(Box<io::Request>),
@@ -43,9 +45,13 @@ pub(crate) enum Kind {
     Enabler(Box<dma::Enabler>),
     Transaction(Box<dma::Transaction>),
     CommonBuffer(Box<dma::CommonBuffer>),
-    SpinLock { holder: bool },
+    SpinLock {
+        holder: bool,
+    },
     Timer(Box<Timer>),
-    ResList { descriptors: Vec<crate::mirror::types::CM_PARTIAL_RESOURCE_DESCRIPTOR> },
+    ResList {
+        descriptors: Vec<crate::mirror::types::CM_PARTIAL_RESOURCE_DESCRIPTOR>,
+    },
 }
 
 impl Kind {
@@ -126,6 +132,10 @@ pub(crate) struct Device {
 }
 
 /// A WDFINTERRUPT.
+#[expect(
+    clippy::struct_excessive_bools,
+    reason = "independent flags of the framework's interrupt state"
+)]
 pub(crate) struct Interrupt {
     pub(crate) device: Id,
     pub(crate) isr: PFN_WDF_INTERRUPT_ISR,
@@ -135,7 +145,6 @@ pub(crate) struct Interrupt {
     pub(crate) lock_held: bool,
     pub(crate) isr_pending: bool,
     pub(crate) storm: u32,
-    pub(crate) message_based: bool,
     /// Created in `EvtDevicePrepareHardware`: the framework deletes it after release.
     pub(crate) from_prepare: bool,
 }
@@ -181,7 +190,12 @@ impl State {
 
     /// Resolves a handle, reporting `WDF_INVALID_HANDLE` (bugcheck 0x10D/0x5) when it is not
     /// a live object of the expected kind.
-    pub(crate) fn resolve(&mut self, raw: usize, ddi: &'static str, want: &'static str) -> Option<Id> {
+    pub(crate) fn resolve(
+        &mut self,
+        raw: usize,
+        ddi: &'static str,
+        want: &'static str,
+    ) -> Option<Id> {
         let found = id_of(raw).and_then(|id| self.obj(id).map(|o| (id, o.kind.name())));
         match found {
             Some((id, name)) if name == want || want == "WDFOBJECT" => Some(id),
@@ -197,7 +211,9 @@ impl State {
                 self.finding(
                     "BADHANDLE",
                     Severity::Fatal,
-                    format!("{ddi}: {raw:#x} is not a live {want} (null, deleted or never created)"),
+                    format!(
+                        "{ddi}: {raw:#x} is not a live {want} (null, deleted or never created)"
+                    ),
                 );
                 None
             }
@@ -211,7 +227,9 @@ impl State {
         ddi: &'static str,
         attributes: Option<&WDF_OBJECT_ATTRIBUTES>,
     ) -> bool {
-        let Some(attributes) = attributes else { return true };
+        let Some(attributes) = attributes else {
+            return true;
+        };
         if attributes.Size as usize != core::mem::size_of::<WDF_OBJECT_ATTRIBUTES>() {
             self.finding(
                 "ATTRIBUTES",
@@ -227,7 +245,10 @@ impl State {
             // The driver's type info is a static it owns; read its size and unique type.
             let (size, unique) = crate::mirror::read_type_info(info);
             let size = size.max(attributes.ContextSizeOverride);
-            Some(Context { memory: vec![0u128; size.div_ceil(16).max(1)].into_boxed_slice(), type_info: unique })
+            Some(Context {
+                memory: vec![0u128; size.div_ceil(16).max(1)].into_boxed_slice(),
+                type_info: unique,
+            })
         };
         if let Some(object) = self.obj_mut(id) {
             object.context = context;
@@ -281,10 +302,5 @@ impl State {
             parent.children.retain(|c| *c != id);
         }
         Some(object)
-    }
-
-    /// A handle value typed as `WDFOBJECT`.
-    pub(crate) fn wdfobject(id: Id) -> WDFOBJECT {
-        handle(id) as WDFOBJECT
     }
 }
