@@ -50,11 +50,11 @@ impl RawValue for u32 {
     fn read(address: usize) -> Self {
         // SAFETY: `address` lies inside a live MmMapIoSpaceEx mapping, 4-byte aligned
         // (`Bar::read` checks the offset; `Register` offsets are aligned by construction).
-        unsafe { core::ptr::read_volatile(address as *const u32) }
+        unsafe { core::ptr::read_volatile(address as *const Self) }
     }
     fn write(address: usize, value: Self) {
         // SAFETY: as in `read`.
-        unsafe { core::ptr::write_volatile(address as *mut u32, value) }
+        unsafe { core::ptr::write_volatile(address as *mut Self, value) }
     }
 }
 
@@ -62,11 +62,11 @@ impl RawValue for u32 {
 impl RawValue for u64 {
     fn read(address: usize) -> Self {
         // SAFETY: as for `u32`, 8-byte aligned.
-        unsafe { core::ptr::read_volatile(address as *const u64) }
+        unsafe { core::ptr::read_volatile(address as *const Self) }
     }
     fn write(address: usize, value: Self) {
         // SAFETY: as for `u32`, 8-byte aligned.
-        unsafe { core::ptr::write_volatile(address as *mut u64, value) }
+        unsafe { core::ptr::write_volatile(address as *mut Self, value) }
     }
 }
 
