@@ -32,7 +32,18 @@ impl RequestCancel for DeviceContext {
             return;
         }
         self.end_early(EndReason::Cancelled, cx);
-        self.io.lock(cx).cancel_ran = true;
+        // From here on the DMA path may complete the request itself. If it finished meanwhile
+        // (or inside `end_early`, when the cancel won outright) it parked the completion.
+        let parked = {
+            let mut io = self.io.lock(cx);
+            io.cancel_ran = true;
+            io.parked.take()
+        };
+        if let Some(parked) = parked {
+            parked
+                .request
+                .complete_with_information(parked.status, parked.information, cx);
+        }
     }
 }
 
@@ -44,6 +55,9 @@ impl TimerHandler for DeviceContext {
         }
         match &hw.personality {
             Personality::BusMaster { .. } => {
+                if self.resume_deferred(&hw.bar, cx) {
+                    return;
+                }
                 if hw.bar.read::<regs::Identification>().0 == u32::MAX {
                     self.abandon(EndReason::Removed, cx);
                 } else if hw.bar.read::<regs::DmaCommand>().0 & regs::cmd::RUN == 0 {
@@ -63,6 +77,34 @@ impl TimerHandler for DeviceContext {
 }
 
 impl DeviceContext {
+    /// Handles a command parked behind an engine that timed out: starts it once the engine is
+    /// idle, polls again, or gives up after the recovery budget. True when a command was parked.
+    fn resume_deferred(&self, bar: &crate::wdf::mmio::Bar, cx: &Dispatch<'_>) -> bool {
+        let mut io = self.io.lock(cx);
+        let Some(command) = io.deferred else {
+            return false;
+        };
+        let idle = bar.read::<regs::DmaCommand>().0 & regs::cmd::RUN == 0;
+        if idle {
+            // The engine recovered: stale causes are dropped, then the parked command starts.
+            bar.write(regs::InterruptAck(u32::MAX));
+            crate::dma::start_command(bar, command);
+            io.deferred = None;
+            io.engine_suspect = false;
+            drop(io);
+            let _was_queued = self.watchdog.start_ms(crate::dma::WATCHDOG_MS, cx);
+        } else if io.recovery_polls >= crate::dma::RECOVERY_POLLS || io.end.is_some() {
+            io.deferred = None;
+            drop(io);
+            self.abandon(EndReason::Timeout, cx);
+        } else {
+            io.recovery_polls += 1;
+            drop(io);
+            let _was_queued = self.watchdog.start_ms(crate::dma::RECOVERY_POLL_MS, cx);
+        }
+        true
+    }
+
     /// Gives up on the edu command in flight: it will never be reported, so the transaction
     /// ends now with the bytes of the transfers that did complete.
     fn abandon(&self, reason: EndReason, cx: &Dispatch<'_>) {

@@ -107,6 +107,8 @@ pub struct Op {
     pub kind: OpKind,
     /// Ring position of its first byte.
     pub base: u32,
+    /// Bytes the request asks to move.
+    pub length: usize,
 }
 
 /// The transfer the device is working on.
@@ -116,6 +118,19 @@ pub struct Programmed {
     pub count: usize,
     /// Length of the framework's transfer (`count` may be shorter at the ring's end).
     pub length: usize,
+}
+
+/// One edu DMA command: the register values that start it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct EduCommand {
+    /// Source address.
+    pub source: u64,
+    /// Destination address.
+    pub destination: u64,
+    /// Byte count.
+    pub count: u64,
+    /// Command (RUN, direction, interrupt).
+    pub command: u64,
 }
 
 /// Why an operation must end early.
@@ -169,6 +184,10 @@ pub struct IoState {
     pub parked: Option<Parked>,
     /// A previous command never finished: the engine may still be busy.
     pub engine_suspect: bool,
+    /// A command waiting for the engine to become idle after a timeout.
+    pub deferred: Option<EduCommand>,
+    /// Watchdog polls spent waiting for the engine.
+    pub recovery_polls: u32,
     /// The hardware disappeared.
     pub removed: bool,
     /// Counters.

@@ -5,7 +5,9 @@
 //! transfer or the end of the transaction → the request completes with
 //! `WdfDmaTransactionGetBytesTransferred`.
 
-use crate::context::{DeviceContext, EndReason, OpKind, Personality, Programmed as Work};
+use crate::context::{
+    DeviceContext, EduCommand, EndReason, OpKind, Personality, Programmed as Work,
+};
 use crate::io::map_framework;
 use crate::regs::{self, cmd, ctrl};
 use crate::wdf::Error;
@@ -17,6 +19,18 @@ use crate::wdf::irql::{AtMostDispatch, Dispatch};
 
 /// Watchdog period for one device command: ten times edu's 100 ms per command.
 pub const WATCHDOG_MS: u32 = 1_000;
+/// Poll period while a command waits for an engine that timed out earlier.
+pub const RECOVERY_POLL_MS: u32 = 50;
+/// Polls before giving up on such an engine (2 s).
+pub const RECOVERY_POLLS: u32 = 40;
+
+/// How `program_edu` left the engine.
+enum EduStart {
+    /// The command is running; it moves this many bytes.
+    Running(usize),
+    /// The engine still runs a command that timed out; this one waits for it.
+    Waiting(EduCommand, usize),
+}
 
 impl DeviceContext {
     /// Reports the transfer the device finished (`Completion` chosen by the caller) and acts on
@@ -37,18 +51,24 @@ impl DeviceContext {
             status,
             bytes,
         } = finished;
-        let (end, kind) = {
+        let (end, op) = {
             let mut io = self.io.lock(cx);
             io.programmed = None;
-            (io.end, io.op.map(|op| op.kind))
+            (io.end, io.op)
         };
+        let complete = op.is_some_and(|op| bytes == op.length);
         let result = match (end, status) {
+            // Cancelled during the last transfer: everything moved, so the request succeeded.
+            (Some(EndReason::Cancelled), Ok(())) if complete => Ok(()),
             (Some(reason), _) => Err(reason.error()),
             (None, Ok(())) => Ok(()),
             (None, Err(error)) => Err(map_framework(error)),
         };
-        if kind == Some(OpKind::LoopbackWrite) && result.is_ok() {
-            self.start_dma(request, OpKind::LoopbackRead, 0, cx);
+        if let Some(op) = op
+            && op.kind == OpKind::LoopbackWrite
+            && result.is_ok()
+        {
+            self.start_dma(request, OpKind::LoopbackRead, 0, op.length, cx);
             return;
         }
         self.finish_request(request, result, bytes, cx);
@@ -94,22 +114,20 @@ impl DeviceContext {
         self.complete_transfer(how, cx);
     }
 
-    /// Programs one edu command for `transfer`; returns the bytes the command moves.
+    /// Programs one edu command for `transfer`, or parks it when a command that timed out
+    /// still owns the engine (edu cannot be aborted; the watchdog starts it once idle).
     ///
     /// # Errors
-    /// `STATUS_DEVICE_REMOVED` when the registers read all ones, `STATUS_DEVICE_BUSY` when a
-    /// previous command still owns the engine.
+    /// `STATUS_DEVICE_REMOVED` when the registers read all ones, `STATUS_DEVICE_BUSY` when the
+    /// engine is busy although no earlier command timed out.
     fn program_edu(
         bar: &crate::wdf::mmio::Bar,
         transfer: &Transfer<'_>,
         base: u32,
-    ) -> Result<usize, Error> {
+        suspect: bool,
+    ) -> Result<EduStart, Error> {
         if bar.read::<regs::Identification>().0 == u32::MAX {
             return Err(Error::DEVICE_REMOVED);
-        }
-        if bar.read::<regs::DmaCommand>().0 & cmd::RUN != 0 {
-            // A command that never finished still owns the engine (edu cannot be aborted).
-            return Err(Error::DEVICE_BUSY);
         }
         let ring = regs::ring_offset(base, transfer.offset);
         let count = regs::until_wrap(ring, transfer.length);
@@ -118,11 +136,21 @@ impl DeviceContext {
             Direction::ToDevice => (transfer.address(), device, 0),
             Direction::FromDevice => (device, transfer.address(), cmd::TO_RAM),
         };
-        bar.write(regs::DmaSource(source));
-        bar.write(regs::DmaDestination(destination));
-        bar.write(regs::DmaCount(count as u64));
-        bar.write(regs::DmaCommand(cmd::RUN | cmd::IRQ | direction));
-        Ok(count)
+        let command = EduCommand {
+            source,
+            destination,
+            count: count as u64,
+            command: cmd::RUN | cmd::IRQ | direction,
+        };
+        if bar.read::<regs::DmaCommand>().0 & cmd::RUN != 0 {
+            return if suspect {
+                Ok(EduStart::Waiting(command, count))
+            } else {
+                Err(Error::DEVICE_BUSY)
+            };
+        }
+        start_command(bar, command);
+        Ok(EduStart::Running(count))
     }
 
     /// Points the FIFO peripheral at the ring and raises its DMA request line.
@@ -148,6 +176,14 @@ impl DeviceContext {
         bar.write(regs::PeripheralCtrl(ctrl::DREQ_ENABLE | direction));
         Ok(transfer.length)
     }
+}
+
+/// Writes the four DMA registers, the command last (it starts the engine).
+pub fn start_command(bar: &crate::wdf::mmio::Bar, command: EduCommand) {
+    bar.write(regs::DmaSource(command.source));
+    bar.write(regs::DmaDestination(command.destination));
+    bar.write(regs::DmaCount(command.count));
+    bar.write(regs::DmaCommand(command.command));
 }
 
 /// Chooses the `DmaCompleted*` form for a finished device command.
@@ -177,17 +213,29 @@ impl DmaHandler for DeviceContext {
         }
         let base = io.op.map_or(0, |op| op.base);
         let started = match &hw.personality {
-            Personality::BusMaster { .. } => Self::program_edu(&hw.bar, transfer, base),
-            Personality::System { .. } => Self::program_peripheral(&hw.bar, transfer, base),
+            Personality::BusMaster { .. } => {
+                Self::program_edu(&hw.bar, transfer, base, io.engine_suspect)
+            }
+            Personality::System { .. } => {
+                Self::program_peripheral(&hw.bar, transfer, base).map(EduStart::Running)
+            }
         };
         match started {
-            Ok(count) => {
+            Ok(start) => {
+                let (count, period) = match start {
+                    EduStart::Running(count) => (count, WATCHDOG_MS),
+                    EduStart::Waiting(command, count) => {
+                        io.deferred = Some(command);
+                        io.recovery_polls = 0;
+                        (count, RECOVERY_POLL_MS)
+                    }
+                };
                 io.programmed = Some(Work {
                     count,
                     length: transfer.length,
                 });
                 drop(io);
-                let _was_queued = self.watchdog.start_ms(WATCHDOG_MS, cx);
+                let _was_queued = self.watchdog.start_ms(period, cx);
                 Programmed::Started
             }
             Err(error) => {

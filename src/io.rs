@@ -113,6 +113,7 @@ impl DeviceContext {
         mut request: Request,
         kind: OpKind,
         base: u32,
+        length: usize,
         cx: &impl AtMostDispatch,
     ) {
         let Some(hw) = self.hw.get() else {
@@ -126,7 +127,7 @@ impl DeviceContext {
                 self.finish_request(request, Err(Error::DEVICE_REMOVED), 0, cx);
                 return;
             }
-            io.op = Some(crate::context::Op { kind, base });
+            io.op = Some(crate::context::Op { kind, base, length });
             io.programmed = None;
             if kind != OpKind::LoopbackRead {
                 // A new request: its own cancellation state. (The loopback's second half keeps
@@ -237,14 +238,14 @@ fn count(counters: &mut Statistics, status: Status, information: usize, kind: Op
 impl QueueHandler for DeviceContext {
     fn read(&self, request: Request, length: usize, cx: &UpToDispatch<'_>) {
         match check_length(length) {
-            Ok(()) => self.start_dma(request, OpKind::Read, 0, cx),
+            Ok(()) => self.start_dma(request, OpKind::Read, 0, length, cx),
             Err(error) => self.finish_request(request, Err(error), 0, cx),
         }
     }
 
     fn write(&self, request: Request, length: usize, cx: &UpToDispatch<'_>) {
         match check_length(length) {
-            Ok(()) => self.start_dma(request, OpKind::Write, 0, cx),
+            Ok(()) => self.start_dma(request, OpKind::Write, 0, length, cx),
             Err(error) => self.finish_request(request, Err(error), 0, cx),
         }
     }
@@ -281,12 +282,12 @@ impl QueueHandler for DeviceContext {
                     OpKind::Read
                 };
                 match checked {
-                    Ok(offset) => self.start_dma(request, kind, offset, cx),
+                    Ok(offset) => self.start_dma(request, kind, offset, output_length, cx),
                     Err(error) => self.finish_request(request, Err(error), 0, cx),
                 }
             }
             edu_api::IOCTL_EDU_LOOPBACK => match check_loopback(input_length, output_length) {
-                Ok(()) => self.start_dma(request, OpKind::LoopbackWrite, 0, cx),
+                Ok(()) => self.start_dma(request, OpKind::LoopbackWrite, 0, input_length, cx),
                 Err(error) => self.finish_request(request, Err(error), 0, cx),
             },
             _ => self.finish_request(request, Err(Error::INVALID_DEVICE_REQUEST), 0, cx),

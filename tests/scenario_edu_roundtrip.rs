@@ -1,6 +1,15 @@
 //! The driver on the simulated edu device: writes and reads of many sizes, data verified
 //! byte for byte, Information equal to the bytes moved, verifier clean at unload.
 
+#![allow(
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    clippy::too_many_lines,
+    clippy::similar_names,
+    clippy::cast_possible_truncation,
+    reason = "test code: a failed expectation is a test failure"
+)]
 mod common;
 
 use common::{Hw, Rig, pattern, ring_after_write, ring_read, status};

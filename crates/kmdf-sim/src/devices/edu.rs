@@ -180,6 +180,13 @@ pub enum EduFault {
     /// Applies at once: every later MMIO read returns all ones, writes are ignored, a pending DMA
     /// or factorial never completes and the `INTx` line is released.
     SurpriseRemoval,
+    /// The next command hangs for `ns` nanoseconds after its normal completion time, then the
+    /// engine drops it: RUN clears, nothing is copied and no interrupt is raised. A simulator
+    /// extension modelling an engine that recovers on its own (QEMU's edu never hangs).
+    Hang {
+        /// How long RUN stays set past the normal completion time.
+        ns: u64,
+    },
 }
 
 /// Direction of a DMA command (command bit 1).
@@ -212,6 +219,8 @@ pub enum EduDmaOutcome {
     Completed,
     /// [`EduFault::StuckEngine`]: RUN stays set forever.
     Stuck,
+    /// [`EduFault::Hang`]: RUN stayed set, then the command was dropped without a copy.
+    Hung,
     /// The real QEMU would have aborted; the model is now inert.
     Aborted,
 }
@@ -384,6 +393,7 @@ struct DmaRegs {
 #[derive(Clone, Copy, Debug, Default)]
 struct DmaFaults {
     stuck: bool,
+    hang_ns: Option<u64>,
     lost: bool,
     late_ns: Option<u64>,
     short: Option<u64>,
@@ -432,6 +442,8 @@ impl Edu {
     pub const TOKEN_DMA: u64 = 1;
     /// Timer token of the factorial completion.
     pub const TOKEN_FACTORIAL: u64 = 2;
+    /// Timer token of the end of a [`EduFault::Hang`].
+    pub const TOKEN_UNHANG: u64 = 3;
     /// First timer token used for raises delayed by [`EduFault::LateInterrupt`]; each delayed
     /// raise gets the next token from here on.
     pub const TOKEN_LATE_IRQ_BASE: u64 = 0x1_0000;
@@ -587,6 +599,7 @@ impl Edu {
         match token {
             Self::TOKEN_DMA => self.run_dma(bus, effects),
             Self::TOKEN_FACTORIAL => self.finish_factorial(effects),
+            Self::TOKEN_UNHANG => self.dma.cmd &= !CMD_RUN,
             _ => {
                 if let Some(pos) = self.late_raises.iter().position(|&(t, _)| t == token) {
                     let (_, cause) = self.late_raises.remove(pos);
@@ -604,6 +617,7 @@ impl Edu {
         self.log.push(EduEvent::FaultInjected(fault));
         match fault {
             EduFault::StuckEngine => self.pending_faults.stuck = true,
+            EduFault::Hang { ns } => self.pending_faults.hang_ns = Some(ns),
             EduFault::LostInterrupt => self.pending_faults.lost = true,
             EduFault::LateInterrupt { extra_ns } => self.pending_faults.late_ns = Some(extra_ns),
             EduFault::ShortCopy { bytes } => self.pending_faults.short = Some(bytes),
@@ -840,6 +854,15 @@ impl Edu {
         if faults.stuck {
             record.outcome = EduDmaOutcome::Stuck;
             self.log.push(EduEvent::Dma(record));
+            return;
+        }
+        if let Some(ns) = faults.hang_ns {
+            record.outcome = EduDmaOutcome::Hung;
+            self.log.push(EduEvent::Dma(record));
+            effects.push(Effect::ArmTimer {
+                token: Self::TOKEN_UNHANG,
+                delay_ns: ns,
+            });
             return;
         }
 
@@ -1698,6 +1721,43 @@ mod tests {
     }
 
     // ----- faults -----
+
+    #[test]
+    fn fault_hang_drops_the_command_after_the_delay() {
+        let mut e = Edu::new(EduConfig::default());
+        e.inject(EduFault::Hang { ns: 5_000 }, &mut Vec::new());
+        let mut fx = Vec::new();
+        e.mmio_write(0x80, 8, 0x1000, &mut fx);
+        e.mmio_write(0x88, 8, 0x40000, &mut fx);
+        e.mmio_write(0x90, 8, 16, &mut fx);
+        e.mmio_write(0x98, 8, CMD_RUN | CMD_IRQ, &mut fx);
+        let mut fx = Vec::new();
+        e.timer_fired(Edu::TOKEN_DMA, &mut TestMemory::default(), &mut fx);
+        assert_eq!(
+            fx,
+            vec![Effect::ArmTimer {
+                token: Edu::TOKEN_UNHANG,
+                delay_ns: 5_000
+            }]
+        );
+        assert_eq!(
+            e.mmio_read(0x98, 8) & CMD_RUN,
+            CMD_RUN,
+            "still running while hung"
+        );
+        e.timer_fired(
+            Edu::TOKEN_UNHANG,
+            &mut TestMemory::default(),
+            &mut Vec::new(),
+        );
+        assert_eq!(
+            e.mmio_read(0x98, 8) & CMD_RUN,
+            0,
+            "the engine dropped the command"
+        );
+        assert_eq!(e.interrupt_status(), 0, "no completion interrupt");
+        assert_eq!(e.bytes_moved(), 0);
+    }
 
     #[test]
     fn fault_stuck_engine_never_clears_run() {

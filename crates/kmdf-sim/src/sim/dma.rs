@@ -247,7 +247,10 @@ impl State {
     }
 
     /// `WdfDmaEnablerCreate`.
-    #[expect(clippy::too_many_lines, reason = "the DDI's checks, in the order KMDF makes them")]
+    #[expect(
+        clippy::too_many_lines,
+        reason = "the DDI's checks, in the order KMDF makes them"
+    )]
     pub(crate) fn enabler_create(
         &mut self,
         device: Id,

@@ -174,7 +174,10 @@ impl State {
 
     /// Sends an IRP to a device; returns its id.
     #[expect(clippy::needless_pass_by_value, reason = "the IRP keeps the operation")]
-    #[expect(clippy::too_many_lines, reason = "buffer set-up for each kind of request, in one place")]
+    #[expect(
+        clippy::too_many_lines,
+        reason = "buffer set-up for each kind of request, in one place"
+    )]
     pub(crate) fn submit(&mut self, device: Id, op: IoOp) -> u64 {
         let id = self.next_irp;
         self.next_irp += 1;
