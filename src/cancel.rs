@@ -54,17 +54,22 @@ impl TimerHandler for DeviceContext {
             return;
         }
         match &hw.personality {
-            Personality::BusMaster { .. } => {
+            Personality::BusMaster { interrupt, .. } => {
                 if self.resume_deferred(&hw.bar, cx) {
                     return;
                 }
                 if hw.bar.read::<regs::Identification>().0 == u32::MAX {
                     self.abandon(EndReason::Removed, cx);
-                } else if hw.bar.read::<regs::DmaCommand>().0 & regs::cmd::RUN == 0 {
-                    // The engine finished but its interrupt never came: complete the command.
+                } else if hw.bar.read::<regs::DmaCommand>().0 & regs::cmd::RUN != 0 {
+                    self.io.lock(cx).engine_suspect = true;
+                    self.abandon(EndReason::Timeout, cx);
+                } else if Self::take_dma_cause(&hw.bar, interrupt, cx) {
+                    // The engine finished and raised its cause, but no interrupt reached the
+                    // DPC: complete the command here.
                     self.edu_command_done(cx);
                 } else {
-                    self.io.lock(cx).engine_suspect = true;
+                    // The engine is idle without having raised "DMA done": the command was
+                    // dropped, so none of its bytes can be counted.
                     self.abandon(EndReason::Timeout, cx);
                 }
             }
@@ -77,6 +82,25 @@ impl TimerHandler for DeviceContext {
 }
 
 impl DeviceContext {
+    /// Whether the edu reported "DMA done" that no DPC has handled yet, consuming it. Taken
+    /// under the interrupt lock, so the ISR and the DPC see the cause at most once between
+    /// them.
+    fn take_dma_cause(
+        bar: &crate::wdf::mmio::Bar,
+        interrupt: &crate::wdf::interrupt::Interrupt<crate::context::IsrState>,
+        cx: &Dispatch<'_>,
+    ) -> bool {
+        let mut shared = interrupt.lock(cx);
+        let pending = bar.read::<regs::InterruptStatus>().0;
+        if pending != 0 && pending != u32::MAX {
+            bar.write(regs::InterruptAck(pending));
+            shared.causes |= pending;
+        }
+        let done = shared.causes & regs::CAUSE_DMA != 0;
+        shared.causes &= !regs::CAUSE_DMA;
+        done
+    }
+
     /// Handles a command parked behind an engine that timed out: starts it once the engine is
     /// idle, polls again, or gives up after the recovery budget. True when a command was parked.
     fn resume_deferred(&self, bar: &crate::wdf::mmio::Bar, cx: &Dispatch<'_>) -> bool {

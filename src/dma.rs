@@ -58,8 +58,13 @@ impl DeviceContext {
         };
         let complete = op.is_some_and(|op| bytes == op.length);
         let result = match (end, status) {
-            // Cancelled during the last transfer: everything moved, so the request succeeded.
-            (Some(EndReason::Cancelled), Ok(())) if complete => Ok(()),
+            // Cancelled during the last transfer: everything moved, so the request succeeded
+            // (a loopback's write half still stops there).
+            (Some(EndReason::Cancelled), Ok(()))
+                if complete && op.is_some_and(|op| op.kind != OpKind::LoopbackWrite) =>
+            {
+                Ok(())
+            }
             (Some(reason), _) => Err(reason.error()),
             (None, Ok(())) => Ok(()),
             (None, Err(error)) => Err(map_framework(error)),
@@ -71,7 +76,13 @@ impl DeviceContext {
             self.start_dma(request, OpKind::LoopbackRead, 0, op.length, cx);
             return;
         }
-        self.finish_request(request, result, bytes, cx);
+        // A loopback that ends in its write half returned nothing to the caller.
+        let information = if op.is_some_and(|op| op.kind == OpKind::LoopbackWrite) {
+            0
+        } else {
+            bytes
+        };
+        self.finish_request(request, result, information, cx);
     }
 
     /// Asks the operation in flight to end at the next transfer boundary; for system DMA,
@@ -83,12 +94,10 @@ impl DeviceContext {
             if io.op.is_none() {
                 return;
             }
-            let first = io.end.is_none();
             io.end.get_or_insert(reason);
             let channel = hw.personality.channel();
             let won = channel.try_cancel(&io.cx());
             if won.is_none()
-                && first
                 && let Personality::System { channel, .. } = &hw.personality
             {
                 channel.stop_system_transfer(&io.cx());
@@ -239,8 +248,15 @@ impl DmaHandler for DeviceContext {
                 Programmed::Started
             }
             Err(error) => {
-                if error == Error::DEVICE_REMOVED {
-                    io.removed = true;
+                let removed = error == Error::DEVICE_REMOVED;
+                io.removed |= removed;
+                if matches!(hw.personality, Personality::System { .. }) {
+                    // The channel stops the mapped transfer; its completion reports why.
+                    io.end.get_or_insert(if removed {
+                        EndReason::Removed
+                    } else {
+                        EndReason::DeviceError
+                    });
                 }
                 Programmed::Abort(error)
             }
@@ -263,7 +279,9 @@ impl DmaHandler for DeviceContext {
 
     fn transfer_complete(&self, status: SystemDmaStatus, cx: &Dispatch<'_>) {
         let Some(hw) = self.hw.get() else { return };
-        let moved = hw.bar.read::<regs::PeripheralCount>().0 as usize;
+        // A removed peripheral reads all ones: it confirms nothing of this transfer.
+        let count = hw.bar.read::<regs::PeripheralCount>().0;
+        let moved = if count == u32::MAX { 0 } else { count as usize };
         hw.bar.write(regs::PeripheralCtrl(0));
         let how = {
             let mut io = self.io.lock(cx);

@@ -231,10 +231,9 @@ impl DeviceHandler for DeviceContext {
     }
 
     fn surprise_removal(&self, _device: Device, cx: &Passive<'_>) {
-        let mut io = self.io.lock(cx);
-        io.removed = true;
-        if io.op.is_some() {
-            io.end.get_or_insert(crate::context::EndReason::Removed);
-        }
+        self.io.lock(cx).removed = true;
+        // End the operation in flight at once: stop the controller (system DMA), or let the
+        // watchdog find the edu gone (its registers read all ones).
+        self.end_early(crate::context::EndReason::Removed, cx);
     }
 }

@@ -12,6 +12,7 @@
 use core::cell::UnsafeCell;
 use core::marker::PhantomData;
 use core::ptr::NonNull;
+use core::sync::atomic::{AtomicBool, Ordering};
 
 use super::device::{Device, DeviceHandler, DmaResource};
 use super::irql::{AtMostDispatch, Dispatch, Passive};
@@ -261,8 +262,10 @@ impl Transfer<'_> {
 pub enum Programmed {
     /// The device was started for the transfer.
     Started,
-    /// The transfer cannot be started: the channel ends the transaction with
-    /// `DmaCompletedFinal` and hands back the request through [`DmaHandler::aborted`].
+    /// The transfer cannot be started. Bus master: the channel ends the transaction with
+    /// `DmaCompletedFinal` and hands back the request through [`DmaHandler::aborted`]. System
+    /// mode: the channel stops the mapped transfer and the framework reports it through
+    /// [`DmaHandler::transfer_complete`] (the driver records why before returning this).
     Abort(Error),
 }
 
@@ -353,6 +356,8 @@ pub struct ChannelCore {
     transaction: NonNull<sys::WDFDMATRANSACTION__>,
     lock: NonNull<sys::WDFSPINLOCK__>,
     phase: UnsafeCell<Phase>,
+    /// `WdfDmaTransactionStopSystemTransfer` was called for the current initialisation.
+    stopped: AtomicBool,
     system: bool,
 }
 
@@ -424,6 +429,7 @@ impl<K> DmaChannel<K> {
                 transaction,
                 lock,
                 phase: UnsafeCell::new(Phase::Idle),
+                stopped: AtomicBool::new(false),
                 system,
             },
             _kind: PhantomData,
@@ -454,24 +460,31 @@ impl DmaChannel<SystemMode> {
     /// framework then reports the transfer through `transfer_complete`. Call at most once per
     /// request.
     pub fn stop_system_transfer(&self, _cx: &impl AtMostDispatch) {
-        let core = &self.core;
-        with_phase(core, |phase| {
-            if matches!(phase, Phase::InFlight(_) | Phase::Completing(_)) {
-                // SAFETY: the transaction is executing on a system-profile enabler (phase and
-                // type); the DDI returns at once and calls nothing in the driver; IRQL <=
-                // DISPATCH_LEVEL (spin lock held).
-                unsafe {
-                    wdf_call!(
-                        WdfDmaTransactionStopSystemTransfer,
-                        core.transaction.as_ptr()
-                    );
-                };
-            }
-        });
+        self.core.stop_once();
     }
 }
 
 impl ChannelCore {
+    /// `WdfDmaTransactionStopSystemTransfer`, at most once per initialisation (a second stop
+    /// is a bugcheck when the HAL refuses it, §3.2), and only while the transaction executes.
+    fn stop_once(&self) {
+        debug_assert!(
+            self.system,
+            "StopSystemTransfer is for system-profile transactions"
+        );
+        let tx = self.transaction.as_ptr();
+        with_phase(self, |phase| {
+            if matches!(phase, Phase::InFlight(_) | Phase::Completing(_))
+                && !self.stopped.swap(true, Ordering::AcqRel)
+            {
+                // SAFETY: the transaction is executing (phase) on a system-profile enabler (only
+                // `DmaChannel<SystemMode>` and the program trampoline of a system channel call
+                // this); first stop of this initialisation (flag); the DDI returns at once and
+                // calls nothing in the driver; IRQL <= DISPATCH_LEVEL (spin lock held).
+                unsafe { wdf_call!(WdfDmaTransactionStopSystemTransfer, tx) };
+            }
+        });
+    }
     /// Whether a transaction is running.
     #[must_use]
     pub fn busy(&self, _cx: &impl AtMostDispatch) -> bool {
@@ -542,6 +555,7 @@ impl ChannelCore {
         // INVARIANT: the request moves into the channel before Execute, because EvtProgramDma
         // (and even the completion) can run before Execute returns.
         with_phase(self, |phase| *phase = Phase::InFlight(request));
+        self.stopped.store(false, Ordering::Release);
         // SAFETY: the transaction is Initialized (just above); no context is passed.
         let status = unsafe { wdf_call!(WdfDmaTransactionExecute, tx, core::ptr::null_mut()) };
         if let Err(error) = Status::from_raw(status).ok() {
@@ -722,6 +736,15 @@ unsafe extern "C" fn evt_wdf_program_dma<C: DmaHandler>(
     let cx = unsafe { Dispatch::new() };
     match context.program(&transfer, &cx) {
         Programmed::Started => 1,
+        Programmed::Abort(_) if context.dma_channel().is_some_and(|channel| channel.system) => {
+            // A system transfer is already mapped on the controller, and with a transfer-complete
+            // callback registered no DmaCompleted* may precede its notification (§3.1): stop
+            // it; the callback then ends the transaction.
+            if let Some(channel) = context.dma_channel() {
+                channel.stop_once();
+            }
+            0
+        }
         Programmed::Abort(error) => {
             let mut status: sys::NTSTATUS = sys::STATUS_SUCCESS;
             // SAFETY: KMDF allows DmaCompletedFinal from EvtProgramDma to end the transaction

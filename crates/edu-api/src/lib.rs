@@ -113,8 +113,9 @@ pub const IOCTL_EDU_DMA_READ_AT: u32 = ctl_code(
 );
 /// Loopback: DMA the input bytes into the device buffer at offset 0, then back.
 ///
-/// The same number of bytes returns into the output buffer. `METHOD_BUFFERED`; input and output lengths must be
-/// equal and between 1 and [`DEVICE_BUFFER_SIZE`]. Information = bytes read back.
+/// The same number of bytes returns into the output buffer. `METHOD_BUFFERED`; input and output
+/// lengths must be equal and between 1 and [`DEVICE_BUFFER_SIZE`]. Information = bytes read
+/// back (0 when the request ends during the write half).
 pub const IOCTL_EDU_LOOPBACK: u32 = ctl_code(
     FILE_DEVICE_UNKNOWN,
     0x805,
