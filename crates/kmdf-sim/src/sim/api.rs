@@ -607,8 +607,11 @@ pub(crate) fn spin_lock_create(
 ) -> Result<usize, NTSTATUS> {
     with(|s| {
         s.ddi();
-        let parent = attributes.and_then(|a| super::objects::id_of(a.ParentObject as usize));
-        let id = s.create(Kind::SpinLock { holder: false }, parent.or(s.driver), true);
+        let parent = match attributes.map(|a| a.ParentObject as usize) {
+            Some(raw) if raw != 0 => Some(s.resolve(raw, "WdfSpinLockCreate", "WDFOBJECT").ok_or(STATUS_INVALID_PARAMETER)?),
+            _ => s.driver,
+        };
+        let id = s.create(Kind::SpinLock { holder: false }, parent, true);
         s.apply_attributes(id, "WdfSpinLockCreate", attributes);
         Ok(handle(id))
     })
@@ -805,7 +808,8 @@ pub(crate) fn configure_system_profile(
 ) -> NTSTATUS {
     with(|s| {
         s.ddi();
-        s.check_irql("WdfDmaEnablerConfigureSystemProfile", Irql::Passive);
+        // The header annotates PASSIVE_LEVEL; KMDF does not check it and proceeds.
+        s.verifier_irql("WdfDmaEnablerConfigureSystemProfile", Irql::Passive, "E1");
         let Some(id) = s.resolve(raw, "WdfDmaEnablerConfigureSystemProfile", "WDFDMAENABLER")
         else {
             return STATUS_INVALID_PARAMETER;
@@ -932,7 +936,7 @@ pub(crate) fn map_io(phys: u64, len: u64) -> u64 {
 pub(crate) fn unmap_io(va: u64) {
     with(|s| {
         s.ddi();
-        s.check_irql("MmUnmapIoSpace", Irql::Passive);
+        s.check_irql("MmUnmapIoSpace", Irql::Dispatch);
         s.unmap_io(va);
     });
 }

@@ -256,7 +256,7 @@ impl State {
         device: Id,
         config: &WDF_DMA_ENABLER_CONFIG,
     ) -> Result<Id, NTSTATUS> {
-        if !self.check_irql("WdfDmaEnablerCreate", Irql::Passive) {
+        if !self.verifier_irql("WdfDmaEnablerCreate", Irql::Passive, "E1") {
             return Err(STATUS_INVALID_DEVICE_REQUEST);
         }
         if config.Size as usize != core::mem::size_of::<WDF_DMA_ENABLER_CONFIG>() {
@@ -1414,7 +1414,7 @@ pub(crate) fn common_buffer_create(
         let enabler = s
             .resolve(enabler_raw, "WdfCommonBufferCreate", "WDFDMAENABLER")
             .ok_or(STATUS_INVALID_PARAMETER)?;
-        if !s.check_irql("WdfCommonBufferCreate", Irql::Passive) {
+        if !s.verifier_irql("WdfCommonBufferCreate", Irql::Passive, "E1") {
             return Err(STATUS_INVALID_DEVICE_REQUEST);
         }
         if length == 0 {

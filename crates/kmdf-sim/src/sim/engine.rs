@@ -641,6 +641,11 @@ pub(crate) fn delete_tree(root: Id, by_driver: bool) {
             let passive_only = matches!(object.kind, Kind::CommonBuffer(_) | Kind::Enabler(_));
             if executing {
                 s.finding(
+                    "T13",
+                    Severity::Error,
+                    format!("transaction {:#x} is still executing at deletion: a transfer was never completed (EvtProgramDma returned FALSE without DmaCompletedFinal, or a completion was lost)", handle(id)),
+                );
+                s.finding(
                     "T19",
                     Severity::Fatal,
                     format!(
@@ -682,7 +687,7 @@ pub(crate) fn delete_tree(root: Id, by_driver: bool) {
                             r.irp_refs = r.irp_refs.saturating_sub(1);
                         }
                     }
-                    Kind::Timer(t) if t.queued => {}
+                    // Deleting a queued timer cancels it (its event finds no object).
                     _ => {}
                 }
             }

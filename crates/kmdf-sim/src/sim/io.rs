@@ -413,7 +413,8 @@ impl State {
             );
             return;
         }
-        if major == _WDF_REQUEST_TYPE::WdfRequestTypeDeviceControl && length == 0 && info != 0 {
+        let buffered = self.irps.get(&irp_id).is_some_and(|irp| matches!(irp.op, IoOp::Ioctl { code, .. } | IoOp::IoctlWithData { code, .. } if code % 4 == 0));
+        if buffered && length == 0 && info != 0 {
             self.finding(
                 "R9",
                 Severity::Error,

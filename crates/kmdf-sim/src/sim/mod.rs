@@ -238,6 +238,17 @@ impl State {
         true
     }
 
+    /// A KMDF verifier IRQL check (`FxVerifierCheckIrqlLevel`, §0.2 IRQLCHK): above `max` it
+    /// breaks into the verifier under `rule` and the DDI fails; the machine goes on.
+    pub(crate) fn verifier_irql(&mut self, ddi: &'static str, max: Irql, rule: &'static str) -> bool {
+        if self.irql > max {
+            let irql = self.irql;
+            self.finding(rule, Severity::Error, format!("{ddi} called at {irql:?}; KMDF requires {max:?}"));
+            return false;
+        }
+        true
+    }
+
     /// Counts one DDI call.
     pub(crate) const fn ddi(&mut self) {
         self.stats.ddi_calls += 1;

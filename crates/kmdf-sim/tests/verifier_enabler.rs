@@ -1,0 +1,188 @@
+//! Verifier rules of the DMA enabler (`kmdf-dma-semantics.md` §1, §8 E*) and of transaction
+//! creation (T1), each broken on purpose by the in-test driver.
+#![allow(
+    unsafe_code,
+    reason = "the in-test driver calls the mirror's unsafe DDIs"
+)]
+
+mod common;
+
+use common::{Bad, Knobs, Rig, SECOND, Setup, assert_finding, assert_only, ddi};
+use kmdf_sim::mirror::{
+    _WDF_DMA_PROFILE, STATUS_INFO_LENGTH_MISMATCH, STATUS_INVALID_DEVICE_REQUEST,
+    STATUS_INVALID_PARAMETER, STATUS_SUCCESS,
+};
+use kmdf_sim::{IoOp, Severity};
+
+#[test]
+fn e1_enabler_created_from_a_dpc_fails_with_invalid_device_request() {
+    let mut rig = Rig::new(Setup::bad(Bad::EnablerInDpc));
+    let raised = rig.must(IoOp::Ioctl {
+        code: common::IOCTL_RAISE,
+        input: vec![],
+        output_len: 0,
+    });
+    assert_eq!(raised.status, STATUS_SUCCESS);
+    rig.machine.run_for(SECOND);
+    assert_eq!(
+        ddi("WdfDmaEnablerCreate"),
+        [i64::from(STATUS_INVALID_DEVICE_REQUEST)]
+    );
+    let report = rig.machine.report();
+    assert_finding(&report, "E1", Severity::Error);
+    assert!(
+        !rig.machine.halted(),
+        "an IRQLCHK failure is not a bugcheck\n{report}"
+    );
+}
+
+#[test]
+fn e2_enabler_config_size_mismatch_fails_with_info_length_mismatch() {
+    let mut rig = Rig::new(Setup::bad(Bad::EnablerSize));
+    assert_eq!(rig.start.err(), Some(STATUS_INFO_LENGTH_MISMATCH));
+    assert_eq!(
+        ddi("WdfDmaEnablerCreate"),
+        [i64::from(STATUS_INFO_LENGTH_MISMATCH)]
+    );
+    let report = rig.unload();
+    assert_finding(&report, "E2", Severity::Error);
+    assert_only(&report, &["E2"]);
+}
+
+#[test]
+fn e2_enabler_maximum_length_zero_fails_with_invalid_parameter() {
+    let mut rig = Rig::new(Setup::bad(Bad::EnablerZeroLength));
+    assert_eq!(rig.start.err(), Some(STATUS_INVALID_PARAMETER));
+    assert_eq!(
+        ddi("WdfDmaEnablerCreate"),
+        [i64::from(STATUS_INVALID_PARAMETER)]
+    );
+    let report = rig.unload();
+    assert_finding(&report, "E2", Severity::Error);
+    assert_only(&report, &["E2"]);
+}
+
+#[test]
+fn e3_address_width_40_on_the_32_bit_packet_profile_fails_with_invalid_parameter() {
+    let knobs = Knobs {
+        width: 40,
+        ..Knobs::PACKET
+    };
+    let mut rig = Rig::new(Setup {
+        knobs,
+        ..Setup::bad(Bad::Nothing)
+    });
+    assert_eq!(rig.start.err(), Some(STATUS_INVALID_PARAMETER));
+    assert_eq!(
+        ddi("WdfDmaEnablerCreate"),
+        [i64::from(STATUS_INVALID_PARAMETER)]
+    );
+    let report = rig.unload();
+    assert_finding(&report, "E3", Severity::Error);
+    assert_only(&report, &["E3"]);
+}
+
+#[test]
+fn e3_address_width_40_on_the_64_bit_packet_profile_is_accepted() {
+    let knobs = Knobs {
+        width: 40,
+        profile: _WDF_DMA_PROFILE::WdfDmaProfilePacket64,
+        ..Knobs::PACKET
+    };
+    let rig = Rig::new(Setup {
+        knobs,
+        ..Setup::bad(Bad::Nothing)
+    });
+    assert!(rig.start.is_ok(), "{}", rig.machine.report());
+    assert_eq!(ddi("WdfDmaEnablerCreate"), [i64::from(STATUS_SUCCESS)]);
+    rig.unload_clean();
+}
+
+#[test]
+fn e4_version_override_below_the_implied_version_fails_with_invalid_parameter() {
+    // A non-zero AddressWidthOverride implies DMA v3; asking for v2 is below it.
+    let knobs = Knobs {
+        version: 2,
+        ..Knobs::PACKET
+    };
+    let mut rig = Rig::new(Setup {
+        knobs,
+        ..Setup::bad(Bad::Nothing)
+    });
+    assert_eq!(rig.start.err(), Some(STATUS_INVALID_PARAMETER));
+    assert_eq!(
+        ddi("WdfDmaEnablerCreate"),
+        [i64::from(STATUS_INVALID_PARAMETER)]
+    );
+    let report = rig.unload();
+    assert_finding(&report, "E4", Severity::Error);
+    assert_only(&report, &["E4"]);
+}
+
+#[test]
+fn e8_configure_system_profile_on_a_bus_master_enabler_fails_with_invalid_parameter() {
+    let mut rig = Rig::new(Setup::bad(Bad::ConfigureSystemOnBusMaster));
+    assert!(rig.start.is_ok(), "{}", rig.machine.report());
+    assert_eq!(
+        ddi("WdfDmaEnablerConfigureSystemProfile"),
+        [i64::from(STATUS_INVALID_PARAMETER)]
+    );
+    // The bus-master enabler itself is untouched and still works.
+    let read = rig.read(512);
+    assert_eq!((read.status, read.information), (STATUS_SUCCESS, 512));
+    let report = rig.unload();
+    assert_finding(&report, "E8", Severity::Error);
+    assert_only(&report, &["E8"]);
+}
+
+#[test]
+fn e8_configuring_a_non_duplex_system_enabler_twice_fails_with_invalid_parameter() {
+    let mut rig = Rig::new(Setup::system(Bad::ConfigureSystemTwice));
+    assert!(rig.start.is_ok(), "{}", rig.machine.report());
+    assert_eq!(
+        ddi("WdfDmaEnablerConfigureSystemProfile"),
+        [
+            i64::from(STATUS_SUCCESS),
+            i64::from(STATUS_INVALID_PARAMETER)
+        ]
+    );
+    let data = common::pattern(1024, 8);
+    let written = rig.write(&data);
+    assert_eq!(
+        (written.status, written.information),
+        (STATUS_SUCCESS, 1024)
+    );
+    let report = rig.unload();
+    assert_finding(&report, "E8", Severity::Error);
+    assert_only(&report, &["E8"]);
+}
+
+#[test]
+fn t1_transaction_created_with_a_parent_object_fails_with_parent_assignment_not_allowed() {
+    let mut rig = Rig::new(Setup::bad(Bad::TransactionParent));
+    assert_eq!(
+        rig.start.err(),
+        Some(common::STATUS_WDF_PARENT_ASSIGNMENT_NOT_ALLOWED)
+    );
+    assert_eq!(
+        ddi("WdfDmaTransactionCreate"),
+        [i64::from(common::STATUS_WDF_PARENT_ASSIGNMENT_NOT_ALLOWED)]
+    );
+    let report = rig.unload();
+    assert_finding(&report, "T1", Severity::Error);
+    assert_only(&report, &["T1"]);
+}
+
+#[test]
+fn e2_control_a_correct_enabler_config_starts_the_device_cleanly() {
+    let rig = Rig::new(Setup::bad(Bad::Nothing));
+    assert!(rig.start.is_ok(), "{}", rig.machine.report());
+    assert_eq!(ddi("WdfDmaEnablerCreate"), [i64::from(STATUS_SUCCESS)]);
+    assert_eq!(
+        rig.machine.report().findings.len(),
+        0,
+        "{}",
+        rig.machine.report()
+    );
+    rig.unload_clean();
+}
