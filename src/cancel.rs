@@ -14,6 +14,8 @@
 //! The request completes with `STATUS_CANCELLED` and the bytes transferred. When its cancel
 //! callback is still due to run, the completion waits for it (see `io::finish_request`).
 
+use core::sync::atomic::Ordering;
+
 use crate::context::{DeviceContext, EndReason, Personality};
 use crate::regs;
 use crate::wdf::dma::Completion;
@@ -49,24 +51,47 @@ impl RequestCancel for DeviceContext {
 
 impl TimerHandler for DeviceContext {
     fn timer(&self, cx: &Dispatch<'_>) {
-        let Some(hw) = self.hw.get() else { return };
-        if self.io.lock(cx).programmed.is_none() {
+        let Some(hw) = self.hw.get() else {
+            return;
+        };
+        if let Personality::BusMaster { .. } = hw.personality
+            && self.resume_deferred(&hw.bar, cx)
+        {
             return;
         }
+        let stalled = {
+            let mut io = self.io.lock(cx);
+            if io.op.is_none() {
+                return;
+            }
+            let stalled = io.programmed.is_some() && io.progress == io.progress_seen;
+            io.progress_seen = io.progress;
+            stalled
+        };
+        if stalled {
+            self.stalled(hw, cx);
+        }
+        // Keep watching until the request completes (completion cancels the timer).
+        if self.io.lock(cx).op.is_some() {
+            let _was_queued = self.watchdog.start_ms(crate::dma::WATCHDOG_MS, cx);
+        }
+    }
+}
+
+impl DeviceContext {
+    /// A transfer made no progress for a whole watchdog period.
+    fn stalled(&self, hw: &crate::context::Hardware, cx: &Dispatch<'_>) {
         match &hw.personality {
             Personality::BusMaster { interrupt, .. } => {
-                if self.resume_deferred(&hw.bar, cx) {
-                    return;
-                }
                 if hw.bar.read::<regs::Identification>().0 == u32::MAX {
                     self.abandon(EndReason::Removed, cx);
                 } else if hw.bar.read::<regs::DmaCommand>().0 & regs::cmd::RUN != 0 {
                     self.io.lock(cx).engine_suspect = true;
                     self.abandon(EndReason::Timeout, cx);
-                } else if Self::take_dma_cause(&hw.bar, interrupt, cx) {
+                } else if self.take_dma_cause(&hw.bar, interrupt, cx) {
                     // The engine finished and raised its cause, but no interrupt reached the
                     // DPC: complete the command here.
-                    self.edu_command_done(cx);
+                    self.edu_command_done(0, cx);
                 } else {
                     // The engine is idle without having raised "DMA done": the command was
                     // dropped, so none of its bytes can be counted.
@@ -79,26 +104,28 @@ impl TimerHandler for DeviceContext {
             }
         }
     }
-}
 
-impl DeviceContext {
     /// Whether the edu reported "DMA done" that no DPC has handled yet, consuming it. Taken
     /// under the interrupt lock, so the ISR and the DPC see the cause at most once between
     /// them.
     fn take_dma_cause(
+        &self,
         bar: &crate::wdf::mmio::Bar,
         interrupt: &crate::wdf::interrupt::Interrupt<crate::context::IsrState>,
         cx: &Dispatch<'_>,
     ) -> bool {
-        let mut shared = interrupt.lock(cx);
+        // The interrupt lock keeps the ISR off the status and acknowledge registers meanwhile.
+        let _lock = interrupt.lock(cx);
         let pending = bar.read::<regs::InterruptStatus>().0;
         if pending != 0 && pending != u32::MAX {
             bar.write(regs::InterruptAck(pending));
-            shared.causes |= pending;
+            self.isr.causes.fetch_or(pending, Ordering::AcqRel);
         }
-        let done = shared.causes & regs::CAUSE_DMA != 0;
-        shared.causes &= !regs::CAUSE_DMA;
-        done
+        self.isr
+            .causes
+            .fetch_and(!regs::CAUSE_DMA, Ordering::AcqRel)
+            & regs::CAUSE_DMA
+            != 0
     }
 
     /// Handles a command parked behind an engine that timed out: starts it once the engine is
@@ -115,6 +142,7 @@ impl DeviceContext {
             crate::dma::start_command(bar, command);
             io.deferred = None;
             io.engine_suspect = false;
+            io.progress_seen = io.progress.wrapping_sub(1);
             drop(io);
             let _was_queued = self.watchdog.start_ms(crate::dma::WATCHDOG_MS, cx);
         } else if io.recovery_polls >= crate::dma::RECOVERY_POLLS || io.end.is_some() {

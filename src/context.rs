@@ -1,5 +1,7 @@
 //! The device context and the state behind it.
 
+use core::sync::atomic::{AtomicU32, AtomicU64};
+
 use edu_api::Statistics;
 
 use crate::declare_context;
@@ -17,8 +19,10 @@ pub struct DeviceContext {
     pub device: Device,
     /// The default queue (sequential: the device runs one DMA command at a time).
     pub queue: Queue,
-    /// The watchdog of the transfer in flight.
+    /// The watchdog of the request in flight (one timer, re-armed while transfers progress).
     pub watchdog: Timer,
+    /// What the ISR recorded for the DPC (atomics: no lock on the per-transfer path).
+    pub isr: IsrRecord,
     /// Registers, interrupt and DMA objects, while the hardware is prepared.
     pub hw: HardwareSlot<Hardware>,
     /// The operation in flight and the statistics.
@@ -77,14 +81,19 @@ impl Personality {
     }
 }
 
-/// What the ISR leaves for the DPC (the interrupt object's context, under its lock).
+/// What the ISR leaves for the DPC.
 #[derive(Default)]
-pub struct IsrState {
-    /// Interrupt causes acknowledged since the DPC last ran.
-    pub causes: u32,
+pub struct IsrRecord {
+    /// Interrupt causes acknowledged and not yet handled.
+    pub causes: AtomicU32,
     /// Interrupts claimed since the DPC last ran.
-    pub claimed: u64,
+    pub claimed: AtomicU64,
 }
+
+/// The interrupt object's lock-protected state: none (the record above is atomic; the lock
+/// still serialises the watchdog's register access with the ISR).
+#[derive(Default)]
+pub struct IsrState;
 declare_context!(IsrState);
 
 /// Kinds of DMA operation.
@@ -188,6 +197,10 @@ pub struct IoState {
     pub deferred: Option<EduCommand>,
     /// Watchdog polls spent waiting for the engine.
     pub recovery_polls: u32,
+    /// Transfers completed for the request in flight (the watchdog's measure of progress).
+    pub progress: u64,
+    /// `progress` at the watchdog's last tick.
+    pub progress_seen: u64,
     /// The hardware disappeared.
     pub removed: bool,
     /// Counters.

@@ -17,7 +17,8 @@ use crate::wdf::dma::{
 };
 use crate::wdf::irql::{AtMostDispatch, Dispatch};
 
-/// Watchdog period for one device command: ten times edu's 100 ms per command.
+/// Watchdog period: a request in flight must complete a transfer within it (ten times edu's
+/// 100 ms per command).
 pub const WATCHDOG_MS: u32 = 1_000;
 /// Poll period while a command waits for an engine that timed out earlier.
 pub const RECOVERY_POLL_MS: u32 = 50;
@@ -109,17 +110,19 @@ impl DeviceContext {
         }
     }
 
-    /// The edu engine finished the command (its interrupt, or the watchdog saw it idle).
-    pub fn edu_command_done(&self, cx: &Dispatch<'_>) {
+    /// The edu engine finished the command (its interrupt, or the watchdog saw it idle);
+    /// `interrupts` counts the interrupts that reported it.
+    pub fn edu_command_done(&self, interrupts: u64, cx: &Dispatch<'_>) {
         let how = {
             let mut io = self.io.lock(cx);
+            io.stats.interrupts += interrupts;
             let Some(work) = io.programmed.take() else {
                 return;
             };
             io.stats.fragments += 1;
+            io.progress += 1;
             how_to_complete(work, work.count, io.end.is_some())
         };
-        let _queued = self.watchdog.cancel(cx);
         self.complete_transfer(how, cx);
     }
 
@@ -231,12 +234,12 @@ impl DmaHandler for DeviceContext {
         };
         match started {
             Ok(start) => {
-                let (count, period) = match start {
-                    EduStart::Running(count) => (count, WATCHDOG_MS),
+                let (count, waiting) = match start {
+                    EduStart::Running(count) => (count, false),
                     EduStart::Waiting(command, count) => {
                         io.deferred = Some(command);
                         io.recovery_polls = 0;
-                        (count, RECOVERY_POLL_MS)
+                        (count, true)
                     }
                 };
                 io.programmed = Some(Work {
@@ -244,7 +247,10 @@ impl DmaHandler for DeviceContext {
                     length: transfer.length,
                 });
                 drop(io);
-                let _was_queued = self.watchdog.start_ms(period, cx);
+                if waiting {
+                    // Poll the engine more often than the watchdog's period until it is idle.
+                    let _was_queued = self.watchdog.start_ms(RECOVERY_POLL_MS, cx);
+                }
                 Programmed::Started
             }
             Err(error) => {
@@ -289,6 +295,7 @@ impl DmaHandler for DeviceContext {
                 return;
             };
             io.stats.fragments += 1;
+            io.progress += 1;
             if matches!(status, SystemDmaStatus::Error | SystemDmaStatus::Aborted) {
                 io.end.get_or_insert(EndReason::DeviceError);
             }
@@ -299,7 +306,6 @@ impl DmaHandler for DeviceContext {
                 io.end.is_some() || status == SystemDmaStatus::Cancelled,
             )
         };
-        let _queued = self.watchdog.cancel(cx);
         self.complete_transfer(how, cx);
     }
 }

@@ -33,6 +33,7 @@ impl Driver for EduDriver {
                     device,
                     queue,
                     watchdog,
+                    isr: crate::context::IsrRecord::default(),
                     hw: HardwareSlot::default(),
                     io,
                 })

@@ -83,6 +83,7 @@ impl DeviceContext {
             io.programmed = None;
             io.end = None;
         }
+        let _was_queued = self.watchdog.cancel(cx);
         if request.unmark_cancelable(cx) == Unmark::Unmarked {
             request.complete_with_information(status, information, cx);
             return;
@@ -129,6 +130,8 @@ impl DeviceContext {
             }
             io.op = Some(crate::context::Op { kind, base, length });
             io.programmed = None;
+            io.progress = 0;
+            io.progress_seen = 0;
             if kind != OpKind::LoopbackRead {
                 // A new request: its own cancellation state. (The loopback's second half keeps
                 // the first half's, so a cancel between the halves is not lost.)
@@ -146,12 +149,15 @@ impl DeviceContext {
             OpKind::Read | OpKind::LoopbackRead => Direction::FromDevice,
             OpKind::Write | OpKind::LoopbackWrite => Direction::ToDevice,
         };
-        if let Err((request, error)) = hw
+        match hw
             .personality
             .channel()
-            .start::<Self>(request, direction, None, cx)
+            .start::<Self>(self, request, direction, None, cx)
         {
-            self.finish_request(request, Err(map_framework(error)), 0, cx);
+            Ok(()) => {
+                let _was_queued = self.watchdog.start_ms(crate::dma::WATCHDOG_MS, cx);
+            }
+            Err((request, error)) => self.finish_request(request, Err(map_framework(error)), 0, cx),
         }
     }
 

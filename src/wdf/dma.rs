@@ -342,7 +342,6 @@ enum Phase {
     Idle,
     Starting,
     InFlight(Request),
-    Completing(Request),
 }
 
 /// The shared part of every channel (see [`DmaChannel`]).
@@ -350,7 +349,7 @@ enum Phase {
 /// # Invariants
 /// `transaction` is a live WDFDMATRANSACTION and `lock` a live WDFSPINLOCK, both children of
 /// the enabler that the owner of this value keeps alive alongside it; `phase` is only reached with `lock` held. The transaction is in
-/// KMDF's Created/Released state exactly when the phase is `Idle`; `InFlight`/`Completing` hold
+/// KMDF's Created/Released state exactly when the phase is `Idle`; `InFlight` holds
 /// the request the transaction was initialised with.
 pub struct ChannelCore {
     transaction: NonNull<sys::WDFDMATRANSACTION__>,
@@ -358,6 +357,11 @@ pub struct ChannelCore {
     phase: UnsafeCell<Phase>,
     /// `WdfDmaTransactionStopSystemTransfer` was called for the current initialisation.
     stopped: AtomicBool,
+    /// The transaction is executing: the phase is `InFlight` (read without the lock on the
+    /// completion path, which must not take it: `EvtProgramDma` runs nested in `DmaCompleted*`).
+    executing: AtomicBool,
+    /// A `DmaCompleted*` call is under way (one completer at a time).
+    completing: AtomicBool,
     system: bool,
 }
 
@@ -430,6 +434,8 @@ impl<K> DmaChannel<K> {
                 lock,
                 phase: UnsafeCell::new(Phase::Idle),
                 stopped: AtomicBool::new(false),
+                executing: AtomicBool::new(false),
+                completing: AtomicBool::new(false),
                 system,
             },
             _kind: PhantomData,
@@ -474,9 +480,7 @@ impl ChannelCore {
         );
         let tx = self.transaction.as_ptr();
         with_phase(self, |phase| {
-            if matches!(phase, Phase::InFlight(_) | Phase::Completing(_))
-                && !self.stopped.swap(true, Ordering::AcqRel)
-            {
+            if matches!(phase, Phase::InFlight(_)) && !self.stopped.swap(true, Ordering::AcqRel) {
                 // SAFETY: the transaction is executing (phase) on a system-profile enabler (only
                 // `DmaChannel<SystemMode>` and the program trampoline of a system channel call
                 // this); first stop of this initialisation (flag); the DDI returns at once and
@@ -501,6 +505,7 @@ impl ChannelCore {
     /// the request.
     pub fn start<C: DmaHandler>(
         &self,
+        handler: &C,
         request: Request,
         direction: Direction,
         maximum_length: Option<usize>,
@@ -556,16 +561,22 @@ impl ChannelCore {
         // (and even the completion) can run before Execute returns.
         with_phase(self, |phase| *phase = Phase::InFlight(request));
         self.stopped.store(false, Ordering::Release);
-        // SAFETY: the transaction is Initialized (just above); no context is passed.
-        let status = unsafe { wdf_call!(WdfDmaTransactionExecute, tx, core::ptr::null_mut()) };
+        self.executing.store(true, Ordering::Release);
+        // The handler travels as EvtProgramDma's context, so the per-transfer callback finds it
+        // without a context lookup.
+        let context: sys::WDFCONTEXT = core::ptr::from_ref(handler).cast_mut().cast();
+        // SAFETY: the transaction is Initialized (just above); the context is the device
+        // context, which outlives the transaction (both belong to the device).
+        let status = unsafe { wdf_call!(WdfDmaTransactionExecute, tx, context) };
         if let Err(error) = Status::from_raw(status).ok() {
             let request = with_phase(self, |phase| match core::mem::replace(phase, Phase::Idle) {
-                Phase::InFlight(request) | Phase::Completing(request) => Some(request),
+                Phase::InFlight(request) => Some(request),
                 other => {
                     *phase = other;
                     None
                 }
             });
+            self.executing.store(false, Ordering::Release);
             // SAFETY: a failed Execute leaves the transaction TransferFailed; Release makes it
             // reusable (§2.10).
             let _released = unsafe { wdf_call!(WdfDmaTransactionRelease, tx) };
@@ -584,33 +595,28 @@ impl ChannelCore {
     /// Must not be called with a lock held: the framework may call `EvtProgramDma` for the
     /// next transfer inside this call.
     pub fn completed(&self, how: Completion, _cx: &impl AtMostDispatch) -> Progress {
-        let claimed = with_phase(self, |phase| match core::mem::replace(phase, Phase::Idle) {
-            Phase::InFlight(request) => {
-                *phase = Phase::Completing(request);
-                true
-            }
-            other => {
-                *phase = other;
-                false
-            }
-        });
-        if !claimed {
+        // Lock-free on purpose: this is the per-fragment path, and the framework calls the
+        // driver's EvtProgramDma for the next transfer inside the DDI below.
+        if !self.executing.load(Ordering::Acquire) || self.completing.swap(true, Ordering::AcqRel) {
             return Progress::Idle;
         }
-        let (finished, status) = self.dma_completed(how);
-        if finished == 0 {
-            // More transfers follow. The nested EvtProgramDma may have aborted and taken the
-            // request already; otherwise the transfer is in flight again.
-            with_phase(self, |phase| match core::mem::replace(phase, Phase::Idle) {
-                Phase::Completing(request) => *phase = Phase::InFlight(request),
-                other => *phase = other,
-            });
-            return Progress::More;
-        }
-        match self.finish(Status::from_raw(status)) {
-            Some(done) => Progress::Done(done),
-            None => Progress::Idle,
-        }
+        let progress = if self.executing.load(Ordering::Acquire) {
+            let (finished, status) = self.dma_completed(how);
+            if finished == 0 {
+                // More transfers follow (or the nested EvtProgramDma aborted and finished the
+                // transaction itself).
+                Progress::More
+            } else {
+                match self.finish(Status::from_raw(status)) {
+                    Some(done) => Progress::Done(done),
+                    None => Progress::Idle,
+                }
+            }
+        } else {
+            Progress::Idle
+        };
+        self.completing.store(false, Ordering::Release);
+        progress
     }
 
     /// Calls the `DmaCompleted*` DDI for `how`; returns its BOOLEAN and status.
@@ -618,10 +624,11 @@ impl ChannelCore {
         let tx = self.transaction.as_ptr();
         let mut status: sys::NTSTATUS = sys::STATUS_SUCCESS;
         let finished = match how {
-            // SAFETY: (for all three arms) the transaction is executing with a programmed transfer
-            // (phase InFlight, set by `start` before Execute; the driver completes only
-            // transfers its EvtProgramDma started); no lock is held, so the nested
-            // EvtProgramDma may take any; IRQL <= DISPATCH_LEVEL (callers' tokens).
+            // SAFETY: (for all three arms) the transaction is executing (`executing`, set by
+            // `start` after Execute's preconditions, cleared by `finish`) with a programmed
+            // transfer (the driver completes only transfers its EvtProgramDma started); this is
+            // the only completer (`completing`); no lock is held, so the nested EvtProgramDma may
+            // take any; IRQL <= DISPATCH_LEVEL (callers' tokens).
             Completion::Full => unsafe {
                 wdf_call!(WdfDmaTransactionDmaCompleted, tx, &raw mut status)
             },
@@ -659,9 +666,10 @@ impl ChannelCore {
         let _released = unsafe { wdf_call!(WdfDmaTransactionRelease, tx) };
         let request = with_phase(self, |phase| match core::mem::replace(phase, Phase::Idle) {
             // INVARIANT: released, so the phase is Idle again.
-            Phase::InFlight(request) | Phase::Completing(request) => Some(request),
+            Phase::InFlight(request) => Some(request),
             Phase::Idle | Phase::Starting => None,
         });
+        self.executing.store(false, Ordering::Release);
         request.map(|request| Finished {
             request,
             status: status.ok(),
@@ -707,13 +715,14 @@ impl CancelWon<'_> {
 /// Installed only by [`ChannelCore::start::<C>`].
 unsafe extern "C" fn evt_wdf_program_dma<C: DmaHandler>(
     transaction: sys::WDFDMATRANSACTION,
-    device: sys::WDFDEVICE,
-    _context: sys::WDFCONTEXT,
+    _device: sys::WDFDEVICE,
+    context: sys::WDFCONTEXT,
     direction: sys::WDF_DMA_DIRECTION,
     sg_list: sys::PSCATTER_GATHER_LIST,
 ) -> sys::BOOLEAN {
-    // SAFETY: the framework passes the enabler's live device, created with `C` (installation).
-    let Some(context) = (unsafe { Device::context_of::<C>(device) }) else {
+    // SAFETY: `start::<C>` passed `&C`, the device context, as the Execute context; it lives
+    // as long as the device, which outlives the transaction.
+    let Some(context) = (unsafe { context.cast::<C>().cast_const().as_ref() }) else {
         return 0;
     };
     // SAFETY: the list is valid for the duration of this callback (§2.5).
@@ -724,8 +733,8 @@ unsafe extern "C" fn evt_wdf_program_dma<C: DmaHandler>(
     let elements = unsafe { list.Elements.as_slice(list.NumberOfElements as usize) };
     // SAFETY: the transaction is live and executing.
     let offset = unsafe { wdf_call!(WdfDmaTransactionGetBytesTransferred, transaction) };
-    // SAFETY: as above.
-    let length = unsafe { wdf_call!(WdfDmaTransactionGetCurrentDmaTransferLength, transaction) };
+    // The elements cover exactly the current transfer (§2.5).
+    let length = elements.iter().map(|element| element.Length as usize).sum();
     let transfer = Transfer {
         offset,
         length,

@@ -101,7 +101,11 @@ impl<S: ObjectContext + Default> Interrupt<S> {
 }
 
 impl<S: ObjectContext> Interrupt<S> {
+    /// The shared state's address (no framework call for a zero-sized state).
     fn shared(&self) -> *mut S {
+        if core::mem::size_of::<S>() == 0 {
+            return NonNull::dangling().as_ptr();
+        }
         // SAFETY: the interrupt is live and was created with context `S` (invariant); the
         // pointer is dereferenced only under the interrupt lock.
         unsafe { context_ptr::<S>(self.handle.as_ptr().cast()) }.unwrap_or(core::ptr::null_mut())
@@ -116,6 +120,7 @@ impl<S: ObjectContext> Interrupt<S> {
         unsafe { wdf_call!(WdfInterruptAcquireLock, self.handle.as_ptr()) };
         InterruptGuard {
             interrupt: self,
+            shared: self.shared(),
             _not_send: PhantomData,
         }
     }
@@ -125,6 +130,7 @@ impl<S: ObjectContext> Interrupt<S> {
 #[must_use = "the lock is released as soon as the guard is dropped"]
 pub struct InterruptGuard<'a, S: ObjectContext> {
     interrupt: &'a Interrupt<S>,
+    shared: *mut S,
     _not_send: PhantomData<*mut ()>,
 }
 
@@ -134,14 +140,14 @@ impl<S: ObjectContext> Deref for InterruptGuard<'_, S> {
     fn deref(&self) -> &S {
         // SAFETY: the context is initialised before the interrupt can be connected (non-null),
         // and the lock is held for the guard's lifetime (invariant of `Interrupt`).
-        unsafe { &*self.interrupt.shared() }
+        unsafe { &*self.shared }
     }
 }
 
 impl<S: ObjectContext> DerefMut for InterruptGuard<'_, S> {
     fn deref_mut(&mut self) -> &mut S {
         // SAFETY: as in `deref`; `&mut self` makes this the only reference.
-        unsafe { &mut *self.interrupt.shared() }
+        unsafe { &mut *self.shared }
     }
 }
 
@@ -175,12 +181,20 @@ unsafe extern "C" fn evt_wdf_interrupt_isr<C: InterruptHandler>(
     let Some(context) = (unsafe { device_context::<C>(interrupt) }) else {
         return 0;
     };
-    // SAFETY: a live interrupt created with context `C::Shared` (installation).
-    let Some(shared) = (unsafe { context_ptr::<C::Shared>(interrupt.cast()) }) else {
+    let Some(handle) = NonNull::new(interrupt) else {
         return 0;
     };
-    // SAFETY: the ISR runs with the interrupt lock held, so this is the only reference
-    // (invariant of `Interrupt`).
+    // INVARIANT: a live interrupt created with context `C::Shared` (installation).
+    let wrapper = Interrupt::<C::Shared> {
+        handle,
+        _shared: PhantomData,
+    };
+    let shared = wrapper.shared();
+    if shared.is_null() {
+        return 0;
+    }
+    // SAFETY: non-null; the ISR runs with the interrupt lock held, so this is the only
+    // reference (invariant of `Interrupt`); a zero-sized state needs no storage.
     let shared = unsafe { &mut *shared };
     // SAFETY: EvtInterruptIsr runs at DIRQL with the interrupt lock held.
     let cx = unsafe { Dirql::new() };

@@ -405,7 +405,11 @@ fn end_of_run(s: &mut State) {
         .sum();
     let leaked = s.mem.live_blocks().saturating_sub(open_buffers);
     if leaked > 0 {
-        s.finding("LEAK", Severity::Error, format!("{leaked} memory block(s) never freed"));
+        s.finding(
+            "LEAK",
+            Severity::Error,
+            format!("{leaked} memory block(s) never freed"),
+        );
     }
     let fatal: Vec<String> =
         s.hw.iter()

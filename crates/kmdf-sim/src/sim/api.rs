@@ -608,7 +608,10 @@ pub(crate) fn spin_lock_create(
     with(|s| {
         s.ddi();
         let parent = match attributes.map(|a| a.ParentObject as usize) {
-            Some(raw) if raw != 0 => Some(s.resolve(raw, "WdfSpinLockCreate", "WDFOBJECT").ok_or(STATUS_INVALID_PARAMETER)?),
+            Some(raw) if raw != 0 => Some(
+                s.resolve(raw, "WdfSpinLockCreate", "WDFOBJECT")
+                    .ok_or(STATUS_INVALID_PARAMETER)?,
+            ),
             _ => s.driver,
         };
         let id = s.create(Kind::SpinLock { holder: false }, parent, true);

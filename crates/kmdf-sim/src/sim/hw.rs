@@ -244,7 +244,7 @@ impl State {
 
     /// A register read from the driver.
     pub(crate) fn mmio_read(&mut self, va: u64, size: u8) -> u64 {
-        self.ddi();
+        self.stats.register_accesses += 1;
         let Some((index, offset)) = self.mmio_target(va, size) else {
             return u64::MAX;
         };
@@ -259,7 +259,7 @@ impl State {
 
     /// A register write from the driver.
     pub(crate) fn mmio_write(&mut self, va: u64, size: u8, value: u64) {
-        self.ddi();
+        self.stats.register_accesses += 1;
         let Some((index, offset)) = self.mmio_target(va, size) else {
             return;
         };

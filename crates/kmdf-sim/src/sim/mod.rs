@@ -135,8 +135,10 @@ pub(crate) struct State {
 /// Counters a test or benchmark reads.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Stats {
-    /// WDF and kernel functions the driver called.
+    /// WDF and kernel functions the driver called (register accesses not included).
     pub ddi_calls: u64,
+    /// Device register reads and writes.
+    pub register_accesses: u64,
     /// Framework objects the driver created.
     pub objects_created: u64,
     /// Times `EvtProgramDma` ran.
@@ -240,10 +242,19 @@ impl State {
 
     /// A KMDF verifier IRQL check (`FxVerifierCheckIrqlLevel`, §0.2 IRQLCHK): above `max` it
     /// breaks into the verifier under `rule` and the DDI fails; the machine goes on.
-    pub(crate) fn verifier_irql(&mut self, ddi: &'static str, max: Irql, rule: &'static str) -> bool {
+    pub(crate) fn verifier_irql(
+        &mut self,
+        ddi: &'static str,
+        max: Irql,
+        rule: &'static str,
+    ) -> bool {
         if self.irql > max {
             let irql = self.irql;
-            self.finding(rule, Severity::Error, format!("{ddi} called at {irql:?}; KMDF requires {max:?}"));
+            self.finding(
+                rule,
+                Severity::Error,
+                format!("{ddi} called at {irql:?}; KMDF requires {max:?}"),
+            );
             return false;
         }
         true
