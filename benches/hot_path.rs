@@ -22,6 +22,7 @@ use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use kmdf_sim::devices::edu::EduConfig;
+use kmdf_sim::devices::sysdma::ControllerConfig;
 use kmdf_sim::{HardwareConfig, IoOp, Machine, MachineConfig, Policy, Stats};
 
 /// Counts allocations of the whole process.
@@ -137,7 +138,7 @@ fn main() {
         (
             "system",
             HardwareConfig::SystemDma {
-                controller: Default::default(),
+                controller: ControllerConfig::default(),
             },
         ),
     ] {
