@@ -803,3 +803,133 @@ unsafe extern "C" fn evt_wdf_dma_transaction_dma_transfer_complete<C: DmaHandler
     let cx = unsafe { Dispatch::new() };
     context.transfer_complete(status, &cx);
 }
+
+/// A common buffer (WDFCOMMONBUFFER): memory the CPU and the device share, physically
+/// contiguous and reachable with the enabler's address width.
+///
+/// # Invariants
+/// `handle` is a live common buffer whose parent is the enabler the owner keeps alive
+/// alongside it; `virtual_address..+length` is its mapping for the CPU and `logical` the
+/// address the device uses for its first byte.
+pub struct CommonBuffer {
+    handle: NonNull<sys::WDFCOMMONBUFFER__>,
+    virtual_address: NonNull<u8>,
+    logical: u64,
+    length: usize,
+}
+
+// SAFETY: the handle and the mapping may be used from any CPU; CPU access goes through
+// `&mut self` (see `write`/`read`), so the value itself carries no shared mutable state.
+unsafe impl Send for CommonBuffer {}
+// SAFETY: shared references only expose the addresses and the length.
+unsafe impl Sync for CommonBuffer {}
+
+impl CommonBuffer {
+    /// Wraps `WdfCommonBufferCreate` and the address/length queries.
+    ///
+    /// # Errors
+    /// The failing status of the DDI (`STATUS_INVALID_PARAMETER` for a zero length,
+    /// `STATUS_INSUFFICIENT_RESOURCES` when no memory within the enabler's width is left).
+    pub fn create(enabler: &DmaEnabler, length: usize, _cx: &Passive<'_>) -> Result<Self> {
+        let mut handle: sys::WDFCOMMONBUFFER = core::ptr::null_mut();
+        // SAFETY: the enabler is live; no attributes (the parent is always the enabler); the
+        // out pointer is a local; PASSIVE_LEVEL by the token.
+        let status = unsafe {
+            wdf_call!(
+                WdfCommonBufferCreate,
+                enabler.handle.as_ptr(),
+                length,
+                core::ptr::null_mut(),
+                &raw mut handle
+            )
+        };
+        Status::from_raw(status).ok()?;
+        let handle = NonNull::new(handle).ok_or(Error::INSUFFICIENT_RESOURCES)?;
+        // SAFETY: a live common buffer (just created).
+        let virtual_address =
+            unsafe { wdf_call!(WdfCommonBufferGetAlignedVirtualAddress, handle.as_ptr()) };
+        // SAFETY: as above.
+        let logical =
+            unsafe { wdf_call!(WdfCommonBufferGetAlignedLogicalAddress, handle.as_ptr()) };
+        // SAFETY: every member of LARGE_INTEGER covers the same plain 8 bytes.
+        let logical = unsafe { logical.QuadPart }.cast_unsigned();
+        // SAFETY: as above.
+        let length = unsafe { wdf_call!(WdfCommonBufferGetLength, handle.as_ptr()) };
+        let virtual_address =
+            NonNull::new(virtual_address.cast::<u8>()).ok_or(Error::INSUFFICIENT_RESOURCES)?;
+        // INVARIANT: the framework's answers for a buffer parented to `enabler`.
+        Ok(Self {
+            handle,
+            virtual_address,
+            logical,
+            length,
+        })
+    }
+
+    /// The device address of the first byte (`WdfCommonBufferGetAlignedLogicalAddress`).
+    #[must_use]
+    pub const fn logical_address(&self) -> u64 {
+        self.logical
+    }
+
+    /// The length in bytes (`WdfCommonBufferGetLength`).
+    #[must_use]
+    pub const fn len(&self) -> usize {
+        self.length
+    }
+
+    /// True for an empty buffer (never: the framework refuses length 0).
+    #[must_use]
+    pub const fn is_empty(&self) -> bool {
+        self.length == 0
+    }
+
+    /// Copies `data` into the buffer at `offset`; false when it does not fit. The caller must
+    /// not have a device transfer touching the buffer in flight (the device's DMA is not
+    /// ordered with the CPU's copy); `&mut self` keeps CPU accesses exclusive.
+    pub fn write(&mut self, offset: usize, data: &[u8]) -> bool {
+        if offset
+            .checked_add(data.len())
+            .is_none_or(|end| end > self.length)
+        {
+            return false;
+        }
+        // SAFETY: `offset..offset + len` lies inside the mapping (checked; invariant), raw
+        // pointers only (no reference to memory a device may also access), non-overlapping
+        // with the caller's slice (framework memory).
+        unsafe {
+            core::ptr::copy_nonoverlapping(
+                data.as_ptr(),
+                self.virtual_address.as_ptr().wrapping_add(offset),
+                data.len(),
+            );
+        };
+        true
+    }
+
+    /// Copies bytes out of the buffer at `offset` into `out`; false when it does not fit. Same
+    /// ordering obligation as [`Self::write`].
+    pub fn read(&mut self, offset: usize, out: &mut [u8]) -> bool {
+        if offset
+            .checked_add(out.len())
+            .is_none_or(|end| end > self.length)
+        {
+            return false;
+        }
+        // SAFETY: as in `write`, with the copy's direction reversed.
+        unsafe {
+            core::ptr::copy_nonoverlapping(
+                self.virtual_address.as_ptr().wrapping_add(offset),
+                out.as_mut_ptr(),
+                out.len(),
+            );
+        };
+        true
+    }
+
+    /// Wraps `WdfObjectDelete`: frees the buffer (PASSIVE_LEVEL, as the HAL requires, §6).
+    pub fn delete(self, _cx: &Passive<'_>) {
+        // SAFETY: the buffer is live (invariant) and consumed; PASSIVE_LEVEL by the token.
+        unsafe { wdf_call!(WdfObjectDelete, self.handle.as_ptr().cast()) };
+    }
+}
