@@ -16,10 +16,21 @@ use super::{Error, Result, Status};
 /// completion. While a DMA transaction runs for it, the transaction's channel holds it.
 ///
 /// ```compile_fail
-/// # use edu_dma::wdf::{Request, Status};
-/// fn twice(request: Request) {
-///     request.complete(Status::SUCCESS);
-///     request.complete(Status::SUCCESS);
+/// # use edu_dma::wdf::{Request, Status, irql::UpToDispatch};
+/// fn twice(request: Request, cx: &UpToDispatch<'_>) {
+///     request.complete(Status::SUCCESS, cx);
+///     request.complete(Status::SUCCESS, cx); // use of moved value
+/// }
+/// ```
+///
+/// Holding a buffer across completion does not compile either (the buffer borrows the request):
+///
+/// ```compile_fail
+/// # use edu_dma::wdf::{Request, Status, irql::UpToDispatch};
+/// fn stale(mut request: Request, cx: &UpToDispatch<'_>) -> u8 {
+///     let buffer = request.input_buffer(1, cx).unwrap();
+///     request.complete(Status::SUCCESS, cx);
+///     buffer[0]
 /// }
 /// ```
 ///
