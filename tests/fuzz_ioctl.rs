@@ -188,8 +188,13 @@ fn arbitrary_requests_get_documented_statuses_only() {
         }
         rig.finish_clean();
     }
+    let statuses: Vec<String> = by_status
+        .iter()
+        .map(|(status, count)| format!("{:#010x}: {count}", status.cast_unsigned()))
+        .collect();
     eprintln!(
-        "fuzz_ioctl: {tried} inputs (seed {seed:#x}) in {:.1} s, statuses {by_status:x?}",
-        wall.elapsed().as_secs_f64()
+        "fuzz_ioctl: {tried} inputs (seed {seed:#x}) in {:.1} s; statuses {}",
+        wall.elapsed().as_secs_f64(),
+        statuses.join(", ")
     );
 }
