@@ -77,7 +77,11 @@ impl DeviceContext {
             self.start_dma(request, OpKind::LoopbackRead, 0, op.length, cx);
             return;
         }
-        // A loopback that ends in its write half returned nothing to the caller.
+        // A loopback that ends in its write half returned nothing to the caller, but its bytes
+        // did reach the device.
+        if op.is_some_and(|op| op.kind == OpKind::LoopbackWrite) {
+            self.io.lock(cx).stats.bytes_written += bytes as u64;
+        }
         let information = if op.is_some_and(|op| op.kind == OpKind::LoopbackWrite) {
             0
         } else {

@@ -86,15 +86,20 @@ fn run(args: &Args, target: &mut dyn Target) -> ExitCode {
     }
     drop(engine);
     let finish = target.finish().err().map(|error| error.to_string());
+    let verdict = target.verdict();
     let summary = RunReport {
         target: name,
         seed: args.seed,
         outcomes: &outcomes,
         finish_error: finish.as_deref(),
+        verdict: verdict.as_deref(),
     };
     if text {
         if let Some(finding) = &finish {
             println!("FAIL finish      {finding}");
+        }
+        if let Some(verdict) = verdict.as_deref().filter(|_| !args.quiet) {
+            println!("{name}: {verdict}");
         }
         if summary.failed() > 0 {
             println!("replay with: --seed {:#x}", args.seed);

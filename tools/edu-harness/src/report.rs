@@ -17,7 +17,9 @@ pub fn tally(outcomes: &[Outcome]) -> (usize, usize) {
     (passed, outcomes.len() - passed)
 }
 
-/// `PASS name  bytes  fragments  throughput`, then the failure message on the next line.
+/// `PASS name  bytes  fragments  throughput  wall time`, the virtual time when the backend has
+/// its own clock (throughput is then per virtual second), then the failure message on the next
+/// line.
 #[must_use]
 pub fn scenario_line(outcome: &Outcome) -> String {
     let verdict = if outcome.passed { "PASS" } else { "FAIL" };
@@ -29,6 +31,10 @@ pub fn scenario_line(outcome: &Outcome) -> String {
         human_rate(outcome.throughput()),
         outcome.elapsed.as_secs_f64(),
     );
+    if let Some(virtual_time) = outcome.virtual_elapsed {
+        // Writing to a String cannot fail.
+        let _ = write!(line, "  ({:.1} s virtual)", virtual_time.as_secs_f64());
+    }
     if let Some(message) = &outcome.message {
         // Writing to a String cannot fail.
         let _ = write!(line, "\n     {message}");
@@ -82,6 +88,8 @@ pub struct RunReport<'a> {
     pub outcomes: &'a [Outcome],
     /// The backend's end-of-run finding, if any.
     pub finish_error: Option<&'a str>,
+    /// The backend's closing remark ([`crate::target::Target::verdict`]), if any.
+    pub verdict: Option<&'a str>,
 }
 
 impl RunReport<'_> {
@@ -105,7 +113,7 @@ impl RunReport<'_> {
             out,
             concat!(
                 "\"target\":{},\"seed\":{},\"passed\":{},\"failed\":{},",
-                "\"summary\":{},\"finish\":{},\"scenarios\":["
+                "\"summary\":{},\"finish\":{},\"verdict\":{},\"scenarios\":["
             ),
             json_string(self.target),
             self.seed,
@@ -114,6 +122,7 @@ impl RunReport<'_> {
             json_string(&summary_line(self.passed(), self.failed())),
             self.finish_error
                 .map_or_else(|| "null".to_owned(), json_string),
+            self.verdict.map_or_else(|| "null".to_owned(), json_string),
         );
         for (i, o) in self.outcomes.iter().enumerate() {
             if i > 0 {
@@ -123,7 +132,8 @@ impl RunReport<'_> {
                 out,
                 concat!(
                     "{{\"name\":{},\"passed\":{},\"bytes\":{},\"fragments\":{},",
-                    "\"elapsed_ms\":{},\"throughput_bps\":{:.0},\"message\":{}}}"
+                    "\"elapsed_ms\":{},\"throughput_bps\":{:.0},\"virtual_ms\":{},",
+                    "\"message\":{}}}"
                 ),
                 json_string(o.name),
                 o.passed,
@@ -131,6 +141,8 @@ impl RunReport<'_> {
                 o.fragments,
                 o.elapsed.as_millis(),
                 o.throughput(),
+                o.virtual_elapsed
+                    .map_or_else(|| "null".to_owned(), |d| d.as_millis().to_string()),
                 o.message
                     .as_deref()
                     .map_or_else(|| "null".to_owned(), json_string),
@@ -158,6 +170,7 @@ mod tests {
             bytes: 2048,
             fragments: 3,
             elapsed: Duration::from_secs(2),
+            virtual_elapsed: None,
             message: message.map(str::to_owned),
         }
     }
@@ -175,6 +188,14 @@ mod tests {
         assert!(
             line.contains("2048 B") && line.contains("3 frag") && line.contains("1.0 KiB/s"),
             "{line}"
+        );
+        let simulated = scenario_line(&Outcome {
+            virtual_elapsed: Some(Duration::from_secs(8)),
+            ..outcome("roundtrip", true, None)
+        });
+        assert!(
+            simulated.contains("256 B/s") && simulated.ends_with("(8.0 s virtual)"),
+            "{simulated}"
         );
         let failed = scenario_line(&outcome("cancel", false, Some("boom")));
         assert!(
@@ -203,6 +224,7 @@ mod tests {
             seed: 5,
             outcomes: &outcomes,
             finish_error: Some("leak"),
+            verdict: Some("verifier: 1 finding(s)"),
         };
         assert_eq!((report.passed(), report.failed()), (1, 2));
         let json = report.to_json();
@@ -214,10 +236,13 @@ mod tests {
             json.contains("\"summary\":\"1 passed, 2 failed\""),
             "{json}"
         );
-        assert!(json.contains("\"finish\":\"leak\""), "{json}");
+        assert!(
+            json.contains("\"finish\":\"leak\",\"verdict\":\"verifier: 1 finding(s)\","),
+            "{json}"
+        );
         assert!(json.contains("\"message\":\"bad \\\"x\\\"\""), "{json}");
         assert!(
-            json.contains("\"elapsed_ms\":2000,\"throughput_bps\":1024,"),
+            json.contains("\"elapsed_ms\":2000,\"throughput_bps\":1024,\"virtual_ms\":null,"),
             "{json}"
         );
         assert!(json.ends_with("}]}"), "{json}");

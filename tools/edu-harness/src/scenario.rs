@@ -7,6 +7,7 @@
 //! the simulator). Every random choice comes from the run's seed, so a failing run replays.
 
 use core::fmt;
+use core::ops::RangeInclusive;
 use std::io::Write as _;
 use std::time::{Duration, Instant};
 
@@ -29,6 +30,9 @@ pub const EDU_DEVICE_ID: u32 = 0x0100_00ED;
 
 /// Transfer sizes of the `roundtrip` scenario.
 pub const ROUNDTRIP_SIZES: [usize; 9] = [1, 2, 100, 4095, 4096, 4097, 8192, 65536, 1 << 20];
+
+/// Nominal duration of one edu DMA command (at most 4096 bytes), in microseconds.
+pub const COMMAND_MICROS: u64 = 100_000;
 
 /// Length of the transfers the `cancel` scenario interrupts (64 device commands).
 pub const CANCEL_LENGTH: usize = 256 * 1024;
@@ -139,15 +143,24 @@ pub struct Outcome {
     pub fragments: u64,
     /// Wall-clock time the scenario took.
     pub elapsed: Duration,
+    /// Time the scenario took on the backend's own clock, when it has one (the simulator's
+    /// virtual time); `None` when wall time is the device's time.
+    pub virtual_elapsed: Option<Duration>,
     /// What went wrong, for a failed scenario.
     pub message: Option<String>,
 }
 
 impl Outcome {
-    /// Bytes per second, 0 when no time passed.
+    /// The time the device took: the backend's own clock if it has one, else wall time.
+    #[must_use]
+    pub fn device_time(&self) -> Duration {
+        self.virtual_elapsed.unwrap_or(self.elapsed)
+    }
+
+    /// Bytes per second of device time ([`Self::device_time`]), 0 when no time passed.
     #[must_use]
     pub fn throughput(&self) -> f64 {
-        let seconds = self.elapsed.as_secs_f64();
+        let seconds = self.device_time().as_secs_f64();
         if seconds > 0.0 {
             // Precision loss only above 2^53 bytes.
             #[expect(clippy::cast_precision_loss, reason = "a rate for display")]
@@ -230,6 +243,7 @@ impl<'t> Engine<'t> {
     /// engine stays usable for the next one.
     pub fn run(&mut self, scenario: Scenario) -> Outcome {
         let started = Instant::now();
+        let clock = self.target.elapsed_ns();
         self.bytes = 0;
         self.carried_fragments = 0;
         let mut rng = SplitMix64::stream(self.config.seed, scenario.stream());
@@ -245,6 +259,11 @@ impl<'t> Engine<'t> {
                 Scenario::Stress => self.stress(&mut rng),
             }
         });
+        if result.is_err() {
+            // A scenario that stopped part-way may not have recorded what its last requests
+            // left in the device: forget everything rather than fail the next scenario.
+            self.ring = RingModel::new();
+        }
         // Count fragments even for a failed scenario, if the driver still answers.
         let fragments = self.stats().map_or(0, |end| {
             self.carried_fragments + end.fragments.saturating_sub(self.base.fragments)
@@ -255,6 +274,9 @@ impl<'t> Engine<'t> {
             bytes: self.bytes,
             fragments,
             elapsed: started.elapsed(),
+            virtual_elapsed: clock
+                .zip(self.target.elapsed_ns())
+                .map(|(start, end)| Duration::from_nanos(end.saturating_sub(start))),
             message: result.err().map(|failure| failure.to_string()),
         }
     }
@@ -508,9 +530,11 @@ impl<'t> Engine<'t> {
                  expected at least {expected_fragments}"
             )
         })?;
+        // The request and one of the two GET_STATS around it (whichever way GET_STATS counts
+        // itself, exactly one of them falls between the two snapshots).
         let requests = delta(|s| s.requests);
-        ensure((1..=2).contains(&requests), || {
-            format!("{what}: statistics.requests moved by {requests}, expected 1 or 2")
+        ensure(requests == 2, || {
+            format!("{what}: statistics.requests moved by {requests}, expected 2")
         })?;
         let errors = delta(|s| s.errors);
         ensure(errors == 0, || {
@@ -592,6 +616,9 @@ impl<'t> Engine<'t> {
             ("cancelled", delta(|s| s.cancelled), 0),
             ("timeouts", delta(|s| s.timeouts), 0),
             ("errors", delta(|s| s.errors), failures),
+            // Each failed case, plus one of the two GET_STATS; the framework completes the
+            // zero-length reads and writes without the driver.
+            ("requests", delta(|s| s.requests), failures + 1),
         ];
         for (name, got, want) in checks {
             ensure(got == want, || {
@@ -601,13 +628,14 @@ impl<'t> Engine<'t> {
         Ok(())
     }
 
-    /// `cancel`: a 64-fragment read and write, each cancelled after a random delay.
+    /// `cancel`: a 64-fragment read and write, each cancelled after a random delay; a loopback
+    /// cancelled during its first half and one during its second half; then three requests in
+    /// flight, the first two cancelled.
     ///
     /// # Errors
     /// The first check that failed, or the backend error that stopped the step.
     fn cancel(&mut self, rng: &mut SplitMix64) -> Step {
-        let fragment_micros = 100_000;
-        let full = wide(CANCEL_LENGTH.div_ceil(RING)) * fragment_micros;
+        let full = wide(CANCEL_LENGTH.div_ceil(RING)) * COMMAND_MICROS;
         for write in [false, true] {
             let request = if write {
                 Request::Write(rng.bytes(CANCEL_LENGTH))
@@ -616,46 +644,22 @@ impl<'t> Engine<'t> {
             };
             // Up to 10% past the nominal duration, so "finished first" happens too.
             let delay = rng.below(full + full / 10);
-            let what = format!("{} cancelled after {} ms", request.describe(), delay / 1000);
-            let ticket = self.target.submit(0, request.op())?;
-            self.target.advance(delay);
-            self.target.cancel(ticket)?;
-            let done = self.target.wait(ticket)?;
-            if done.status == STATUS_SUCCESS {
-                request.verify(&self.ring, &done)?;
-                request.apply(&mut self.ring);
-                self.bytes += wide(request.moved());
-            } else {
-                ensure(done.status == STATUS_CANCELLED, || {
-                    format!(
-                        "{what}: completed with {}, expected STATUS_CANCELLED or STATUS_SUCCESS",
-                        describe(done.status)
-                    )
-                })?;
-                ensure(done.information <= CANCEL_LENGTH, || {
-                    format!(
-                        "{what}: reported Information {} > {CANCEL_LENGTH} requested",
-                        done.information
-                    )
-                })?;
-                ensure(done.output.len() <= done.information, || {
-                    format!(
-                        "{what}: returned {} bytes but Information {}",
-                        done.output.len(),
-                        done.information
-                    )
-                })?;
-                if write {
-                    self.ring.forget(0, CANCEL_LENGTH);
-                }
-                self.bytes += wide(done.information);
-            }
+            self.cancelled(&request, delay)?;
             // The device still works.
             let probe = rng.bytes(64);
             self.expect(0, &Request::Write(probe))?;
             self.expect(0, &Request::Read(64))?;
         }
-        Ok(())
+        // A loopback is two device commands: input to the device, then back to the output.
+        let first_half = rng.below(COMMAND_MICROS);
+        let second_half = COMMAND_MICROS + rng.below(COMMAND_MICROS);
+        for delay in [first_half, second_half] {
+            self.cancelled(&Request::Loopback(rng.bytes(RING)), delay)?;
+            self.expect(0, &Request::Read(RING))?;
+        }
+        // Cancelling the request in flight and one queued behind it leaves the queue working.
+        let delay = rng.below(2 * COMMAND_MICROS);
+        self.cancel_in_line(rng, delay)
     }
 
     /// `concurrent`: many requests on several handles in flight at once, completed in random
@@ -747,47 +751,244 @@ impl<'t> Engine<'t> {
         })
     }
 
-    /// One cancelled transfer of 4 to 64 KiB for `stress`.
+    /// One cancelled transfer of 4 to 64 KiB (or a loopback) for `stress`.
     ///
     /// # Errors
     /// The first check that failed, or the backend error that stopped the step.
     fn stress_cancel(&mut self, rng: &mut SplitMix64) -> Step {
         let len = rng.range(RING, 16 * RING);
         let offset = u32::try_from(rng.below(u64::from(DEVICE_BUFFER_SIZE))).unwrap_or(0);
-        let request = match rng.below(4) {
+        let request = match rng.below(5) {
             0 => Request::Read(len),
             1 => Request::Write(rng.bytes(len)),
             2 => Request::ReadAt(offset, len),
-            _ => Request::WriteAt(offset, rng.bytes(len)),
+            3 => Request::WriteAt(offset, rng.bytes(len)),
+            _ => {
+                let echo = rng.range(1, RING);
+                Request::Loopback(rng.bytes(echo))
+            }
         };
-        let nominal = wide(len.div_ceil(RING)) * 100_000;
+        let commands = match &request {
+            Request::Loopback(_) => 2,
+            _ => wide(len.div_ceil(RING)),
+        };
+        self.cancelled(&request, rng.below(commands * COMMAND_MICROS))
+    }
+
+    /// Submits `request` on handle 0, cancels it after `delay` µs and checks how it ended (see
+    /// [`Self::settle`]) and that the statistics agree.
+    ///
+    /// # Errors
+    /// The first check that failed, or the backend error that stopped the step.
+    fn cancelled(&mut self, request: &Request, delay: u64) -> Step {
+        let before = self.stats()?;
         let ticket = self.target.submit(0, request.op())?;
-        self.target.advance(rng.below(nominal));
+        self.target.advance(delay);
         self.target.cancel(ticket)?;
         let done = self.target.wait(ticket)?;
-        if done.status == STATUS_SUCCESS {
-            request.verify(&self.ring, &done)?;
-            request.apply(&mut self.ring);
-            self.bytes += wide(request.moved());
-            return Ok(());
+        let what = format!("{} cancelled after {delay} us", request.describe());
+        let expected = self.settle(request, &done, &what)?;
+        let after = self.stats()?;
+        expected.check(&before, &after, &what)
+    }
+
+    /// `cancel`, second part: three requests in flight at once; the first is cancelled after
+    /// `delay` µs and the second at the same moment (usually before the driver saw it). The
+    /// third must complete normally and read what the first two really left in the device.
+    ///
+    /// # Errors
+    /// The first check that failed, or the backend error that stopped the step.
+    fn cancel_in_line(&mut self, rng: &mut SplitMix64, delay: u64) -> Step {
+        let first_len = rng.range(2 * RING, 4 * RING);
+        let first = Request::Write(rng.bytes(first_len));
+        let offset = u32::try_from(rng.below(u64::from(DEVICE_BUFFER_SIZE))).unwrap_or(0);
+        let second = Request::WriteAt(offset, rng.bytes(RING));
+        let third = Request::Read(RING);
+        let what = format!(
+            "{}, {} and {}, the first two cancelled after {delay} us",
+            first.describe(),
+            second.describe(),
+            third.describe()
+        );
+        let before = self.stats()?;
+        let tickets = [
+            self.target.submit(0, first.op())?,
+            self.target.submit(0, second.op())?,
+            self.target.submit(0, third.op())?,
+        ];
+        self.target.advance(delay);
+        for ticket in tickets.iter().take(2) {
+            self.target.cancel(*ticket)?;
         }
-        let what = request.describe();
-        ensure(done.status == STATUS_CANCELLED, || {
-            format!(
-                "{what} (cancelled): completed with {}",
-                describe(done.status)
-            )
-        })?;
-        ensure(done.information <= len, || {
-            format!(
-                "{what} (cancelled): Information {} > {len} requested",
-                done.information
-            )
-        })?;
-        if let Some((start, data)) = request.writes() {
-            self.ring.forget(start, data.len());
+        let mut done = Vec::with_capacity(tickets.len());
+        for ticket in tickets {
+            done.push(self.target.wait(ticket)?);
         }
-        self.bytes += wide(done.information);
+        let mut expected = Expected::default();
+        for (request, done) in [first, second, third].iter().zip(&done) {
+            expected.add(&self.settle(request, done, &what)?);
+        }
+        let third = done.get(2).map_or(-1, |d| d.status);
+        ensure(third == STATUS_SUCCESS, || {
+            format!("{what}: the third completed with {}", describe(third))
+        })?;
+        let after = self.stats()?;
+        expected.check(&before, &after, &what)
+    }
+
+    /// Checks how a request that may have been cancelled ended, and records its effect:
+    /// - `STATUS_SUCCESS`: exactly as if it had not been cancelled;
+    /// - `STATUS_CANCELLED`: `Information` at most the length requested, and the data a read
+    ///   returned matches the model; a write then left exactly its first `Information` bytes in
+    ///   the device (the driver never abandons a device command part-way).
+    ///
+    /// Returns what the statistics must show for it.
+    ///
+    /// # Errors
+    /// The first check that failed.
+    fn settle(&mut self, request: &Request, done: &Completion, what: &str) -> Step<Expected> {
+        let info = done.information;
+        let was_cancelled = done.status != STATUS_SUCCESS;
+        if was_cancelled {
+            ensure(done.status == STATUS_CANCELLED, || {
+                format!(
+                    "{what}: {} completed with {}, expected STATUS_CANCELLED or STATUS_SUCCESS",
+                    request.describe(),
+                    describe(done.status)
+                )
+            })?;
+            let requested = request.information();
+            ensure(info <= requested, || {
+                format!(
+                    "{what}: {} reported Information {info} > {requested} requested",
+                    request.describe()
+                )
+            })?;
+            ensure(done.output.len() <= info, || {
+                format!(
+                    "{what}: {} returned {} bytes but Information {info}",
+                    request.describe(),
+                    done.output.len()
+                )
+            })?;
+            if let Some((start, _)) = request.reads() {
+                self.ring.check(start, &done.output).map_err(|mismatch| {
+                    Failure::Check(format!("{what}: {}: {mismatch}", request.describe()))
+                })?;
+            }
+        } else {
+            request
+                .verify(&self.ring, done)
+                .map_err(|failure| match failure {
+                    Failure::Check(message) => Failure::Check(format!("{what}: {message}")),
+                    other @ Failure::Target(_) => other,
+                })?;
+        }
+        // Record what the device holds now.
+        match request {
+            _ if !was_cancelled => request.apply(&mut self.ring),
+            Request::Loopback(data) if info > 0 => self.ring.write(0, data),
+            Request::Loopback(data) => self.ring.forget(0, data.len()),
+            _ => {
+                if let Some((start, data)) = request.writes() {
+                    self.ring.write(start, data.get(..info).unwrap_or(data));
+                }
+            }
+        }
+        self.bytes += if was_cancelled {
+            wide(info)
+        } else {
+            wide(request.moved())
+        };
+        let info = wide(info);
+        let mut expected = Expected {
+            // A request cancelled before the driver saw it is completed by the framework and
+            // not counted; one that moved data was seen by the driver.
+            cancelled: match (was_cancelled, info) {
+                (false, _) => 0..=0,
+                (true, 0) => 0..=1,
+                (true, _) => 1..=1,
+            },
+            ..Expected::default()
+        };
+        match request {
+            Request::Read(_) | Request::ReadAt(..) => expected.bytes_read = info..=info,
+            Request::Write(_) | Request::WriteAt(..) => expected.bytes_written = info..=info,
+            // Information is what came back; the write half moved at least that much.
+            Request::Loopback(data) => {
+                expected.bytes_read = info..=info;
+                expected.bytes_written = info..=wide(data.len());
+            }
+            Request::GetInfo | Request::GetStats | Request::Reset => {}
+        }
+        Ok(expected)
+    }
+}
+
+/// What the statistics must show for a group of requests that may have been cancelled: each
+/// counter's move between two `GET_STATS`, as an inclusive range.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Expected {
+    /// `bytes_read`.
+    bytes_read: RangeInclusive<u64>,
+    /// `bytes_written`.
+    bytes_written: RangeInclusive<u64>,
+    /// `cancelled`.
+    cancelled: RangeInclusive<u64>,
+}
+
+impl Default for Expected {
+    fn default() -> Self {
+        Self {
+            bytes_read: 0..=0,
+            bytes_written: 0..=0,
+            cancelled: 0..=0,
+        }
+    }
+}
+
+impl Expected {
+    /// Adds another request's expectations.
+    fn add(&mut self, other: &Self) {
+        let sum = |a: &RangeInclusive<u64>, b: &RangeInclusive<u64>| {
+            a.start().saturating_add(*b.start())..=a.end().saturating_add(*b.end())
+        };
+        self.bytes_read = sum(&self.bytes_read, &other.bytes_read);
+        self.bytes_written = sum(&self.bytes_written, &other.bytes_written);
+        self.cancelled = sum(&self.cancelled, &other.cancelled);
+    }
+
+    /// Checks the counters' moves from `before` to `after`; errors and timeouts must not move.
+    ///
+    /// # Errors
+    /// [`Failure::Check`] naming the first counter out of range.
+    fn check(&self, before: &Statistics, after: &Statistics, what: &str) -> Step {
+        let delta = |pick: fn(&Statistics) -> u64| pick(after).wrapping_sub(pick(before));
+        let checks = [
+            (
+                "bytes_read",
+                delta(|s| s.bytes_read),
+                self.bytes_read.clone(),
+            ),
+            (
+                "bytes_written",
+                delta(|s| s.bytes_written),
+                self.bytes_written.clone(),
+            ),
+            ("cancelled", delta(|s| s.cancelled), self.cancelled.clone()),
+            ("errors", delta(|s| s.errors), 0..=0),
+            ("timeouts", delta(|s| s.timeouts), 0..=0),
+        ];
+        for (name, got, want) in checks {
+            ensure(want.contains(&got), || {
+                let want = if want.start() == want.end() {
+                    want.start().to_string()
+                } else {
+                    format!("{}..={}", want.start(), want.end())
+                };
+                format!("{what}: statistics.{name} moved by {got}, expected {want}")
+            })?;
+        }
         Ok(())
     }
 }
@@ -1055,9 +1256,19 @@ mod tests {
             bytes: 1000,
             fragments: 0,
             elapsed: Duration::from_millis(500),
+            virtual_elapsed: None,
             message: None,
         };
         assert!((outcome.throughput() - 2000.0).abs() < 1e-9);
+        let simulated = Outcome {
+            virtual_elapsed: Some(Duration::from_secs(4)),
+            ..outcome.clone()
+        };
+        assert_eq!(simulated.device_time(), Duration::from_secs(4));
+        assert!(
+            (simulated.throughput() - 250.0).abs() < 1e-9,
+            "virtual time wins"
+        );
         assert!(
             Outcome {
                 elapsed: Duration::ZERO,

@@ -1,1 +1,360 @@
-//! Simulated backend: written by the lead.
+//! Simulated backend: the driver's own code (`edu_dma::driver_entry`) running on
+//! `kmdf_sim`'s simulated machine with an edu device, in virtual time.
+//!
+//! The simulator has no file handles: every handle index maps to the one device. Requests are
+//! handed to the framework inside [`Target::submit`] (its queue presents them later in virtual
+//! time, in order), so the ordering promise of [`Target`] holds. Waiting runs virtual time
+//! until the request completes; a fatal verifier finding halts the machine and fails the wait.
+//! [`Target::finish`] unloads the driver and fails unless the verifier's report is clean.
+
+use std::cell::Cell;
+use std::collections::HashMap;
+
+use kmdf_sim::devices::edu::EduConfig;
+use kmdf_sim::{
+    DeviceHandle, HardwareConfig, IoCompletion, IoOp, Irp, Machine, MachineConfig, Policy, Report,
+};
+
+use crate::status::describe;
+use crate::target::{Completion, Op, Target, TargetError, Ticket};
+
+/// How long [`Target::wait`] lets virtual time run before it gives up on a request: ten
+/// minutes, far beyond the 16 MiB maximum transfer (4096 commands of 100 ms, about 410 s).
+pub const WAIT_LIMIT_NS: u64 = 600_000_000_000;
+
+thread_local! {
+    /// Whether a [`SimTarget`] is alive on this thread (the simulator allows one machine per
+    /// thread and panics on a second).
+    static ALIVE: Cell<bool> = const { Cell::new(false) };
+}
+
+/// The simulated machine with the driver loaded and one edu device started.
+pub struct SimTarget {
+    /// The machine.
+    machine: Machine,
+    /// The device the driver created for the edu hardware.
+    device: DeviceHandle,
+    /// Handles handed out so far (all refer to `device`).
+    handles: usize,
+    /// Requests submitted and not yet waited for, by ticket number.
+    in_flight: HashMap<u64, Irp>,
+    /// Number of the next ticket.
+    next_ticket: u64,
+    /// The verifier's report once the driver was unloaded.
+    unloaded: Option<Report>,
+}
+
+impl core::fmt::Debug for SimTarget {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("SimTarget")
+            .field("device", &self.device)
+            .field("handles", &self.handles)
+            .field("in_flight", &self.in_flight.len())
+            .field("now_ns", &self.now_ns())
+            .field("unloaded", &self.unloaded.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+impl SimTarget {
+    /// Boots a machine with one edu device (MSI), loads the driver and starts the device; the
+    /// seed chooses among the framework's legal behaviours, so a run replays exactly.
+    ///
+    /// # Errors
+    /// [`TargetError::Unsupported`] if another `SimTarget` is alive on this thread;
+    /// [`TargetError::Simulator`] if `DriverEntry` or the device start fails.
+    pub fn new(seed: u64) -> Result<Self, TargetError> {
+        if ALIVE.get() {
+            return Err(TargetError::Unsupported(
+                "a second simulated machine on the same thread (drop the first SimTarget)"
+                    .to_owned(),
+            ));
+        }
+        let mut machine = Machine::new(MachineConfig {
+            seed,
+            policy: Policy::default(),
+            hardware: vec![HardwareConfig::Edu {
+                config: EduConfig::default(),
+                msi: true,
+            }],
+            trace: false,
+        });
+        let status = machine.load_driver(edu_dma::driver_entry);
+        if status != 0 {
+            return Err(TargetError::Simulator(format!(
+                "DriverEntry failed with {}; {}",
+                describe(status),
+                machine.report()
+            )));
+        }
+        let device = machine.add_device(0).map_err(|status| {
+            TargetError::Simulator(format!(
+                "starting the edu device failed with {}; {}",
+                describe(status),
+                machine.report()
+            ))
+        })?;
+        ALIVE.set(true);
+        Ok(Self {
+            machine,
+            device,
+            handles: 1,
+            in_flight: HashMap::new(),
+            next_ticket: 1,
+            unloaded: None,
+        })
+    }
+
+    /// Virtual time since the machine booted, in nanoseconds.
+    #[must_use]
+    pub fn now_ns(&self) -> u64 {
+        self.machine.now()
+    }
+
+    /// The verifier's findings so far (after [`Target::finish`]: the end-of-run report).
+    #[must_use]
+    pub fn report(&self) -> Report {
+        self.unloaded
+            .clone()
+            .unwrap_or_else(|| self.machine.report())
+    }
+
+    /// Fails with the verifier's report when the machine halted on a fatal finding.
+    ///
+    /// # Errors
+    /// [`TargetError::Simulator`] with the report, once the machine halted.
+    fn check_running(&self) -> Result<(), TargetError> {
+        if self.machine.halted() {
+            Err(TargetError::Simulator(format!(
+                "the machine halted (bugcheck) at t={} ns; {}",
+                self.now_ns(),
+                self.machine.report()
+            )))
+        } else {
+            Ok(())
+        }
+    }
+}
+
+impl Drop for SimTarget {
+    fn drop(&mut self) {
+        ALIVE.set(false);
+    }
+}
+
+/// The simulator's form of an operation.
+fn io_op(op: Op) -> IoOp {
+    match op {
+        Op::Read { len } => IoOp::Read { len },
+        Op::Write { data } => IoOp::Write { data },
+        Op::Ioctl {
+            code,
+            input,
+            output_len,
+        } => IoOp::Ioctl {
+            code,
+            input,
+            output_len,
+        },
+        Op::IoctlInDirect { code, input, data } => IoOp::IoctlWithData { code, input, data },
+    }
+}
+
+/// The harness's form of a completion: the output buffer truncated to `Information`, as user
+/// mode sees it (the simulator returns a read's or a `METHOD_OUT_DIRECT` IOCTL's whole buffer).
+///
+/// # Errors
+/// [`TargetError::Unsupported`] for an `Information` that does not fit a `usize`.
+fn completion(done: IoCompletion) -> Result<Completion, TargetError> {
+    let information = usize::try_from(done.information).map_err(|_| {
+        TargetError::Unsupported(format!("Information {} above usize", done.information))
+    })?;
+    let mut output = done.output;
+    output.truncate(information);
+    Ok(Completion {
+        status: done.status,
+        information,
+        output,
+    })
+}
+
+impl Target for SimTarget {
+    fn open_handle(&mut self) -> Result<usize, TargetError> {
+        let handle = self.handles;
+        self.handles += 1;
+        Ok(handle)
+    }
+
+    fn submit(&mut self, handle: usize, op: Op) -> Result<Ticket, TargetError> {
+        if handle >= self.handles {
+            return Err(TargetError::UnknownHandle(handle));
+        }
+        if self.unloaded.is_some() {
+            return Err(TargetError::Unsupported(
+                "a request after the driver was unloaded".to_owned(),
+            ));
+        }
+        self.check_running()?;
+        let irp = self.machine.submit(self.device, io_op(op));
+        let ticket = self.next_ticket;
+        self.next_ticket += 1;
+        self.in_flight.insert(ticket, irp);
+        Ok(Ticket(ticket))
+    }
+
+    fn cancel(&mut self, ticket: Ticket) -> Result<(), TargetError> {
+        let irp = *self
+            .in_flight
+            .get(&ticket.0)
+            .ok_or(TargetError::UnknownTicket(ticket))?;
+        self.machine.cancel_after(irp, 0);
+        Ok(())
+    }
+
+    fn wait(&mut self, ticket: Ticket) -> Result<Completion, TargetError> {
+        let irp = self
+            .in_flight
+            .remove(&ticket.0)
+            .ok_or(TargetError::UnknownTicket(ticket))?;
+        let done = self.machine.run_until_complete(irp, WAIT_LIMIT_NS);
+        self.check_running()?;
+        let done = done.ok_or_else(|| {
+            TargetError::Simulator(format!(
+                "request {} did not complete within {} s of virtual time (t={} ns); {}",
+                irp.0,
+                WAIT_LIMIT_NS / 1_000_000_000,
+                self.now_ns(),
+                self.machine.report()
+            ))
+        })?;
+        completion(done)
+    }
+
+    fn advance(&mut self, micros: u64) {
+        self.machine.run_for(micros.saturating_mul(1000));
+    }
+
+    fn name(&self) -> &'static str {
+        "simulator"
+    }
+
+    fn finish(&mut self) -> Result<(), TargetError> {
+        let report = if let Some(report) = &self.unloaded {
+            report.clone()
+        } else {
+            let report = self.machine.unload();
+            self.unloaded = Some(report.clone());
+            report
+        };
+        if report.is_clean() {
+            Ok(())
+        } else {
+            Err(TargetError::Simulator(
+                report.to_string().trim_end().to_owned(),
+            ))
+        }
+    }
+
+    fn elapsed_ns(&self) -> Option<u64> {
+        Some(self.now_ns())
+    }
+
+    fn verdict(&self) -> Option<String> {
+        let counters = self.machine.stats();
+        let when = if self.unloaded.is_some() {
+            "after unload"
+        } else {
+            "so far"
+        };
+        Some(format!(
+            "{} ({when}); virtual time {:.3} s; {} requests completed, {} DMA programs, {} ISRs, \
+             {} DPCs",
+            self.report()
+                .to_string()
+                .lines()
+                .next()
+                .unwrap_or("verifier: ?"),
+            ns_to_seconds(self.now_ns()),
+            counters.completions,
+            counters.program_dma_calls,
+            counters.isr_calls,
+            counters.dpc_calls,
+        ))
+    }
+}
+
+/// Nanoseconds as seconds, for display.
+fn ns_to_seconds(ns: u64) -> f64 {
+    // Precision loss only above 2^53 ns (104 days of virtual time).
+    #[expect(clippy::cast_precision_loss, reason = "a duration for display")]
+    let ns = ns as f64;
+    ns / 1e9
+}
+
+#[cfg(test)]
+#[expect(
+    clippy::missing_panics_doc,
+    reason = "tests panic to fail; check-private-items makes clippy ask #[test] fns for docs"
+)]
+mod tests {
+    use super::*;
+    use crate::status::{STATUS_CANCELLED, STATUS_SUCCESS};
+
+    #[test]
+    fn one_machine_per_thread_is_an_error_not_a_panic() {
+        let first = SimTarget::new(1).unwrap();
+        assert!(matches!(
+            SimTarget::new(2),
+            Err(TargetError::Unsupported(_))
+        ));
+        drop(first);
+        let again = SimTarget::new(3);
+        assert!(again.is_ok());
+    }
+
+    #[test]
+    fn write_then_read_round_trips_and_output_is_truncated() {
+        let mut sim = SimTarget::new(7).unwrap();
+        let data: Vec<u8> = (0..=255).collect();
+        let write = sim.submit(0, Op::Write { data: data.clone() }).unwrap();
+        let done = sim.wait(write).unwrap();
+        assert_eq!((done.status, done.information), (STATUS_SUCCESS, 256));
+        assert!(done.output.is_empty());
+        let read = sim
+            .submit(
+                0,
+                Op::Ioctl {
+                    code: edu_api::IOCTL_EDU_DMA_READ_AT,
+                    input: crate::client::header(0),
+                    output_len: 256,
+                },
+            )
+            .unwrap();
+        let done = sim.wait(read).unwrap();
+        assert_eq!(done.output, data);
+        assert!(
+            sim.elapsed_ns().unwrap() >= 200_000_000,
+            "two 100 ms commands"
+        );
+        assert_eq!(sim.wait(read), Err(TargetError::UnknownTicket(read)));
+        assert_eq!(
+            sim.submit(5, Op::Read { len: 1 }),
+            Err(TargetError::UnknownHandle(5))
+        );
+        assert_eq!(sim.finish(), Ok(()));
+        assert!(sim.verdict().unwrap().starts_with("verifier: clean"));
+    }
+
+    #[test]
+    fn cancelled_read_reports_only_what_moved() {
+        let mut sim = SimTarget::new(9).unwrap();
+        let ticket = sim.submit(0, Op::Read { len: 64 * 4096 }).unwrap();
+        sim.advance(250_000);
+        sim.cancel(ticket).unwrap();
+        let done = sim.wait(ticket).unwrap();
+        assert_eq!(done.status, STATUS_CANCELLED);
+        assert!(done.information < 64 * 4096);
+        assert_eq!(done.output.len(), done.information);
+        assert_eq!(sim.finish(), Ok(()));
+    }
+}

@@ -177,6 +177,19 @@ pub trait Target {
     /// # Errors
     /// The findings, as [`TargetError::Simulator`].
     fn finish(&mut self) -> Result<(), TargetError>;
+
+    /// The backend's own clock, in nanoseconds since it started, when it differs from wall
+    /// time: the simulator's virtual time. `None` (the default) means wall time is the clock,
+    /// and throughput is measured against it.
+    fn elapsed_ns(&self) -> Option<u64> {
+        None
+    }
+
+    /// One line about the backend's state for the report (the simulator: the verifier's
+    /// verdict and the virtual time); `None` (the default) when there is nothing to add.
+    fn verdict(&self) -> Option<String> {
+        None
+    }
 }
 
 #[cfg(test)]

@@ -448,8 +448,14 @@ impl State {
             IoOp::Read { .. } => user.or(system),
             IoOp::Write { .. } | IoOp::IoctlWithData { .. } => None,
         };
+        // The I/O manager copies a buffered IOCTL's output back only when the status is not an
+        // error (NT_ERROR: severity bits 11).
         let copy = if matches!(irp.op, IoOp::Ioctl { code, .. } if code % 4 == 0) {
-            usize::try_from(information).unwrap_or(0).min(out_len)
+            if status.cast_unsigned() >> 30 == 3 {
+                0
+            } else {
+                usize::try_from(information).unwrap_or(0).min(out_len)
+            }
         } else {
             out_len
         };
