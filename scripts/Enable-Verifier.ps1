@@ -43,37 +43,9 @@ param(
 
 Set-StrictMode -Version Latest
 $ErrorActionPreference = 'Stop'
+Import-Module (Join-Path $PSScriptRoot 'EduDmaKit.psm1') -Force
 
-function Assert-Elevated {
-    $principal = [Security.Principal.WindowsPrincipal]::new([Security.Principal.WindowsIdentity]::GetCurrent())
-    if (-not $principal.IsInRole([Security.Principal.WindowsBuiltInRole]::Administrator)) {
-        throw 'Driver Verifier settings need administrator rights: run this script from an elevated PowerShell.'
-    }
-}
-
-function Invoke-Tool {
-    param(
-        [Parameter(Mandatory)] [string] $FilePath,
-        [string[]] $ArgumentList = @(),
-        [int[]] $SuccessCodes = @(0)
-    )
-    # Native tools report failure through their exit code. Under 'Stop', Windows PowerShell 5.1
-    # would turn their stderr lines into terminating errors, so relax it around the call.
-    $saved = $ErrorActionPreference
-    $ErrorActionPreference = 'Continue'
-    try {
-        $output = @(& $FilePath @ArgumentList 2>&1 | ForEach-Object { "$_" })
-        $code = $LASTEXITCODE
-    } finally {
-        $ErrorActionPreference = $saved
-    }
-    if ($SuccessCodes -notcontains $code) {
-        throw "$FilePath $($ArgumentList -join ' ') failed with exit code $code.`n$($output -join [Environment]::NewLine)"
-    }
-    [pscustomobject]@{ ExitCode = $code; Output = $output }
-}
-
-Assert-Elevated
+Assert-Elevated -Purpose 'Driver Verifier settings need administrator rights.'
 
 $service = 'HKLM:\SYSTEM\CurrentControlSet\Services\edu_dma'
 if (-not (Test-Path -LiteralPath $service)) {

@@ -33,54 +33,9 @@ param(
 
 Set-StrictMode -Version Latest
 $ErrorActionPreference = 'Stop'
+Import-Module (Join-Path $PSScriptRoot 'EduDmaKit.psm1') -Force
 
-function Assert-Elevated {
-    $principal = [Security.Principal.WindowsPrincipal]::new([Security.Principal.WindowsIdentity]::GetCurrent())
-    if (-not $principal.IsInRole([Security.Principal.WindowsBuiltInRole]::Administrator)) {
-        throw 'Installing a driver needs administrator rights: run this script from an elevated PowerShell.'
-    }
-}
-
-function Invoke-Tool {
-    param(
-        [Parameter(Mandatory)] [string] $FilePath,
-        [string[]] $ArgumentList = @(),
-        [int[]] $SuccessCodes = @(0)
-    )
-    # Native tools report failure through their exit code. Under 'Stop', Windows PowerShell 5.1
-    # would turn their stderr lines into terminating errors, so relax it around the call.
-    $saved = $ErrorActionPreference
-    $ErrorActionPreference = 'Continue'
-    try {
-        $output = @(& $FilePath @ArgumentList 2>&1 | ForEach-Object { "$_" })
-        $code = $LASTEXITCODE
-    } finally {
-        $ErrorActionPreference = $saved
-    }
-    if ($SuccessCodes -notcontains $code) {
-        throw "$FilePath $($ArgumentList -join ' ') failed with exit code $code.`n$($output -join [Environment]::NewLine)"
-    }
-    [pscustomobject]@{ ExitCode = $code; Output = $output }
-}
-
-# Splits pnputil's listing into one text block per device or driver (blocks are separated by
-# blank lines in every display language).
-function Split-Blocks {
-    param([string[]] $Lines)
-    $blocks = [System.Collections.Generic.List[string]]::new()
-    $current = [System.Collections.Generic.List[string]]::new()
-    foreach ($line in $Lines) {
-        if ($line.Trim() -eq '') {
-            if ($current.Count -gt 0) { $blocks.Add($current -join [Environment]::NewLine); $current.Clear() }
-        } else {
-            $current.Add($line)
-        }
-    }
-    if ($current.Count -gt 0) { $blocks.Add($current -join [Environment]::NewLine) }
-    $blocks.ToArray()
-}
-
-Assert-Elevated
+Assert-Elevated -Purpose 'Installing a driver needs administrator rights.'
 
 $package = (Resolve-Path -LiteralPath $PackagePath).Path
 foreach ($file in 'edu_dma.inf', 'edu_dma.sys', 'edu_dma.cat', 'WDRLocalTestCert.cer') {

@@ -52,13 +52,7 @@ param(
 
 Set-StrictMode -Version Latest
 $ErrorActionPreference = 'Stop'
-
-function Assert-Elevated {
-    $principal = [Security.Principal.WindowsPrincipal]::new([Security.Principal.WindowsIdentity]::GetCurrent())
-    if (-not $principal.IsInRole([Security.Principal.WindowsBuiltInRole]::Administrator)) {
-        throw 'The edu device admits only SYSTEM and Administrators: run this script from an elevated PowerShell.'
-    }
-}
+Import-Module (Join-Path $PSScriptRoot 'EduDmaKit.psm1') -Force
 
 # Runs a tool and saves its output; a failing tool is recorded, not fatal.
 function Save-ToolOutput {
@@ -80,7 +74,7 @@ function Save-ToolOutput {
     $output | Set-Content -LiteralPath $Destination -Encoding UTF8
 }
 
-Assert-Elevated
+Assert-Elevated -Purpose 'The edu device admits only SYSTEM and Administrators.'
 
 if (-not $HarnessPath) {
     $beside = Join-Path $PSScriptRoot 'edu-harness.exe'

@@ -29,53 +29,9 @@ param(
 
 Set-StrictMode -Version Latest
 $ErrorActionPreference = 'Stop'
+Import-Module (Join-Path $PSScriptRoot 'EduDmaKit.psm1') -Force
 
-function Assert-Elevated {
-    $principal = [Security.Principal.WindowsPrincipal]::new([Security.Principal.WindowsIdentity]::GetCurrent())
-    if (-not $principal.IsInRole([Security.Principal.WindowsBuiltInRole]::Administrator)) {
-        throw 'Removing a driver needs administrator rights: run this script from an elevated PowerShell.'
-    }
-}
-
-function Invoke-Tool {
-    param(
-        [Parameter(Mandatory)] [string] $FilePath,
-        [string[]] $ArgumentList = @(),
-        [int[]] $SuccessCodes = @(0)
-    )
-    # Native tools report failure through their exit code. Under 'Stop', Windows PowerShell 5.1
-    # would turn their stderr lines into terminating errors, so relax it around the call.
-    $saved = $ErrorActionPreference
-    $ErrorActionPreference = 'Continue'
-    try {
-        $output = @(& $FilePath @ArgumentList 2>&1 | ForEach-Object { "$_" })
-        $code = $LASTEXITCODE
-    } finally {
-        $ErrorActionPreference = $saved
-    }
-    if ($SuccessCodes -notcontains $code) {
-        throw "$FilePath $($ArgumentList -join ' ') failed with exit code $code.`n$($output -join [Environment]::NewLine)"
-    }
-    [pscustomobject]@{ ExitCode = $code; Output = $output }
-}
-
-# Splits pnputil's listing into one text block per driver (blank-line separated).
-function Split-Blocks {
-    param([string[]] $Lines)
-    $blocks = [System.Collections.Generic.List[string]]::new()
-    $current = [System.Collections.Generic.List[string]]::new()
-    foreach ($line in $Lines) {
-        if ($line.Trim() -eq '') {
-            if ($current.Count -gt 0) { $blocks.Add($current -join [Environment]::NewLine); $current.Clear() }
-        } else {
-            $current.Add($line)
-        }
-    }
-    if ($current.Count -gt 0) { $blocks.Add($current -join [Environment]::NewLine) }
-    $blocks.ToArray()
-}
-
-Assert-Elevated
+Assert-Elevated -Purpose 'Removing a driver needs administrator rights.'
 
 $listing = Invoke-Tool -FilePath 'pnputil.exe' -ArgumentList @('/enum-drivers')
 # Match on the original INF name, not on the (localized) field labels.
