@@ -25,21 +25,17 @@ use crate::wdf::timer::TimerHandler;
 
 impl RequestCancel for DeviceContext {
     fn cancel(&self, _request: CancelledRequest<'_>, cx: &UpToDispatch<'_>) {
-        // A completion that was waiting for this callback: make it now.
-        let parked = self.io.lock(cx).parked.take();
-        if let Some(parked) = parked {
-            parked
-                .request
-                .complete_with_information(parked.status, parked.information, cx);
-            return;
-        }
+        // Ends the operation in flight, if any (nothing when the DMA path already finished).
         self.end_early(EndReason::Cancelled, cx);
-        // From here on the DMA path may complete the request itself. If it finished meanwhile
-        // (or inside `end_early`, when the cancel won outright) it parked the completion.
+        // Whichever of this callback and the DMA path comes last completes the request. If the
+        // DMA path finished first (before this callback was called, or inside `end_early` when
+        // the cancel won outright) it parked the completion: make it now. Otherwise leave a
+        // mark for `finish_request`.
         let parked = {
             let mut io = self.io.lock(cx);
-            io.cancel_ran = true;
-            io.parked.take()
+            let parked = io.parked.take();
+            io.cancel_ran = parked.is_none();
+            parked
         };
         if let Some(parked) = parked {
             parked

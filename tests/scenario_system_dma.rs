@@ -16,7 +16,7 @@ mod common;
 use common::{Hw, Rig, SECOND, pattern, ring_after_write, ring_read, status};
 use edu_api::{DeviceInfo, DmaMode, IOCTL_EDU_GET_INFO};
 use kmdf_sim::IoOp;
-use kmdf_sim::devices::sysdma::ControllerFault;
+use kmdf_sim::devices::sysdma::{ControllerEvent, ControllerFault};
 
 const US: u64 = 1_000;
 
@@ -95,6 +95,20 @@ fn cancel_stops_the_controller_and_reports_the_bytes_it_moved() {
         controller_moved(&rig),
         "Information equals what the controller moved"
     );
+    // The cancel stopped the transfer in flight (WdfDmaTransactionStopSystemTransfer) rather
+    // than waiting for it to finish.
+    let stopped_mid_transfer = rig.machine.system_dma(0, |_, controller| {
+        controller.log().iter().any(|event| {
+            matches!(
+                event,
+                ControllerEvent::Stopped {
+                    already_finished: false,
+                    ..
+                }
+            )
+        })
+    });
+    assert!(stopped_mid_transfer, "no transfer was stopped in flight");
     let next = rig.write(&[9; 100]);
     assert_eq!((next.status, next.information), (status::SUCCESS, 100));
     rig.finish_clean();

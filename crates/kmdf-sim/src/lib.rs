@@ -9,7 +9,8 @@
 //! - [`verifier`] reports each broken rule with its name from `kmdf-dma-semantics.md` §8.
 //!
 //! A seed chooses among events that are ready at the same time and among the framework's
-//! legal behaviours (deferred map-register grants, the IRQL of I/O callbacks, latencies), so a
+//! legal behaviours (deferred map-register grants, a cancel routine that arrives late, the IRQL
+//! of I/O callbacks, latencies), so a
 //! test can explore many interleavings and replay any one.
 
 #![allow(

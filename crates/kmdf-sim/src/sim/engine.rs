@@ -10,8 +10,9 @@ use crate::mirror::constants::STATUS_SUCCESS;
 use crate::mirror::types::{
     _WDF_POWER_DEVICE_STATE, _WDF_REQUEST_STOP_ACTION_FLAGS, _WDF_REQUEST_TYPE,
     CM_PARTIAL_RESOURCE_DESCRIPTOR, NTSTATUS, PFN_WDF_DMA_TRANSACTION_DMA_TRANSFER_COMPLETE,
-    PFN_WDF_PROGRAM_DMA, SCATTER_GATHER_ELEMENT, SCATTER_GATHER_LIST, WDFCMRESLIST, WDFCONTEXT,
-    WDFDEVICE, WDFDMATRANSACTION, WDFINTERRUPT, WDFQUEUE, WDFREQUEST, WDFTIMER,
+    PFN_WDF_PROGRAM_DMA, PFN_WDF_REQUEST_CANCEL, SCATTER_GATHER_ELEMENT, SCATTER_GATHER_LIST,
+    WDFCMRESLIST, WDFCONTEXT, WDFDEVICE, WDFDMATRANSACTION, WDFINTERRUPT, WDFQUEUE, WDFREQUEST,
+    WDFTIMER,
 };
 use crate::verifier::Severity;
 
@@ -141,6 +142,7 @@ fn handle_event(event: Event) {
         } => with(|s| s.device_timer(hw, token, controller)),
         Event::Grant { tx, generation } => dma::grant(tx, generation),
         Event::Cancel { irp } => cancel(irp),
+        Event::CancelCallback { request, routine } => cancel_callback(request, routine),
         Event::SystemDone {
             tx,
             generation,
@@ -325,6 +327,43 @@ fn cancel(irp: u64) {
     let Some((request, Some(routine))) = with(|s| s.cancel_irp(irp)) else {
         return;
     };
+    // The cancel routine may be on its way on another processor: from here until it runs,
+    // WdfRequestUnmarkCancelable returns STATUS_CANCELLED and the request is not the driver's
+    // to complete.
+    let deferred = with(|s| {
+        if !s.rng.chance(s.policy.deferred_cancel_percent, 100) {
+            return false;
+        }
+        if let Some(r) = s.request(request) {
+            r.cancel_pending = true;
+        }
+        let delay = s.delay(s.policy.cancel_latency_ns);
+        s.schedule(
+            delay,
+            Event::CancelCallback {
+                request,
+                routine: Some(routine),
+            },
+        );
+        true
+    });
+    if !deferred {
+        cancel_callback(request, Some(routine));
+    }
+}
+
+/// Calls `EvtRequestCancel` for a request whose IRP was cancelled.
+fn cancel_callback(request: Id, routine: PFN_WDF_REQUEST_CANCEL) {
+    let Some(routine) = routine else { return };
+    let present = with(|s| {
+        s.request(request)
+            .map(|r| r.cancel_pending = false)
+            .is_some()
+    });
+    if !present {
+        // The completion that freed it was reported as R5 already.
+        return;
+    }
     let irql = with(|s| {
         if s.rng.chance(1, 2) {
             Irql::Dispatch

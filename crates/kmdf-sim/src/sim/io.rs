@@ -120,6 +120,8 @@ pub(crate) struct Request {
     pub(crate) major: i32,
     pub(crate) cancel_routine: PFN_WDF_REQUEST_CANCEL,
     pub(crate) cancel_called: bool,
+    /// `EvtRequestCancel` is due but has not run yet.
+    pub(crate) cancel_pending: bool,
     pub(crate) irp_refs: u32,
     pub(crate) stop_acked: bool,
     pub(crate) information: u64,
@@ -158,7 +160,7 @@ pub(crate) const fn translate(status: NTSTATUS) -> NTSTATUS {
 }
 
 impl State {
-    fn request(&mut self, id: Id) -> Option<&mut Request> {
+    pub(crate) fn request(&mut self, id: Id) -> Option<&mut Request> {
         match self.obj_mut(id).map(|o| &mut o.kind) {
             Some(Kind::Request(r)) => Some(r),
             _ => None,
@@ -280,6 +282,7 @@ impl State {
                 major,
                 cancel_routine: None,
                 cancel_called: false,
+                cancel_pending: false,
                 irp_refs: 0,
                 stop_acked: false,
                 information: 0,
@@ -377,13 +380,22 @@ impl State {
             return;
         };
         let info = information.unwrap_or(request.information);
-        let (irp_id, refs, cancelable, queue, major) = (
+        let (irp_id, refs, cancelable, queue, major, cancel_pending) = (
             request.irp,
             request.irp_refs,
             request.cancel_routine.is_some(),
             request.queue,
             request.major,
+            request.cancel_pending,
         );
+        if cancel_pending {
+            self.finding(
+                "R5",
+                Severity::Fatal,
+                format!("request {raw:#x} completed while its EvtRequestCancel is still due (WdfRequestUnmarkCancelable returned STATUS_CANCELLED): the callback would receive a freed request"),
+            );
+            return;
+        }
         if refs > 0 {
             self.finding(
                 "R2",

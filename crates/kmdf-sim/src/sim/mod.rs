@@ -22,6 +22,7 @@ pub(crate) mod rng;
 use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap};
 
+use crate::mirror::types::PFN_WDF_REQUEST_CANCEL;
 use crate::verifier::{Finding, Severity};
 use mem::PhysMem;
 use objects::{Id, Object};
@@ -62,6 +63,13 @@ pub struct Policy {
     pub map_registers: Option<u32>,
     /// Consecutive ISR runs with the line still asserted before the storm rule fires.
     pub storm_limit: u32,
+    /// Probability (out of 100) that `EvtRequestCancel` runs some time after the I/O manager
+    /// cancelled the IRP instead of at once: the window in which the cancel routine is on its
+    /// way on another processor, `WdfRequestUnmarkCancelable` already returns
+    /// `STATUS_CANCELLED`, and the driver must leave completion to the callback.
+    pub deferred_cancel_percent: u64,
+    /// Range of that delay, in nanoseconds.
+    pub cancel_latency_ns: (u64, u64),
 }
 
 impl Default for Policy {
@@ -73,6 +81,8 @@ impl Default for Policy {
             grant_latency_ns: (1_000, 200_000),
             map_registers: None,
             storm_limit: 1_000,
+            deferred_cancel_percent: 50,
+            cancel_latency_ns: (1_000, 60_000),
         }
     }
 }
@@ -98,6 +108,11 @@ pub(crate) enum Event {
     Grant { tx: Id, generation: u64 },
     /// The test cancels an I/O request.
     Cancel { irp: u64 },
+    /// A deferred `EvtRequestCancel` call (see [`Policy::deferred_cancel_percent`]).
+    CancelCallback {
+        request: Id,
+        routine: PFN_WDF_REQUEST_CANCEL,
+    },
     /// The HAL reports a system-DMA transfer complete.
     SystemDone {
         tx: Id,

@@ -1470,12 +1470,14 @@ pub struct Setup {
 }
 
 impl Setup {
-    /// A quiet policy: grants inside `Execute`, I/O callbacks at PASSIVE_LEVEL.
+    /// A quiet policy: grants inside `Execute`, I/O callbacks at PASSIVE_LEVEL, `EvtRequestCancel`
+    /// at the moment of cancellation.
     #[must_use]
     pub fn quiet() -> Policy {
         Policy {
             deferred_grant_percent: 0,
             dispatch_io_percent: 0,
+            deferred_cancel_percent: 0,
             ..Policy::default()
         }
     }
