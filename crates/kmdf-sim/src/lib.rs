@@ -10,8 +10,7 @@
 //!
 //! A seed chooses among events that are ready at the same time and among the framework's
 //! legal behaviours (deferred map-register grants, a cancel routine that arrives late, the IRQL
-//! of I/O callbacks, latencies), so a
-//! test can explore many interleavings and replay any one.
+//! of I/O callbacks, latencies), so a test can explore many interleavings and replay any one.
 
 #![allow(
     unsafe_code,
