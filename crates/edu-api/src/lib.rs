@@ -115,7 +115,8 @@ pub const IOCTL_EDU_DMA_READ_AT: u32 = ctl_code(
 ///
 /// The same number of bytes returns into the output buffer. `METHOD_BUFFERED`; input and output
 /// lengths must be equal and between 1 and [`DEVICE_BUFFER_SIZE`]. Information = bytes read
-/// back (0 when the request ends during the write half).
+/// back (0 when the request ends during the write half). On an error status the I/O manager
+/// copies no buffered output back, so the caller's output buffer is left as it was.
 pub const IOCTL_EDU_LOOPBACK: u32 = ctl_code(
     FILE_DEVICE_UNKNOWN,
     0x805,

@@ -82,8 +82,10 @@ enum Kind {
     Read,
     /// `WriteFile`.
     Write,
-    /// `DeviceIoControl` with an output buffer the driver fills.
-    Ioctl,
+    /// `DeviceIoControl` with an output buffer the driver fills; `buffered` for
+    /// `METHOD_BUFFERED` codes, whose output the I/O manager copies back only on a non-error
+    /// status.
+    Ioctl { buffered: bool },
     /// `DeviceIoControl` with an output buffer the driver reads.
     IoctlInDirect,
 }
@@ -94,13 +96,13 @@ impl Kind {
         match self {
             Self::Read => "ReadFile",
             Self::Write => "WriteFile",
-            Self::Ioctl | Self::IoctlInDirect => "DeviceIoControl",
+            Self::Ioctl { .. } | Self::IoctlInDirect => "DeviceIoControl",
         }
     }
 
     /// Whether the buffer's contents are returned to the caller.
     const fn returns_data(self) -> bool {
-        matches!(self, Self::Read | Self::Ioctl)
+        matches!(self, Self::Read | Self::Ioctl { .. })
     }
 }
 
@@ -159,7 +161,10 @@ impl InFlight {
                     status
                 };
                 let information = self.overlapped.InternalHigh;
-                let output = if self.kind.returns_data() {
+                // NT_ERROR: the I/O manager copied no buffered output back.
+                let copied_back = !(matches!(self.kind, Kind::Ioctl { buffered: true })
+                    && status.cast_unsigned() >> 30 == 3);
+                let output = if self.kind.returns_data() && copied_back {
                     self.buffer
                         .get(..information.min(self.buffer.len()))
                         .unwrap_or_default()
@@ -356,7 +361,14 @@ impl Target for WindowsTarget {
                 code,
                 input,
                 output_len,
-            } => (Kind::Ioctl, code, input, vec![0; output_len]),
+            } => (
+                Kind::Ioctl {
+                    buffered: edu_api::method_of(code) == edu_api::METHOD_BUFFERED,
+                },
+                code,
+                input,
+                vec![0; output_len],
+            ),
             Op::IoctlInDirect { code, input, data } => (Kind::IoctlInDirect, code, input, data),
         };
         let buffer_len = length(kind.call(), buffer.len())?;
@@ -409,7 +421,7 @@ impl Target for WindowsTarget {
             },
             // SAFETY: both buffers are boxed, owned by `entry` and valid for the lengths passed
             // (null when empty) until the request is collected; `overlapped` likewise.
-            Kind::Ioctl | Kind::IoctlInDirect => unsafe {
+            Kind::Ioctl { .. } | Kind::IoctlInDirect => unsafe {
                 DeviceIoControl(
                     device,
                     code,
