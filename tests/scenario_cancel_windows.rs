@@ -59,6 +59,16 @@ fn finish(mut rig: Rig, irp: Irp, length: usize, what: &str) -> (i32, u64) {
     (done.status, done.information)
 }
 
+/// Submits a write of `length` patterned bytes.
+fn submit_write(rig: &mut Rig, length: usize, seed: u64) -> Irp {
+    rig.machine.submit(
+        rig.device,
+        IoOp::Write {
+            data: pattern(length, seed),
+        },
+    )
+}
+
 fn policy(seed: u64) -> Policy {
     Policy {
         // Half the seeds deliver EvtRequestCancel late, after the DPC or EvtProgramDma.
@@ -74,12 +84,7 @@ fn cancel_between_an_interrupt_and_its_dpc_mid_request() {
     for seed in 0..SEEDS {
         let mut rig = Rig::with_policy(seed, Hw::EduMsi, policy(seed));
         let length = 3 * FRAGMENT;
-        let irp = rig.machine.submit(
-            rig.device,
-            IoOp::Write {
-                data: pattern(length, seed),
-            },
-        );
+        let irp = submit_write(&mut rig, length, seed);
         let what = format!("seed {seed}");
         // The first fragment's interrupt has been taken, its DPC not yet run.
         let at = cancel_when(&mut rig, irp, &what, |s| {
@@ -121,12 +126,7 @@ fn cancel_while_a_fragment_is_programmed_and_running() {
     for seed in 0..SEEDS {
         let mut rig = Rig::with_policy(seed, Hw::EduIntx, policy(seed));
         let length = 3 * FRAGMENT;
-        let irp = rig.machine.submit(
-            rig.device,
-            IoOp::Write {
-                data: pattern(length, seed),
-            },
-        );
+        let irp = submit_write(&mut rig, length, seed);
         let what = format!("seed {seed}");
         // EvtProgramDma has started fragment 2; the engine has not finished it.
         let at = cancel_when(&mut rig, irp, &what, |s| {
@@ -156,12 +156,7 @@ fn cancelled_before_the_map_registers_arrive_and_delivered_after_evt_program_dma
         };
         let mut rig = Rig::with_policy(seed, Hw::EduMsi, policy);
         let length = 3 * FRAGMENT;
-        let irp = rig.machine.submit(
-            rig.device,
-            IoOp::Write {
-                data: pattern(length, seed),
-            },
-        );
+        let irp = submit_write(&mut rig, length, seed);
         let what = format!("seed {seed}");
         // The driver has taken the request (its EvtIoWrite made WDF calls) and Execute is
         // waiting for the grant.

@@ -244,18 +244,17 @@ fn r1_control_every_request_completed_once_leaves_the_verifier_clean() {
     rig.unload_clean();
 }
 
-#[test]
-fn r5_completion_while_the_cancel_callback_is_still_due_is_fatal() {
-    // The cancel routine is slow to arrive (another processor): the IRP is cancelled at 10 µs,
-    // EvtProgramDma runs at 100 µs and EvtRequestCancel only at 500 µs. In between,
-    // WdfRequestUnmarkCancelable returns STATUS_CANCELLED and the request is not the driver's to
-    // complete. This driver completes it in EvtProgramDma anyway, which is only safe when the
-    // callback has already run.
+/// A read on a pattern-A driver, cancelled with `EvtRequestCancel` arriving late.
+///
+/// The request is cancelable until `EvtProgramDma` unmarks it; the IRP is cancelled at 10 µs,
+/// map registers are granted at 100 µs, and the callback runs `callback_ns` after the
+/// cancellation.
+fn late_cancel(callback_ns: u64) -> (Rig, kmdf_sim::Irp) {
     let policy = Policy {
         deferred_grant_percent: 100,
         grant_latency_ns: (100_000, 100_000),
         deferred_cancel_percent: 100,
-        cancel_latency_ns: (500_000, 500_000),
+        cancel_latency_ns: (callback_ns, callback_ns),
         ..Setup::quiet()
     };
     let mut rig = Rig::new(Setup {
@@ -268,6 +267,17 @@ fn r5_completion_while_the_cancel_callback_is_still_due_is_fatal() {
     });
     let irp = rig.submit(READ);
     rig.machine.cancel_after(irp, 10_000);
+    (rig, irp)
+}
+
+#[test]
+fn r5_completion_while_the_cancel_callback_is_still_due_is_fatal() {
+    // The cancel routine is slow to arrive (another processor): the IRP is cancelled at 10 µs,
+    // EvtProgramDma runs at 100 µs and EvtRequestCancel only at 500 µs. In between,
+    // WdfRequestUnmarkCancelable returns STATUS_CANCELLED and the request is not the driver's to
+    // complete. This driver completes it in EvtProgramDma anyway, which is only safe when the
+    // callback has already run.
+    let (mut rig, irp) = late_cancel(500_000);
     assert!(rig.machine.run_until_complete(irp, SECOND).is_none());
     assert_eq!(
         ddi("WdfRequestUnmarkCancelable"),
@@ -285,23 +295,7 @@ fn deferred_cancel_callback_runs_once_and_a_correct_driver_completes_once() {
     // The same window with the cancel arriving first: EvtRequestCancel runs at 50 µs, after
     // the cancellation at 10 µs but before the grant at 100 µs. Cancel wins (nothing was
     // programmed) and the callback completes the request.
-    let policy = Policy {
-        deferred_grant_percent: 100,
-        grant_latency_ns: (100_000, 100_000),
-        deferred_cancel_percent: 100,
-        cancel_latency_ns: (40_000, 40_000),
-        ..Setup::quiet()
-    };
-    let mut rig = Rig::new(Setup {
-        policy,
-        knobs: Knobs {
-            cancelable: true,
-            ..Knobs::PACKET
-        },
-        ..Setup::bad(Bad::Nothing)
-    });
-    let irp = rig.submit(READ);
-    rig.machine.cancel_after(irp, 10_000);
+    let (mut rig, irp) = late_cancel(40_000);
     let done = rig
         .machine
         .run_until_complete(irp, SECOND)
