@@ -1,6 +1,6 @@
 //! QEMU's `edu` teaching device (PCI `1234:11e8`), modelled register by register.
 //!
-//! The specification is `/work/shared/docs/edu-device.md`; section numbers below refer to it.
+//! The specification is the team's `edu-device.md` (shared docs); section numbers below refer to it.
 //!
 //! # What is modelled
 //!
