@@ -32,42 +32,21 @@ fn cancel_while_waiting_for_map_registers_wins_with_zero_bytes() {
         ..Policy::default()
     };
     let mut rig = Rig::with_policy(21, Hw::EduMsi, policy);
-    let irp = rig.machine.submit(
-        rig.device,
-        IoOp::Write {
-            data: pattern(16384, 1),
-        },
-    );
+    let irp = rig.submit_write(16384, 1);
     rig.machine.cancel_after(irp, MS);
-    let done = rig
-        .machine
-        .run_until_complete(irp, 10 * SECOND)
-        .expect("completed");
+    let done = rig.wait(irp);
     assert_eq!((done.status, done.information), (status::CANCELLED, 0));
     assert_eq!(moved(&rig), 0, "nothing was programmed");
-    let next = rig.write(&[5; 10]);
-    assert_eq!(
-        (next.status, next.information),
-        (status::SUCCESS, 10),
-        "the channel is reusable"
-    );
+    rig.assert_usable("the channel is reusable");
     rig.finish_clean();
 }
 
 #[test]
 fn cancel_mid_transfer_ends_at_the_fragment_boundary_with_the_bytes_moved() {
     let mut rig = Rig::new(22, Hw::EduMsi);
-    let irp = rig.machine.submit(
-        rig.device,
-        IoOp::Write {
-            data: pattern(16 * 4096, 2),
-        },
-    );
+    let irp = rig.submit_write(16 * 4096, 2);
     rig.machine.cancel_after(irp, 250 * MS);
-    let done = rig
-        .machine
-        .run_until_complete(irp, 10 * SECOND)
-        .expect("completed");
+    let done = rig.wait(irp);
     assert_eq!(done.status, status::CANCELLED);
     assert_eq!(
         done.information,
@@ -87,10 +66,7 @@ fn cancel_of_a_read_reports_the_bytes_already_delivered() {
     let mut rig = Rig::new(23, Hw::EduIntx);
     let irp = rig.machine.submit(rig.device, IoOp::Read { len: 8 * 4096 });
     rig.machine.cancel_after(irp, 150 * MS);
-    let done = rig
-        .machine
-        .run_until_complete(irp, 10 * SECOND)
-        .expect("completed");
+    let done = rig.wait(irp);
     assert_eq!(
         (done.status, done.information),
         (status::CANCELLED, 2 * 4096)
@@ -111,18 +87,10 @@ fn cancel_at_any_moment_completes_once_with_the_bytes_moved() {
             },
         );
         let len = 3 * 4096 + 100;
-        let irp = rig.machine.submit(
-            rig.device,
-            IoOp::Write {
-                data: pattern(len, seed),
-            },
-        );
+        let irp = rig.submit_write(len, seed);
         let at = kmdf_sim::Rng::new(seed).below(450 * MS);
         rig.machine.cancel_after(irp, at);
-        let done = rig
-            .machine
-            .run_until_complete(irp, 10 * SECOND)
-            .expect("completed");
+        let done = rig.wait(irp);
         assert_eq!(
             done.information,
             moved(&rig),
@@ -163,19 +131,11 @@ fn late_and_spurious_interrupts_do_not_complete_anything_twice() {
     let mut rig = Rig::new(25, Hw::EduIntx);
     rig.machine
         .inject_edu(0, EduFault::LateInterrupt { extra_ns: 50 * MS });
-    let irp = rig.machine.submit(
-        rig.device,
-        IoOp::Write {
-            data: pattern(3 * 4096, 4),
-        },
-    );
+    let irp = rig.submit_write(3 * 4096, 4);
     rig.machine.run_for(20 * MS);
     rig.machine.inject_edu(0, EduFault::SpuriousInterrupt);
     rig.machine.raise_foreign_interrupt(0);
-    let done = rig
-        .machine
-        .run_until_complete(irp, 10 * SECOND)
-        .expect("completed");
+    let done = rig.wait(irp);
     assert_eq!((done.status, done.information), (status::SUCCESS, 3 * 4096));
     assert_eq!(moved(&rig), 3 * 4096);
     rig.finish_clean();
@@ -184,30 +144,17 @@ fn late_and_spurious_interrupts_do_not_complete_anything_twice() {
 #[test]
 fn hung_engine_times_out_with_the_bytes_moved_and_the_next_request_works() {
     let mut rig = Rig::new(26, Hw::EduMsi);
-    let irp = rig.machine.submit(
-        rig.device,
-        IoOp::Write {
-            data: pattern(3 * 4096, 5),
-        },
-    );
+    let irp = rig.submit_write(3 * 4096, 5);
     rig.machine.run_for(50 * MS);
     rig.machine.inject_edu(0, EduFault::Hang { ns: 1500 * MS });
-    let done = rig
-        .machine
-        .run_until_complete(irp, 10 * SECOND)
-        .expect("completed");
+    let done = rig.wait(irp);
     assert_eq!(
         (done.status, done.information),
         (status::IO_TIMEOUT, 4096),
         "one fragment done, the second hung"
     );
     assert_eq!(done.information, moved(&rig));
-    let next = rig.write(&pattern(100, 6));
-    assert_eq!(
-        (next.status, next.information),
-        (status::SUCCESS, 100),
-        "works once the engine recovered"
-    );
+    rig.assert_usable("once the engine recovered");
     rig.finish_clean();
 }
 
@@ -252,12 +199,7 @@ fn power_down_waits_for_the_transfer_in_flight_then_power_up_works() {
 #[test]
 fn surprise_removal_mid_transfer_completes_the_request_as_removed() {
     let mut rig = Rig::new(29, Hw::EduMsi);
-    let irp = rig.machine.submit(
-        rig.device,
-        IoOp::Write {
-            data: pattern(6 * 4096, 8),
-        },
-    );
+    let irp = rig.submit_write(6 * 4096, 8);
     let queued = rig.machine.submit(rig.device, IoOp::Read { len: 10 });
     rig.machine.run_for(250 * MS);
     let device = rig.device;

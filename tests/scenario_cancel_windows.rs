@@ -10,7 +10,7 @@
 )]
 mod common;
 
-use common::{Hw, Rig, SECOND, pattern, status};
+use common::{Hw, Rig, status};
 use kmdf_sim::devices::edu::Edu;
 use kmdf_sim::{IoOp, Irp, Policy, Stats};
 
@@ -38,10 +38,7 @@ fn cancel_when(rig: &mut Rig, irp: Irp, what: &str, open: impl Fn(&Stats) -> boo
 /// Runs the request to completion and checks the contract: cancelled with the bytes that moved,
 /// or (when every byte had moved already) successful; the next request works; verifier clean.
 fn finish(mut rig: Rig, irp: Irp, length: usize, what: &str) -> (i32, u64) {
-    let done = rig
-        .machine
-        .run_until_complete(irp, 10 * SECOND)
-        .unwrap_or_else(|| panic!("{what}: never completed\n{}", rig.machine.report()));
+    let done = rig.wait(irp);
     let moved = rig.machine.edu(0, Edu::bytes_moved);
     assert_eq!(done.information, moved, "{what}: Information = bytes moved");
     match done.status {
@@ -49,24 +46,9 @@ fn finish(mut rig: Rig, irp: Irp, length: usize, what: &str) -> (i32, u64) {
         status::SUCCESS => assert_eq!(moved, length as u64, "{what}: success with bytes missing"),
         other => panic!("{what}: status {other:#x}"),
     }
-    let next = rig.write(&[7; 100]);
-    assert_eq!(
-        (next.status, next.information),
-        (status::SUCCESS, 100),
-        "{what}: next"
-    );
+    rig.assert_usable(what);
     rig.finish_clean();
     (done.status, done.information)
-}
-
-/// Submits a write of `length` patterned bytes.
-fn submit_write(rig: &mut Rig, length: usize, seed: u64) -> Irp {
-    rig.machine.submit(
-        rig.device,
-        IoOp::Write {
-            data: pattern(length, seed),
-        },
-    )
 }
 
 fn policy(seed: u64) -> Policy {
@@ -84,7 +66,7 @@ fn cancel_between_an_interrupt_and_its_dpc_mid_request() {
     for seed in 0..SEEDS {
         let mut rig = Rig::with_policy(seed, Hw::EduMsi, policy(seed));
         let length = 3 * FRAGMENT;
-        let irp = submit_write(&mut rig, length, seed);
+        let irp = rig.submit_write(length, seed);
         let what = format!("seed {seed}");
         // The first fragment's interrupt has been taken, its DPC not yet run.
         let at = cancel_when(&mut rig, irp, &what, |s| {
@@ -126,7 +108,7 @@ fn cancel_while_a_fragment_is_programmed_and_running() {
     for seed in 0..SEEDS {
         let mut rig = Rig::with_policy(seed, Hw::EduIntx, policy(seed));
         let length = 3 * FRAGMENT;
-        let irp = submit_write(&mut rig, length, seed);
+        let irp = rig.submit_write(length, seed);
         let what = format!("seed {seed}");
         // EvtProgramDma has started fragment 2; the engine has not finished it.
         let at = cancel_when(&mut rig, irp, &what, |s| {
@@ -156,7 +138,7 @@ fn cancelled_before_the_map_registers_arrive_and_delivered_after_evt_program_dma
         };
         let mut rig = Rig::with_policy(seed, Hw::EduMsi, policy);
         let length = 3 * FRAGMENT;
-        let irp = submit_write(&mut rig, length, seed);
+        let irp = rig.submit_write(length, seed);
         let what = format!("seed {seed}");
         // The driver has taken the request (its EvtIoWrite made WDF calls) and Execute is
         // waiting for the grant.

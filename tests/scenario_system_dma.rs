@@ -73,17 +73,9 @@ fn get_info_reports_system_mode() {
 #[test]
 fn cancel_stops_the_controller_and_reports_the_bytes_it_moved() {
     let mut rig = Rig::new(42, Hw::System);
-    let irp = rig.machine.submit(
-        rig.device,
-        IoOp::Write {
-            data: pattern(64 * 1024, 3),
-        },
-    );
+    let irp = rig.submit_write(64 * 1024, 3);
     rig.machine.cancel_after(irp, 100 * US);
-    let done = rig
-        .machine
-        .run_until_complete(irp, 10 * SECOND)
-        .expect("completed");
+    let done = rig.wait(irp);
     assert_eq!(done.status, status::CANCELLED);
     assert!(
         done.information > 0 && done.information < 64 * 1024,
@@ -109,8 +101,7 @@ fn cancel_stops_the_controller_and_reports_the_bytes_it_moved() {
         })
     });
     assert!(stopped_mid_transfer, "no transfer was stopped in flight");
-    let next = rig.write(&[9; 100]);
-    assert_eq!((next.status, next.information), (status::SUCCESS, 100));
+    rig.assert_usable("after the stop");
     rig.finish_clean();
 }
 
@@ -122,10 +113,7 @@ fn cancel_at_any_moment_completes_once_with_the_bytes_moved() {
         let irp = rig.machine.submit(rig.device, IoOp::Read { len });
         rig.machine
             .cancel_after(irp, kmdf_sim::Rng::new(seed).below(400 * US));
-        let done = rig
-            .machine
-            .run_until_complete(irp, 10 * SECOND)
-            .expect("completed");
+        let done = rig.wait(irp);
         assert_eq!(done.information, controller_moved(&rig), "seed {seed}");
         assert!(
             matches!(done.status, status::SUCCESS | status::CANCELLED),

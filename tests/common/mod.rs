@@ -14,7 +14,9 @@
 
 use kmdf_sim::devices::edu::EduConfig;
 use kmdf_sim::devices::sysdma::ControllerConfig;
-use kmdf_sim::{DeviceHandle, HardwareConfig, IoCompletion, IoOp, Machine, MachineConfig, Policy};
+use kmdf_sim::{
+    DeviceHandle, HardwareConfig, IoCompletion, IoOp, Irp, Machine, MachineConfig, Policy,
+};
 
 /// One virtual second, in nanoseconds.
 pub const SECOND: u64 = 1_000_000_000;
@@ -103,6 +105,35 @@ impl Rig {
             input: input.to_vec(),
             output_len,
         })
+    }
+
+    /// Submits a write of `pattern(len, seed)` without waiting for it.
+    pub fn submit_write(&mut self, len: usize, seed: u64) -> Irp {
+        self.machine.submit(
+            self.device,
+            IoOp::Write {
+                data: pattern(len, seed),
+            },
+        )
+    }
+
+    /// Runs the machine until `irp` completes; panics (with the verifier's report) when it has
+    /// not after 10 s of virtual time.
+    pub fn wait(&mut self, irp: Irp) -> IoCompletion {
+        self.machine
+            .run_until_complete(irp, 10 * SECOND)
+            .unwrap_or_else(|| panic!("request never completed\n{}", self.machine.report()))
+    }
+
+    /// Asserts that a new 100-byte write succeeds in full: the device and the driver's DMA
+    /// channel are usable again.
+    pub fn assert_usable(&mut self, what: &str) {
+        let next = self.write(&[7; 100]);
+        assert_eq!(
+            (next.status, next.information),
+            (status::SUCCESS, 100),
+            "{what}: the next request"
+        );
     }
 
     /// Unloads the driver and asserts the verifier found nothing.
