@@ -14,6 +14,17 @@ use kmdf_sim::mirror::{
 };
 use kmdf_sim::{IoOp, Severity};
 
+/// Starts the device with `setup` and asserts that `WdfDmaEnablerCreate` failed it with
+/// `status`, reporting only `rule` (an error, not a bugcheck).
+fn enabler_create_fails(setup: Setup, status: i32, rule: &str) {
+    let mut rig = Rig::new(setup);
+    assert_eq!(rig.start.err(), Some(status));
+    assert_eq!(ddi("WdfDmaEnablerCreate"), [i64::from(status)]);
+    let report = rig.unload();
+    assert_finding(&report, rule, Severity::Error);
+    assert_only(&report, &[rule]);
+}
+
 #[test]
 fn e1_enabler_created_from_a_dpc_fails_with_invalid_device_request() {
     let mut rig = Rig::new(Setup::bad(Bad::EnablerInDpc));
@@ -38,28 +49,20 @@ fn e1_enabler_created_from_a_dpc_fails_with_invalid_device_request() {
 
 #[test]
 fn e2_enabler_config_size_mismatch_fails_with_info_length_mismatch() {
-    let mut rig = Rig::new(Setup::bad(Bad::EnablerSize));
-    assert_eq!(rig.start.err(), Some(STATUS_INFO_LENGTH_MISMATCH));
-    assert_eq!(
-        ddi("WdfDmaEnablerCreate"),
-        [i64::from(STATUS_INFO_LENGTH_MISMATCH)]
+    enabler_create_fails(
+        Setup::bad(Bad::EnablerSize),
+        STATUS_INFO_LENGTH_MISMATCH,
+        "E2",
     );
-    let report = rig.unload();
-    assert_finding(&report, "E2", Severity::Error);
-    assert_only(&report, &["E2"]);
 }
 
 #[test]
 fn e2_enabler_maximum_length_zero_fails_with_invalid_parameter() {
-    let mut rig = Rig::new(Setup::bad(Bad::EnablerZeroLength));
-    assert_eq!(rig.start.err(), Some(STATUS_INVALID_PARAMETER));
-    assert_eq!(
-        ddi("WdfDmaEnablerCreate"),
-        [i64::from(STATUS_INVALID_PARAMETER)]
+    enabler_create_fails(
+        Setup::bad(Bad::EnablerZeroLength),
+        STATUS_INVALID_PARAMETER,
+        "E2",
     );
-    let report = rig.unload();
-    assert_finding(&report, "E2", Severity::Error);
-    assert_only(&report, &["E2"]);
 }
 
 #[test]
@@ -68,18 +71,14 @@ fn e3_address_width_40_on_the_32_bit_packet_profile_fails_with_invalid_parameter
         width: 40,
         ..Knobs::PACKET
     };
-    let mut rig = Rig::new(Setup {
-        knobs,
-        ..Setup::bad(Bad::Nothing)
-    });
-    assert_eq!(rig.start.err(), Some(STATUS_INVALID_PARAMETER));
-    assert_eq!(
-        ddi("WdfDmaEnablerCreate"),
-        [i64::from(STATUS_INVALID_PARAMETER)]
+    enabler_create_fails(
+        Setup {
+            knobs,
+            ..Setup::bad(Bad::Nothing)
+        },
+        STATUS_INVALID_PARAMETER,
+        "E3",
     );
-    let report = rig.unload();
-    assert_finding(&report, "E3", Severity::Error);
-    assert_only(&report, &["E3"]);
 }
 
 #[test]
@@ -105,18 +104,14 @@ fn e4_version_override_below_the_implied_version_fails_with_invalid_parameter() 
         version: 2,
         ..Knobs::PACKET
     };
-    let mut rig = Rig::new(Setup {
-        knobs,
-        ..Setup::bad(Bad::Nothing)
-    });
-    assert_eq!(rig.start.err(), Some(STATUS_INVALID_PARAMETER));
-    assert_eq!(
-        ddi("WdfDmaEnablerCreate"),
-        [i64::from(STATUS_INVALID_PARAMETER)]
+    enabler_create_fails(
+        Setup {
+            knobs,
+            ..Setup::bad(Bad::Nothing)
+        },
+        STATUS_INVALID_PARAMETER,
+        "E4",
     );
-    let report = rig.unload();
-    assert_finding(&report, "E4", Severity::Error);
-    assert_only(&report, &["E4"]);
 }
 
 #[test]

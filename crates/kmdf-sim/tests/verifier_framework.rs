@@ -8,7 +8,9 @@
 
 mod common;
 
-use common::{Bad, Hw, IOCTL_RAISE, Rig, SECOND, Setup, assert_finding, assert_only, ddi};
+use common::{
+    Bad, Hw, IOCTL_RAISE, Rig, SECOND, Setup, assert_finding, assert_message, assert_only, ddi,
+};
 use kmdf_sim::mirror::STATUS_SUCCESS;
 use kmdf_sim::{IoOp, Policy, Severity};
 
@@ -43,13 +45,7 @@ fn badhandle_made_up_transaction_handle_is_fatal() {
     let rig = read_with(Bad::BogusHandle);
     assert_fatal(&rig, "BADHANDLE");
     let report = rig.machine.report();
-    assert!(
-        report
-            .of("BADHANDLE")
-            .iter()
-            .any(|f| f.message.contains("0x12345678")),
-        "{report}"
-    );
+    assert_message(&report, "BADHANDLE", "0x12345678");
 }
 
 #[test]
@@ -57,12 +53,10 @@ fn badhandle_enabler_passed_as_a_transaction_is_fatal() {
     let rig = read_with(Bad::WrongHandleType);
     assert_fatal(&rig, "BADHANDLE");
     let report = rig.machine.report();
-    assert!(
-        report
-            .of("BADHANDLE")
-            .iter()
-            .any(|f| f.message.contains("WDFDMAENABLER, not a WDFDMATRANSACTION")),
-        "{report}"
+    assert_message(
+        &report,
+        "BADHANDLE",
+        "WDFDMAENABLER, not a WDFDMATRANSACTION",
     );
 }
 
@@ -87,13 +81,7 @@ fn i1_interrupt_lock_acquired_twice_is_a_fatal_deadlock() {
     let rig = read_with(Bad::InterruptLockTwice);
     assert_fatal(&rig, "I1");
     let report = rig.machine.report();
-    assert!(
-        report
-            .of("I1")
-            .iter()
-            .any(|f| f.message.contains("deadlock")),
-        "{report}"
-    );
+    assert_message(&report, "I1", "deadlock");
 }
 
 #[test]
@@ -165,13 +153,7 @@ fn lock_callback_returning_with_a_spin_lock_held_is_fatal() {
     let rig = read_with(Bad::SpinLockHeld);
     assert_fatal(&rig, "LOCK");
     let report = rig.machine.report();
-    assert!(
-        report
-            .of("LOCK")
-            .iter()
-            .any(|f| f.message.contains("EvtIo returned holding 1 lock")),
-        "{report}"
-    );
+    assert_message(&report, "LOCK", "EvtIo returned holding 1 lock");
 }
 
 #[test]
@@ -181,11 +163,10 @@ fn t16_program_dma_returning_below_its_entry_irql_is_fatal() {
     let rig = read_with(Bad::ReleaseCallerLock);
     assert_fatal(&rig, "T16");
     let report = rig.machine.report();
-    assert!(
-        report.of("T16").iter().any(|f| f
-            .message
-            .contains("EvtProgramDma entered at Dispatch and returned at Passive")),
-        "{report}"
+    assert_message(
+        &report,
+        "T16",
+        "EvtProgramDma entered at Dispatch and returned at Passive",
     );
     assert!(!report.has("LOCK"), "no lock is left held\n{report}");
 }
@@ -202,13 +183,7 @@ fn t17_dma_ddi_called_from_the_isr_is_fatal() {
             .all(|f| f.context == "EvtInterruptIsr"),
         "{report}"
     );
-    assert!(
-        report
-            .of("T17/IRQL")
-            .iter()
-            .any(|f| f.message.contains("WdfDmaTransactionDmaCompleted")),
-        "{report}"
-    );
+    assert_message(&report, "T17/IRQL", "WdfDmaTransactionDmaCompleted");
 }
 
 #[test]

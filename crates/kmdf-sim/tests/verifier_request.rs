@@ -7,7 +7,9 @@
 
 mod common;
 
-use common::{Bad, Knobs, Rig, SECOND, Setup, assert_finding, assert_only, ddi, programs};
+use common::{
+    Bad, Knobs, Rig, SECOND, Setup, assert_finding, assert_message, assert_only, ddi, programs,
+};
 use kmdf_sim::mirror::{STATUS_CANCELLED, STATUS_INVALID_DEVICE_REQUEST, STATUS_SUCCESS};
 use kmdf_sim::{IoOp, Policy, Severity};
 
@@ -127,13 +129,7 @@ fn r8_success_with_information_beyond_the_read_length_is_fatal() {
     );
     let report = rig.machine.report();
     assert_finding(&report, "R8", Severity::Fatal);
-    assert!(
-        report
-            .of("R8")
-            .iter()
-            .any(|f| f.message.contains("Information 513")),
-        "{report}"
-    );
+    assert_message(&report, "R8", "Information 513");
     assert!(rig.machine.halted());
 }
 

@@ -1627,6 +1627,17 @@ pub fn assert_finding(report: &Report, rule: &str, severity: Severity) {
     );
 }
 
+/// Asserts that some `rule` finding of `report` mentions `text`.
+///
+/// # Panics
+/// If none does.
+pub fn assert_message(report: &Report, rule: &str, text: &str) {
+    assert!(
+        report.of(rule).iter().any(|f| f.message.contains(text)),
+        "expected a {rule} finding mentioning {text:?}\n{report}"
+    );
+}
+
 /// Asserts every finding of `report` is of one of `rules`.
 ///
 /// # Panics
