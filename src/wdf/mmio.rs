@@ -30,13 +30,22 @@ pub trait Readable: Register {}
 pub trait Writable: Register {}
 
 /// Raw register widths.
+///
+/// The accessors are `unsafe`: the trait is public (register types name it), so only the
+/// caller can vouch for the address. [`Bar::read`] and [`Bar::write`] are the callers.
 pub trait RawValue: Copy + sealed::Sealed {
-    /// Reads at `address` (an address inside a mapped BAR).
+    /// Reads at `address`.
+    ///
+    /// # Safety
+    /// `address` lies inside a live BAR mapping and is aligned to `size_of::<Self>()`.
     #[doc(hidden)]
-    fn read(address: usize) -> Self;
-    /// Writes at `address` (an address inside a mapped BAR).
+    unsafe fn read(address: usize) -> Self;
+    /// Writes at `address`.
+    ///
+    /// # Safety
+    /// As for [`RawValue::read`].
     #[doc(hidden)]
-    fn write(address: usize, value: Self);
+    unsafe fn write(address: usize, value: Self);
 }
 
 mod sealed {
@@ -47,12 +56,12 @@ mod sealed {
 
 #[cfg(windows)]
 impl RawValue for u32 {
-    fn read(address: usize) -> Self {
-        // SAFETY: `address` lies inside a live MmMapIoSpaceEx mapping, 4-byte aligned
-        // (`Bar::read` checks the offset; `Register` offsets are aligned by construction).
+    unsafe fn read(address: usize) -> Self {
+        // SAFETY: the caller guarantees `address` lies inside a live MmMapIoSpaceEx mapping,
+        // 4-byte aligned.
         unsafe { core::ptr::read_volatile(address as *const Self) }
     }
-    fn write(address: usize, value: Self) {
+    unsafe fn write(address: usize, value: Self) {
         // SAFETY: as in `read`.
         unsafe { core::ptr::write_volatile(address as *mut Self, value) }
     }
@@ -60,11 +69,11 @@ impl RawValue for u32 {
 
 #[cfg(windows)]
 impl RawValue for u64 {
-    fn read(address: usize) -> Self {
+    unsafe fn read(address: usize) -> Self {
         // SAFETY: as for `u32`, 8-byte aligned.
         unsafe { core::ptr::read_volatile(address as *const Self) }
     }
-    fn write(address: usize, value: Self) {
+    unsafe fn write(address: usize, value: Self) {
         // SAFETY: as for `u32`, 8-byte aligned.
         unsafe { core::ptr::write_volatile(address as *mut Self, value) }
     }
@@ -72,20 +81,20 @@ impl RawValue for u64 {
 
 #[cfg(not(windows))]
 impl RawValue for u32 {
-    fn read(address: usize) -> Self {
+    unsafe fn read(address: usize) -> Self {
         kmdf_sim::mirror::ext::read32(address)
     }
-    fn write(address: usize, value: Self) {
+    unsafe fn write(address: usize, value: Self) {
         kmdf_sim::mirror::ext::write32(address, value);
     }
 }
 
 #[cfg(not(windows))]
 impl RawValue for u64 {
-    fn read(address: usize) -> Self {
+    unsafe fn read(address: usize) -> Self {
         kmdf_sim::mirror::ext::read64(address)
     }
-    fn write(address: usize, value: Self) {
+    unsafe fn write(address: usize, value: Self) {
         kmdf_sim::mirror::ext::write64(address, value);
     }
 }
@@ -138,23 +147,33 @@ impl Bar {
     }
 
     fn address<R: Register>(&self) -> Option<usize> {
-        let end = R::OFFSET.checked_add(core::mem::size_of::<R::Raw>())?;
-        (end <= self.length).then(|| self.base.as_ptr() as usize + R::OFFSET)
+        let width = core::mem::size_of::<R::Raw>();
+        let end = R::OFFSET.checked_add(width)?;
+        // `Register` is a safe trait, so a misaligned offset is refused here, not assumed away
+        // (both checks fold to constants per register).
+        (R::OFFSET % width == 0 && end <= self.length)
+            .then(|| self.base.as_ptr() as usize + R::OFFSET)
     }
 
-    /// Reads a register. A register outside the BAR reads as all ones, as a missing device does.
+    /// Reads a register. A register outside the BAR (or misaligned) reads as all ones, as a
+    /// missing device does.
     #[must_use]
     pub fn read<R: Readable>(&self) -> R
     where
         R::Raw: AllOnes,
     {
-        R::from_raw(self.address::<R>().map_or(R::Raw::ALL_ONES, R::Raw::read))
+        R::from_raw(self.address::<R>().map_or(R::Raw::ALL_ONES, |address| {
+            // SAFETY: `address` checked that the register lies inside this live mapping
+            // (invariant) at an offset that is a multiple of its width; the base is page-aligned.
+            unsafe { R::Raw::read(address) }
+        }))
     }
 
-    /// Writes a register. A register outside the BAR is not written.
+    /// Writes a register. A register outside the BAR (or misaligned) is not written.
     pub fn write<R: Writable>(&self, value: R) {
         if let Some(address) = self.address::<R>() {
-            R::Raw::write(address, value.into_raw());
+            // SAFETY: as in `read`.
+            unsafe { R::Raw::write(address, value.into_raw()) };
         }
     }
 }
