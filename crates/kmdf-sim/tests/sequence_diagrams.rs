@@ -39,6 +39,7 @@ fn steps() -> Vec<String> {
             }
             Ev::Completed { finished, status } => format!("completed {finished} {status:#010x}"),
             Ev::TransferComplete(status) => format!("transfer complete {status}"),
+            Ev::ListInDpc(elements) => format!("list in DPC: {elements} element(s)"),
             Ev::Ddi(name, value) => format!("{name} {:#x}", value & 0xFFFF_FFFF),
         })
         .collect()

@@ -169,6 +169,20 @@ fn t1_transaction_created_with_a_parent_object_fails_with_parent_assignment_not_
 }
 
 #[test]
+fn attributes_of_the_wrong_size_fail_creation_with_info_length_mismatch_and_create_nothing() {
+    let mut rig = Rig::new(Setup::bad(Bad::TransactionAttributesSize));
+    assert_eq!(rig.start.err(), Some(STATUS_INFO_LENGTH_MISMATCH));
+    assert_eq!(
+        ddi("WdfDmaTransactionCreate"),
+        [i64::from(STATUS_INFO_LENGTH_MISMATCH)]
+    );
+    // No transaction was left behind: the unload finds nothing else (no LEAK).
+    let report = rig.unload();
+    assert_finding(&report, "ATTRIBUTES", Severity::Error);
+    assert_only(&report, &["ATTRIBUTES"]);
+}
+
+#[test]
 fn e2_control_a_correct_enabler_config_starts_the_device_cleanly() {
     let rig = Rig::new(Setup::bad(Bad::Nothing));
     assert!(rig.start.is_ok(), "{}", rig.machine.report());

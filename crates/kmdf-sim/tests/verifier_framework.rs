@@ -187,6 +187,17 @@ fn t17_dma_ddi_called_from_the_isr_is_fatal() {
 }
 
 #[test]
+fn t17_dma_query_called_from_the_isr_is_fatal() {
+    let rig = read_with(Bad::DmaQueryInIsr);
+    assert_fatal(&rig, "T17/IRQL");
+    assert_message(
+        &rig.machine.report(),
+        "T17/IRQL",
+        "WdfDmaTransactionGetBytesTransferred called at Dirql",
+    );
+}
+
+#[test]
 fn t17_mmio_unmapped_at_dispatch_level_is_legal() {
     let mut rig = Rig::new(Setup::bad(Bad::UnmapAtDispatch));
     assert_eq!(rig.must(raise()).status, STATUS_SUCCESS);

@@ -50,6 +50,25 @@ fn r2_request_completed_while_the_transaction_holds_its_irp_is_fatal() {
 }
 
 #[test]
+fn r2_execute_after_the_request_was_completed_is_fatal() {
+    let mut rig = Rig::new(Setup::bad(Bad::CompleteBeforeExecute));
+    let irp = rig.submit(READ);
+    let done = rig
+        .machine
+        .run_until_complete(irp, 10 * SECOND)
+        .expect("the early completion");
+    assert_eq!((done.status, done.information), (STATUS_SUCCESS, 0));
+    assert_eq!(
+        ddi("WdfDmaTransactionExecute"),
+        [status(STATUS_INVALID_DEVICE_REQUEST)]
+    );
+    let report = rig.machine.report();
+    assert_message(&report, "R2", "completed since");
+    assert_finding(&report, "R2", Severity::Fatal);
+    assert!(rig.machine.halted());
+}
+
+#[test]
 fn r3_second_completion_of_a_request_uses_a_dead_handle_and_is_fatal() {
     // The first completion frees the request (no WdfObjectReference in this driver), so the
     // second call passes a stale handle. KMDF's "already completed" VBREAK (§5.2) needs a

@@ -13,8 +13,8 @@ use common::{
 };
 use kmdf_sim::devices::edu::EduEvent;
 use kmdf_sim::mirror::{
-    STATUS_DEVICE_NOT_READY, STATUS_INVALID_DEVICE_REQUEST, STATUS_INVALID_PARAMETER,
-    STATUS_MORE_PROCESSING_REQUIRED, STATUS_SUCCESS,
+    _WDF_DMA_PROFILE, STATUS_DEVICE_NOT_READY, STATUS_INVALID_DEVICE_REQUEST,
+    STATUS_INVALID_PARAMETER, STATUS_MORE_PROCESSING_REQUIRED, STATUS_SUCCESS,
 };
 use kmdf_sim::{IoOp, Policy, Severity};
 
@@ -406,4 +406,33 @@ fn t10_control_deferred_grant_programs_after_execute_returned() {
         .collect();
     assert_eq!(order, ["execute", "program", "completed"]);
     rig.unload_clean();
+}
+
+#[test]
+fn t15_a_scatter_gather_list_stays_valid_until_its_transfer_completes() {
+    // Packet and system lists die with EvtProgramDma; a scatter/gather profile's list is the
+    // driver's until the transfer's DmaCompleted*, so the DPC may still read it.
+    let knobs = Knobs {
+        profile: _WDF_DMA_PROFILE::WdfDmaProfileScatterGather64,
+        width: 0,
+        ..Knobs::PACKET
+    };
+    let mut rig = Rig::new(Setup {
+        knobs,
+        ..Setup::bad(Bad::Nothing)
+    });
+    let done = rig.must(IoOp::Read { len: 3 * 4096 });
+    assert_eq!(done.status, STATUS_SUCCESS);
+    let mut programmed = Vec::new();
+    let mut read_in_dpc = Vec::new();
+    for event in events() {
+        match event {
+            Ev::Program { elements, .. } => programmed.push(elements),
+            Ev::ListInDpc(elements) => read_in_dpc.push(elements),
+            _ => {}
+        }
+    }
+    assert_eq!(programmed.len(), 3, "one transfer per page");
+    assert_eq!(read_in_dpc, programmed, "the DPC saw each list intact");
+    assert!(!rig.machine.report().has("T15"), "{}", rig.machine.report());
 }

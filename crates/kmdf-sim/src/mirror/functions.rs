@@ -7,6 +7,7 @@
 //! Each function checks what KMDF checks (handle type, IRQL, state, arguments) and reports
 //! breaches to the verifier; pointer arguments are dereferenced only here, at the boundary.
 
+use crate::mirror::constants::STATUS_INFO_LENGTH_MISMATCH;
 use core::ffi::c_void;
 
 use super::constants::{STATUS_INVALID_PARAMETER, STATUS_SUCCESS};
@@ -781,10 +782,13 @@ pub unsafe fn WdfCommonBufferCreate(
 ) -> NTSTATUS {
     // SAFETY: the caller's contract.
     let attributes = unsafe { opt(Attributes) };
+    if !api::attributes_valid("WdfCommonBufferCreate", attributes) {
+        return STATUS_INFO_LENGTH_MISMATCH;
+    }
     let parent = attributes.is_some_and(|a| !a.ParentObject.is_null());
     match dma::common_buffer_create(DmaEnabler as usize, Length, parent) {
         Ok(handle) => {
-            api::apply_attributes(handle, "WdfCommonBufferCreate", attributes);
+            api::apply_attributes(handle, attributes);
             // SAFETY: the caller's contract.
             unsafe {
                 out(

@@ -4,6 +4,7 @@
 use super::engine::{self, at_irql};
 use super::objects::{Device, DeviceInit, DevicePower, Id, Interrupt, Kind, Timer, handle};
 use super::{Held, Irql, State, with};
+use crate::mirror::constants::STATUS_INFO_LENGTH_MISMATCH;
 use crate::mirror::constants::{
     CmResourceTypeDma, STATUS_INVALID_DEVICE_REQUEST, STATUS_INVALID_DEVICE_STATE,
     STATUS_INVALID_PARAMETER, STATUS_SUCCESS,
@@ -43,15 +44,20 @@ fn size_ok<T>(s: &mut State, ddi: &'static str, what: &'static str, size: ULONG)
     false
 }
 
-/// Applies attributes to an object created by a DMA helper.
-pub(crate) fn apply_attributes(
-    raw: usize,
+/// Validates attributes before a DMA helper creates its object (see
+/// [`State::attributes_valid`]).
+pub(crate) fn attributes_valid(
     ddi: &'static str,
     attributes: Option<&WDF_OBJECT_ATTRIBUTES>,
-) {
+) -> bool {
+    with(|s| s.attributes_valid(ddi, attributes))
+}
+
+/// Applies validated attributes to an object created by a DMA helper.
+pub(crate) fn apply_attributes(raw: usize, attributes: Option<&WDF_OBJECT_ATTRIBUTES>) {
     with(|s| {
         if let Some(id) = super::objects::id_of(raw) {
-            s.apply_attributes(id, ddi, attributes);
+            s.apply_attributes(id, attributes);
         }
     });
 }
@@ -62,7 +68,9 @@ pub(crate) fn driver_create(
     config: Option<&WDF_DRIVER_CONFIG>,
 ) -> Result<usize, NTSTATUS> {
     with(|s| {
-        s.ddi();
+        if !s.ddi_at_most("WdfDriverCreate", Irql::Passive) {
+            return Err(STATUS_INVALID_DEVICE_STATE);
+        }
         let Some(config) = config else {
             s.finding(
                 "NULLARG",
@@ -82,6 +90,9 @@ pub(crate) fn driver_create(
             );
             return Err(STATUS_INVALID_DEVICE_STATE);
         }
+        if !s.attributes_valid("WdfDriverCreate", attributes) {
+            return Err(STATUS_INFO_LENGTH_MISMATCH);
+        }
         let id = s.create(
             Kind::Driver {
                 device_add: config.EvtDriverDeviceAdd,
@@ -90,7 +101,7 @@ pub(crate) fn driver_create(
             None,
             true,
         );
-        s.apply_attributes(id, "WdfDriverCreate", attributes);
+        s.apply_attributes(id, attributes);
         s.driver = Some(id);
         Ok(handle(id))
     })
@@ -178,11 +189,11 @@ pub(crate) fn device_create(
             packet_slot: None,
             resources: None,
         };
-        let id = s.create(Kind::Device(Box::new(device)), s.driver, true);
-        if !s.apply_attributes(id, "WdfDeviceCreate", attributes) {
-            s.remove(id);
-            return Err(crate::mirror::constants::STATUS_INFO_LENGTH_MISMATCH);
+        if !s.attributes_valid("WdfDeviceCreate", attributes) {
+            return Err(STATUS_INFO_LENGTH_MISMATCH);
         }
+        let id = s.create(Kind::Device(Box::new(device)), s.driver, true);
+        s.apply_attributes(id, attributes);
         if let Some(h) = s.hw.get_mut(hw) {
             h.device = Some(id);
         }
@@ -201,7 +212,9 @@ fn device_mut<'a>(s: &'a mut State, raw: usize, ddi: &'static str) -> Option<(Id
 /// `WdfDeviceCreateDeviceInterface`.
 pub(crate) fn device_interface(raw: usize, guid: Option<GUID>) -> NTSTATUS {
     with(|s| {
-        s.ddi();
+        if !s.ddi_at_most("WdfDeviceCreateDeviceInterface", Irql::Passive) {
+            return STATUS_INVALID_DEVICE_STATE;
+        }
         let Some(guid) = guid else {
             s.finding(
                 "NULLARG",
@@ -223,7 +236,9 @@ pub(crate) fn device_interface(raw: usize, guid: Option<GUID>) -> NTSTATUS {
 /// `WdfDeviceSetAlignmentRequirement`.
 pub(crate) fn device_alignment(raw: usize, alignment: ULONG) {
     with(|s| {
-        s.ddi();
+        if !s.ddi_at_most("WdfDeviceSetAlignmentRequirement", Irql::Dispatch) {
+            return;
+        }
         if let Some((_, d)) = device_mut(s, raw, "WdfDeviceSetAlignmentRequirement") {
             d.alignment = alignment;
         }
@@ -241,7 +256,9 @@ pub(crate) fn context(raw: usize, unique: usize) -> *mut u8 {
 /// `WdfObjectDelete`.
 pub(crate) fn object_delete(raw: usize) {
     let id = with(|s| {
-        s.ddi();
+        if !s.ddi_at_most("WdfObjectDelete", Irql::Dispatch) {
+            return None;
+        }
         let id = s.resolve(raw, "WdfObjectDelete", "WDFOBJECT")?;
         let name = s.obj(id).map(|o| o.kind.name());
         if matches!(
@@ -280,7 +297,9 @@ fn descriptors<'a>(
 /// `WdfCmResourceListGetCount`.
 pub(crate) fn resource_count(raw: usize) -> ULONG {
     with(|s| {
-        s.ddi();
+        if !s.ddi_at_most("WdfCmResourceListGetCount", Irql::Dispatch) {
+            return 0;
+        }
         descriptors(s, raw, "WdfCmResourceListGetCount")
             .map_or(0, |d| u32::try_from(d.len()).unwrap_or(0))
     })
@@ -289,7 +308,9 @@ pub(crate) fn resource_count(raw: usize) -> ULONG {
 /// `WdfCmResourceListGetDescriptor`.
 pub(crate) fn resource_descriptor(raw: usize, index: ULONG) -> PCM_PARTIAL_RESOURCE_DESCRIPTOR {
     with(|s| {
-        s.ddi();
+        if !s.ddi_at_most("WdfCmResourceListGetDescriptor", Irql::Dispatch) {
+            return core::ptr::null_mut();
+        }
         descriptors(s, raw, "WdfCmResourceListGetDescriptor")
             .and_then(|d| d.get_mut(index as usize))
             .map_or(core::ptr::null_mut(), core::ptr::from_mut)
@@ -303,7 +324,9 @@ pub(crate) fn queue_create(
     attributes: Option<&WDF_OBJECT_ATTRIBUTES>,
 ) -> Result<usize, NTSTATUS> {
     with(|s| {
-        s.ddi();
+        if !s.ddi_at_most("WdfIoQueueCreate", Irql::Dispatch) {
+            return Err(STATUS_INVALID_DEVICE_STATE);
+        }
         let Some(config) = config.copied() else {
             s.finding(
                 "NULLARG",
@@ -347,8 +370,11 @@ pub(crate) fn queue_create(
             owned: Vec::new(),
             dispatch_scheduled: false,
         };
+        if !s.attributes_valid("WdfIoQueueCreate", attributes) {
+            return Err(STATUS_INFO_LENGTH_MISMATCH);
+        }
         let id = s.create(Kind::Queue(Box::new(queue)), Some(device), true);
-        s.apply_attributes(id, "WdfIoQueueCreate", attributes);
+        s.apply_attributes(id, attributes);
         if let Some((_, d)) = device_mut(s, device_raw, "WdfIoQueueCreate") {
             d.queues.push(id);
             if config.DefaultQueue != 0 {
@@ -404,7 +430,16 @@ pub(crate) fn request_buffer(
     minimum: usize,
 ) -> Result<(*mut u8, usize), NTSTATUS> {
     with(|s| {
-        s.ddi();
+        if !s.ddi_at_most(
+            if output {
+                "WdfRequestRetrieveOutputBuffer"
+            } else {
+                "WdfRequestRetrieveInputBuffer"
+            },
+            Irql::Dispatch,
+        ) {
+            return Err(STATUS_INVALID_DEVICE_STATE);
+        }
         s.retrieve_buffer(raw, output, minimum)
     })
 }
@@ -412,7 +447,9 @@ pub(crate) fn request_buffer(
 /// `WdfRequestMarkCancelableEx`.
 pub(crate) fn mark_cancelable(raw: usize, routine: PFN_WDF_REQUEST_CANCEL) -> NTSTATUS {
     with(|s| {
-        s.ddi();
+        if !s.ddi_at_most("WdfRequestMarkCancelableEx", Irql::Dispatch) {
+            return STATUS_INVALID_DEVICE_STATE;
+        }
         s.mark_cancelable(raw, routine)
     })
 }
@@ -420,7 +457,9 @@ pub(crate) fn mark_cancelable(raw: usize, routine: PFN_WDF_REQUEST_CANCEL) -> NT
 /// `WdfRequestUnmarkCancelable`.
 pub(crate) fn unmark_cancelable(raw: usize) -> NTSTATUS {
     with(|s| {
-        s.ddi();
+        if !s.ddi_at_most("WdfRequestUnmarkCancelable", Irql::Dispatch) {
+            return STATUS_INVALID_DEVICE_STATE;
+        }
         s.unmark_cancelable(raw)
     })
 }
@@ -428,7 +467,9 @@ pub(crate) fn unmark_cancelable(raw: usize) -> NTSTATUS {
 /// `WdfRequestStopAcknowledge`.
 pub(crate) fn stop_acknowledge(raw: usize, requeue: bool) {
     with(|s| {
-        s.ddi();
+        if !s.ddi_at_most("WdfRequestStopAcknowledge", Irql::Dispatch) {
+            return;
+        }
         let Some(id) = s.owned_request(raw, "WdfRequestStopAcknowledge") else {
             return;
         };
@@ -452,7 +493,9 @@ pub(crate) fn interrupt_create(
     attributes: Option<&WDF_OBJECT_ATTRIBUTES>,
 ) -> Result<usize, NTSTATUS> {
     with(|s| {
-        s.ddi();
+        if !s.ddi_at_most("WdfInterruptCreate", Irql::Dispatch) {
+            return Err(STATUS_INVALID_DEVICE_STATE);
+        }
         let Some(config) = config.copied() else {
             s.finding(
                 "NULLARG",
@@ -499,8 +542,11 @@ pub(crate) fn interrupt_create(
             storm: 0,
             from_prepare,
         };
+        if !s.attributes_valid("WdfInterruptCreate", attributes) {
+            return Err(STATUS_INFO_LENGTH_MISMATCH);
+        }
         let id = s.create(Kind::Interrupt(Box::new(interrupt)), Some(device), true);
-        s.apply_attributes(id, "WdfInterruptCreate", attributes);
+        s.apply_attributes(id, attributes);
         if let Some((_, d)) = device_mut(s, device_raw, "WdfInterruptCreate") {
             d.interrupts.push(id);
         }
@@ -606,7 +652,9 @@ pub(crate) fn spin_lock_create(
     attributes: Option<&WDF_OBJECT_ATTRIBUTES>,
 ) -> Result<usize, NTSTATUS> {
     with(|s| {
-        s.ddi();
+        if !s.ddi_at_most("WdfSpinLockCreate", Irql::Dispatch) {
+            return Err(STATUS_INVALID_DEVICE_STATE);
+        }
         let parent = match attributes.map(|a| a.ParentObject as usize) {
             Some(raw) if raw != 0 => Some(
                 s.resolve(raw, "WdfSpinLockCreate", "WDFOBJECT")
@@ -614,8 +662,11 @@ pub(crate) fn spin_lock_create(
             ),
             _ => s.driver,
         };
+        if !s.attributes_valid("WdfSpinLockCreate", attributes) {
+            return Err(STATUS_INFO_LENGTH_MISMATCH);
+        }
         let id = s.create(Kind::SpinLock { holder: false }, parent, true);
-        s.apply_attributes(id, "WdfSpinLockCreate", attributes);
+        s.apply_attributes(id, attributes);
         Ok(handle(id))
     })
 }
@@ -668,7 +719,9 @@ pub(crate) fn timer_create(
     attributes: Option<&WDF_OBJECT_ATTRIBUTES>,
 ) -> Result<usize, NTSTATUS> {
     with(|s| {
-        s.ddi();
+        if !s.ddi_at_most("WdfTimerCreate", Irql::Dispatch) {
+            return Err(STATUS_INVALID_DEVICE_STATE);
+        }
         let Some(config) = config.copied() else {
             s.finding(
                 "NULLARG",
@@ -701,8 +754,11 @@ pub(crate) fn timer_create(
             queued: false,
             running: false,
         };
+        if !s.attributes_valid("WdfTimerCreate", attributes) {
+            return Err(STATUS_INFO_LENGTH_MISMATCH);
+        }
         let id = s.create(Kind::Timer(Box::new(timer)), Some(parent), true);
-        s.apply_attributes(id, "WdfTimerCreate", attributes);
+        s.apply_attributes(id, attributes);
         Ok(handle(id))
     })
 }
@@ -718,7 +774,9 @@ fn timer_mut<'a>(s: &'a mut State, raw: usize, ddi: &'static str) -> Option<(Id,
 /// `WdfTimerStart`: negative due times are relative, in 100 ns units.
 pub(crate) fn timer_start(raw: usize, due: i64) -> bool {
     with(|s| {
-        s.ddi();
+        if !s.ddi_at_most("WdfTimerStart", Irql::Dispatch) {
+            return false;
+        }
         let now = s.now;
         let Some((id, t)) = timer_mut(s, raw, "WdfTimerStart") else {
             return false;
@@ -746,7 +804,9 @@ pub(crate) fn timer_start(raw: usize, due: i64) -> bool {
 /// `WdfTimerStop`.
 pub(crate) fn timer_stop(raw: usize, wait: bool) -> bool {
     with(|s| {
-        s.ddi();
+        if !s.ddi_at_most("WdfTimerStop", Irql::Dispatch) {
+            return false;
+        }
         let irql = s.irql;
         let in_callback = s.context.contains(&"EvtTimerFunc");
         let Some((_, t)) = timer_mut(s, raw, "WdfTimerStop") else {
@@ -769,7 +829,9 @@ pub(crate) fn timer_stop(raw: usize, wait: bool) -> bool {
 /// The parent of an object.
 pub(crate) fn parent_of(raw: usize) -> usize {
     with(|s| {
-        s.ddi();
+        if !s.ddi_at_most("WdfTimerGetParentObject", Irql::Dispatch) {
+            return 0;
+        }
         let Some(id) = s.resolve(raw, "WdfTimerGetParentObject", "WDFOBJECT") else {
             return 0;
         };
@@ -796,8 +858,11 @@ pub(crate) fn enabler_create(
             );
             return Err(STATUS_INVALID_PARAMETER);
         };
+        if !s.attributes_valid("WdfDmaEnablerCreate", attributes) {
+            return Err(STATUS_INFO_LENGTH_MISMATCH);
+        }
         let id = s.enabler_create(device, &config)?;
-        s.apply_attributes(id, "WdfDmaEnablerCreate", attributes);
+        s.apply_attributes(id, attributes);
         Ok(handle(id))
     })
 }
@@ -831,7 +896,9 @@ pub(crate) fn configure_system_profile(
 /// `WdfDmaEnablerGetMaximumLength` / `GetFragmentLength`.
 pub(crate) fn enabler_query(raw: usize, fragment: bool, direction: i32) -> usize {
     with(|s| {
-        s.ddi();
+        if !s.ddi_at_most("WdfDmaEnablerGetMaximumLength", Irql::Dispatch) {
+            return 0;
+        }
         let Some(id) = s.resolve(raw, "WdfDmaEnablerGetMaximumLength", "WDFDMAENABLER") else {
             return 0;
         };
@@ -874,8 +941,11 @@ pub(crate) fn transaction_create(
             );
             return Err(super::io::wdf_status::PARENT_NOT_ALLOWED);
         }
+        if !s.attributes_valid("WdfDmaTransactionCreate", attributes) {
+            return Err(STATUS_INFO_LENGTH_MISMATCH);
+        }
         let id = s.tx_create(enabler);
-        s.apply_attributes(id, "WdfDmaTransactionCreate", attributes);
+        s.apply_attributes(id, attributes);
         Ok(handle(id))
     })
 }
@@ -906,7 +976,9 @@ pub(crate) fn transaction_initialize(
 /// Common-buffer queries: (virtual address, logical address, length).
 pub(crate) fn common_buffer(raw: usize) -> (*mut u8, u64, usize) {
     with(|s| {
-        s.ddi();
+        if !s.ddi_at_most("WdfCommonBufferGetAlignedVirtualAddress", Irql::Dispatch) {
+            return (core::ptr::null_mut(), 0, 0);
+        }
         let Some(id) = s.resolve(
             raw,
             "WdfCommonBufferGetAlignedVirtualAddress",
@@ -1002,7 +1074,9 @@ pub(crate) fn device_add(hw: usize) -> Result<Id, NTSTATUS> {
 /// `WdfIoQueueGetDevice`.
 pub(crate) fn queue_device(raw: usize) -> usize {
     with(|s| {
-        s.ddi();
+        if !s.ddi_at_most("WdfIoQueueGetDevice", Irql::Dispatch) {
+            return 0;
+        }
         let Some(id) = s.resolve(raw, "WdfIoQueueGetDevice", "WDFQUEUE") else {
             return 0;
         };
@@ -1013,7 +1087,9 @@ pub(crate) fn queue_device(raw: usize) -> usize {
 /// `WdfRequestGetIoQueue`.
 pub(crate) fn request_queue(raw: usize) -> usize {
     with(|s| {
-        s.ddi();
+        if !s.ddi_at_most("WdfRequestGetIoQueue", Irql::Dispatch) {
+            return 0;
+        }
         let Some(id) = s.resolve(raw, "WdfRequestGetIoQueue", "WDFREQUEST") else {
             return 0;
         };

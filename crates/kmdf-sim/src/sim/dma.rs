@@ -184,6 +184,19 @@ pub(crate) struct Transaction {
     pub(crate) generation: u64,
     /// Bytes the hardware really moved in this transaction (system DMA controller count).
     pub(crate) moved: u64,
+    /// The scatter/gather list of the mapped transfer (scatter/gather profiles only: it lives
+    /// until the transfer ends, §2.5).
+    pub(crate) sg_list: Option<Vec<u64>>,
+}
+
+impl Transaction {
+    /// Ends the mapped transfer: its mapping and its scatter/gather list.
+    fn unmap(&mut self) -> Option<Mapping> {
+        if let Some(list) = self.sg_list.take() {
+            engine::poison_list(list);
+        }
+        self.mapping.take()
+    }
 }
 
 /// A WDFCOMMONBUFFER.
@@ -457,6 +470,7 @@ impl State {
             registers: None,
             mapping: None,
             notified: false,
+            sg_list: None,
             generation: 0,
             moved: 0,
         };
@@ -589,7 +603,7 @@ impl State {
             t.context = 0;
             t.transfer_complete = None;
             t.transfer_complete_context = 0;
-            t.mapping = None;
+            t.unmap();
             t.generation += 1;
         }
     }
@@ -608,7 +622,7 @@ impl State {
         let Some(t) = self.tx(id) else { return };
         let registers = t.registers.take();
         let enabler_id = t.enabler;
-        t.mapping = None;
+        t.unmap();
         if let Some(enabler) = self.enabler(enabler_id) {
             enabler.waiters.retain(|w| *w != id);
             if let Some((first, count)) = registers {
@@ -762,7 +776,7 @@ impl State {
     fn flush(&mut self, id: Id, reported: usize) {
         let Some(t) = self.tx(id) else { return };
         let (block, start, _) = t.buffer;
-        let (mapping, read, enabler) = (t.mapping.take(), t.direction == 0, t.enabler);
+        let (mapping, read, enabler) = (t.unmap(), t.direction == 0, t.enabler);
         let pool = self.enabler(enabler).and_then(|e| e.pool);
         if let (
             Some(Mapping {
@@ -905,8 +919,19 @@ pub(crate) fn execute(raw: usize, context: usize) -> NTSTATUS {
             .tx(id)
             .map(|t| (t.request, t.enabler))
             .ok_or(STATUS_INVALID_PARAMETER)?;
-        if let Some(Kind::Request(r)) = request.and_then(|r| s.obj_mut(r)).map(|o| &mut o.kind) {
-            r.irp_refs += 1;
+        match request.map(|r| (r, s.obj_mut(r).map(|o| &mut o.kind))) {
+            Some((_, Some(Kind::Request(r)))) => r.irp_refs += 1,
+            Some(_) => {
+                // Initialised with a request that was completed since: KMDF takes its
+                // reference on a freed object (§4.3: no reference is held before Execute).
+                s.finding(
+                    "R2",
+                    Severity::Fatal,
+                    format!("WdfDmaTransactionExecute: transaction {raw:#x} was initialised with a request that has been completed since (use after free)"),
+                );
+                return Err(STATUS_INVALID_DEVICE_REQUEST);
+            }
+            None => {}
         }
         if let Some(t) = s.tx(id) {
             t.irp_ref = request.is_some();
@@ -1031,7 +1056,7 @@ pub(crate) fn stage(id: Id) {
             device,
             elements,
         }) => {
-            engine::at_irql(Irql::Dispatch, "EvtProgramDma", || {
+            let list = engine::at_irql(Irql::Dispatch, "EvtProgramDma", || {
                 engine::call_program_dma(
                     program,
                     handle(id),
@@ -1039,7 +1064,20 @@ pub(crate) fn stage(id: Id) {
                     context,
                     direction,
                     &elements,
-                );
+                )
+            });
+            // T15: packet and system lists die with EvtProgramDma; a scatter/gather list stays
+            // valid until the transfer's DmaCompleted* (or the transaction ends).
+            with(|s| {
+                let sg = s
+                    .tx(id)
+                    .map(|t| t.enabler)
+                    .and_then(|e| s.enabler(e))
+                    .is_some_and(|e| !e.is_packet() && !e.is_system());
+                match s.tx(id) {
+                    Some(t) if sg => t.sg_list = Some(list),
+                    _ => engine::poison_list(list),
+                }
             });
         }
         Some(Staged::Cancelled {
@@ -1337,7 +1375,9 @@ pub(crate) fn system_done(id: Id, generation: u64, status: i32, bytes: u64) {
 /// `WdfDmaTransactionSetMaximumLength`.
 pub(crate) fn set_maximum_length(raw: usize, length: usize) {
     with(|s| {
-        s.ddi();
+        if !s.ddi_at_most("WdfDmaTransactionSetMaximumLength", Irql::Dispatch) {
+            return;
+        }
         let Some(id) = s.resolve(
             raw,
             "WdfDmaTransactionSetMaximumLength",
@@ -1367,7 +1407,9 @@ pub(crate) fn set_maximum_length(raw: usize, length: usize) {
 /// The system-only setters (§3.1, §3.4): checks the profile (S1).
 pub(crate) fn system_setter(raw: usize, ddi: &'static str, apply: impl FnOnce(&mut Transaction)) {
     with(|s| {
-        s.ddi();
+        if !s.ddi_at_most(ddi, Irql::Dispatch) {
+            return;
+        }
         let Some(id) = s.resolve(raw, ddi, "WDFDMATRANSACTION") else {
             return;
         };
@@ -1395,7 +1437,9 @@ pub(crate) fn query<R: Default>(
     read: impl FnOnce(&Transaction) -> R,
 ) -> R {
     with(|s| {
-        s.ddi();
+        if !s.ddi_at_most(ddi, Irql::Dispatch) {
+            return R::default();
+        }
         let Some(id) = s.resolve(raw, ddi, "WDFDMATRANSACTION") else {
             return R::default();
         };
@@ -1434,6 +1478,11 @@ pub(crate) fn common_buffer_create(
             return Err(wdf_status::PARENT_NOT_ALLOWED);
         }
         if length > u32::MAX as usize {
+            s.finding(
+                "C1",
+                Severity::Error,
+                format!("WdfCommonBufferCreate: Length {length:#x} is 4 GiB or more"),
+            );
             return Err(STATUS_INSUFFICIENT_RESOURCES);
         }
         let limit = s.enabler(enabler).map_or(1 << 32, |e| e.limit());

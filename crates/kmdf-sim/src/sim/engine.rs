@@ -47,7 +47,8 @@ pub(crate) fn at_irql<R>(irql: Irql, name: &'static str, f: impl FnOnce() -> R) 
     result
 }
 
-/// Calls `EvtProgramDma` with a scatter/gather list that lives only during the call.
+/// Calls `EvtProgramDma` with a scatter/gather list built for the call, and returns the list's
+/// storage: the caller decides how long it lives (T15) and poisons it with [`poison_list`].
 pub(crate) fn call_program_dma(
     program: PFN_WDF_PROGRAM_DMA,
     transaction: usize,
@@ -55,8 +56,10 @@ pub(crate) fn call_program_dma(
     context: usize,
     direction: i32,
     elements: &[SCATTER_GATHER_ELEMENT],
-) {
-    let Some(program) = program else { return };
+) -> Vec<u64> {
+    let Some(program) = program else {
+        return Vec::new();
+    };
     // SCATTER_GATHER_LIST header (16 bytes) followed by the elements, 8-byte aligned.
     let words = 2 + 3 * elements.len();
     let mut storage = vec![0u64; words];
@@ -81,7 +84,12 @@ pub(crate) fn call_program_dma(
             list,
         )
     };
-    // The list dies with the callback (T15): poison it so a kept pointer reads garbage.
+    storage
+}
+
+/// Ends a scatter/gather list's life (T15): poisoned so a pointer the driver kept reads garbage
+/// rather than a plausible list, then freed.
+pub(crate) fn poison_list(mut storage: Vec<u64>) {
     storage.fill(0xDEAD_BEEF_DEAD_BEEF);
 }
 

@@ -404,7 +404,9 @@ impl State {
             );
             return;
         }
-        if cancelable && !self.context.contains(&"EvtRequestCancel") {
+        // The request being cancelled lost its cancel routine when its IRP was cancelled, so
+        // this fires for any other request still cancelable, inside EvtRequestCancel or not.
+        if cancelable {
             self.finding(
                 "R4",
                 Severity::Error,

@@ -255,14 +255,19 @@ impl State {
         true
     }
 
-    /// A KMDF verifier IRQL check (`FxVerifierCheckIrqlLevel`, §0.2 IRQLCHK): above `max` it
-    /// breaks into the verifier under `rule` and the DDI fails; the machine goes on.
+    /// A KMDF verifier IRQL check (`FxVerifierCheckIrqlLevel`, §0.2 IRQLCHK): above `max` (up
+    /// to DISPATCH_LEVEL) it breaks into the verifier under `rule` and the DDI fails; the machine
+    /// goes on. Above DISPATCH_LEVEL the call is fatal (T17), as for every DMA DDI.
     pub(crate) fn verifier_irql(
         &mut self,
         ddi: &'static str,
         max: Irql,
         rule: &'static str,
     ) -> bool {
+        // Above DISPATCH_LEVEL the call faults before the verifier's check can run (T17).
+        if !self.check_irql(ddi, Irql::Dispatch) {
+            return false;
+        }
         if self.irql > max {
             let irql = self.irql;
             self.finding(
@@ -278,6 +283,13 @@ impl State {
     /// Counts one DDI call.
     pub(crate) const fn ddi(&mut self) {
         self.stats.ddi_calls += 1;
+    }
+
+    /// Counts one DDI call and checks the header's `_IRQL_requires_max_` for it (§9.1): above
+    /// `max` the call is reported under T17/IRQL (fatal) and must not proceed.
+    pub(crate) fn ddi_at_most(&mut self, ddi: &'static str, max: Irql) -> bool {
+        self.ddi();
+        self.check_irql(ddi, max)
     }
 }
 

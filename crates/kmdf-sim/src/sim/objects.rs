@@ -220,24 +220,33 @@ impl State {
         }
     }
 
-    /// Applies `WDF_OBJECT_ATTRIBUTES` to a new object: context and cleanup callbacks.
-    pub(crate) fn apply_attributes(
+    /// Validates `WDF_OBJECT_ATTRIBUTES` before a creation DDI makes its object, as KMDF does
+    /// (`FxValidateObjectAttributes`): a wrong `Size` is reported and the DDI must fail with
+    /// `STATUS_INFO_LENGTH_MISMATCH` without creating anything.
+    pub(crate) fn attributes_valid(
         &mut self,
-        id: Id,
         ddi: &'static str,
         attributes: Option<&WDF_OBJECT_ATTRIBUTES>,
     ) -> bool {
-        let Some(attributes) = attributes else {
-            return true;
-        };
-        if attributes.Size as usize != core::mem::size_of::<WDF_OBJECT_ATTRIBUTES>() {
-            self.finding(
-                "ATTRIBUTES",
-                Severity::Error,
-                format!("{ddi}: WDF_OBJECT_ATTRIBUTES.Size is {}", attributes.Size),
-            );
-            return false;
+        match attributes {
+            Some(a) if a.Size as usize != core::mem::size_of::<WDF_OBJECT_ATTRIBUTES>() => {
+                self.finding(
+                    "ATTRIBUTES",
+                    Severity::Error,
+                    format!("{ddi}: WDF_OBJECT_ATTRIBUTES.Size is {}", a.Size),
+                );
+                false
+            }
+            _ => true,
         }
+    }
+
+    /// Applies validated `WDF_OBJECT_ATTRIBUTES` (see [`State::attributes_valid`]) to a new
+    /// object: context and cleanup callbacks.
+    pub(crate) fn apply_attributes(&mut self, id: Id, attributes: Option<&WDF_OBJECT_ATTRIBUTES>) {
+        let Some(attributes) = attributes else {
+            return;
+        };
         let info: PCWDF_OBJECT_CONTEXT_TYPE_INFO = attributes.ContextTypeInfo;
         let context = if info.is_null() {
             None
@@ -255,7 +264,6 @@ impl State {
             object.cleanup = attributes.EvtCleanupCallback;
             object.destroy = attributes.EvtDestroyCallback;
         }
-        true
     }
 
     /// Pointer to an object's context of the given unique type, or null.

@@ -103,6 +103,8 @@ pub enum Bad {
     ConfigureSystemTwice,
     /// T1: `WdfDmaTransactionCreate` with a `ParentObject`.
     TransactionParent,
+    /// ATTRIBUTES: `WdfDmaTransactionCreate` with `WDF_OBJECT_ATTRIBUTES.Size` 8 bytes short.
+    TransactionAttributesSize,
     /// T2: initialise the transaction a second time without releasing it.
     InitializeTwice,
     /// T4: initialise a read request's transaction for the write direction.
@@ -142,6 +144,9 @@ pub enum Bad {
     ReleaseCallerLock,
     /// T17: the ISR calls `WdfDmaTransactionDmaCompleted` at DIRQL.
     DmaDdiInIsr,
+    /// T17: the ISR calls `WdfDmaTransactionGetBytesTransferred` (a query, ≤ DISPATCH_LEVEL
+    /// like every DMA DDI) at DIRQL.
+    DmaQueryInIsr,
     /// I1: `WdfInterruptAcquireLock` twice in a row.
     InterruptLockTwice,
     /// I1: `WdfInterruptAcquireLock` in `EvtDevicePrepareHardware`, before the interrupt is
@@ -153,6 +158,8 @@ pub enum Bad {
     NeverComplete,
     /// R2: complete the request right after `Execute`, while the transaction references it.
     CompleteWhileReferenced,
+    /// R2: complete the request between `InitializeUsingRequest` and `Execute`, then execute.
+    CompleteBeforeExecute,
     /// R1/R3: complete the request twice.
     CompleteTwice,
     /// R4: mark the request cancelable, then complete it.
@@ -290,6 +297,9 @@ pub enum Ev {
     },
     /// `EvtDmaTransactionDmaTransferComplete` ran with this `DMA_COMPLETION_STATUS`.
     TransferComplete(i32),
+    /// Scatter/gather profiles: the DPC read `NumberOfElements` of the list `EvtProgramDma`
+    /// received, before `DmaCompleted*` (the list is still valid then, §2.5).
+    ListInDpc(u32),
     /// A DDI or callback and the value it returned (statuses, BOOLEANs as 0/1).
     Ddi(&'static str, i64),
 }
@@ -308,6 +318,8 @@ struct Driver {
     bar_len: Cell<u64>,
     bar_phys: Cell<u64>,
     dma_descriptor: Cell<PCM_PARTIAL_RESOURCE_DESCRIPTOR>,
+    /// The list the last `EvtProgramDma` received.
+    sg_list: Cell<PSCATTER_GATHER_LIST>,
     /// Interrupt causes the ISR saved for the DPC.
     isr_status: Cell<u32>,
     /// `DmaCompleted*` calls made for the current transaction.
@@ -336,6 +348,7 @@ impl Driver {
             bar_len: Cell::new(0),
             bar_phys: Cell::new(0),
             dma_descriptor: Cell::new(null_mut()),
+            sg_list: Cell::new(null_mut()),
             isr_status: Cell::new(0),
             completions: Cell::new(0),
             request: Cell::new(null_mut()),
@@ -881,7 +894,14 @@ fn create_transactions(device: WDFDEVICE) -> NTSTATUS {
         ParentObject: device.cast(),
         ..WDF_OBJECT_ATTRIBUTES::default()
     };
-    let with_parent = bad() == Bad::TransactionParent;
+    if bad() == Bad::TransactionAttributesSize {
+        attributes.ParentObject = null_mut();
+        attributes.Size -= 8;
+    }
+    let with_parent = matches!(
+        bad(),
+        Bad::TransactionParent | Bad::TransactionAttributesSize
+    );
     let attributes = if with_parent {
         &raw mut attributes
     } else {
@@ -1123,6 +1143,11 @@ fn start(request: WDFREQUEST, length: usize, direction: WDF_DMA_DIRECTION) {
     if knobs.bad == Bad::ReleaseCallerLock {
         spin_lock(true);
     }
+    if knobs.bad == Bad::CompleteBeforeExecute {
+        complete(request, STATUS_SUCCESS, 0);
+        note("WdfDmaTransactionExecute", execute(tx));
+        return;
+    }
     let status = execute(tx);
     note("WdfDmaTransactionExecute", status);
     if status < 0 {
@@ -1207,6 +1232,7 @@ unsafe extern "C" fn program_dma(
     let Some(list) = (unsafe { sg.as_ref() }) else {
         return 0;
     };
+    drv(|d| d.sg_list.set(sg));
     let elements = list.NumberOfElements;
     // SAFETY: the list holds `NumberOfElements` initialised elements.
     let first = unsafe { list.Elements.as_slice(elements as usize) }
@@ -1296,6 +1322,9 @@ unsafe extern "C" fn isr(interrupt: WDFINTERRUPT, _message: ULONG) -> BOOLEAN {
         let (finished, status) = dma_completed(drv(|d| d.tx.get()));
         record(Ev::Completed { finished, status });
     }
+    if bad() == Bad::DmaQueryInIsr {
+        let _ = bytes_transferred(drv(|d| d.tx.get()));
+    }
     // SAFETY: a handle by value.
     unsafe { WdfInterruptQueueDpcForIsr(interrupt) };
     1
@@ -1327,6 +1356,16 @@ unsafe extern "C" fn dpc(_interrupt: WDFINTERRUPT, _device: WDFOBJECT) {
 /// The DPC's end of a bus-master transfer (§7.1).
 fn dma_done() {
     let knobs = knobs();
+    if matches!(
+        knobs.profile,
+        _WDF_DMA_PROFILE::WdfDmaProfileScatterGather
+            | _WDF_DMA_PROFILE::WdfDmaProfileScatterGather64
+    ) {
+        let list = drv(|d| d.sg_list.get());
+        // SAFETY: a scatter/gather profile's list stays valid until this transfer's
+        // DmaCompleted*, which has not been called yet.
+        record(Ev::ListInDpc(unsafe { (*list).NumberOfElements }));
+    }
     let (tx, index) = drv(|d| {
         let index = d.completions.get();
         d.completions.set(index + 1);
