@@ -44,8 +44,8 @@ impl DeviceContext {
         }
     }
 
-    /// A transaction ended: start the loopback's second half, or complete the request with
-    /// the bytes transferred.
+    /// A transaction ended: count its bytes, then start the loopback's second half or complete
+    /// the request with the bytes transferred.
     pub fn transaction_done(&self, finished: Finished, cx: &impl AtMostDispatch) {
         let Finished {
             request,
@@ -55,14 +55,23 @@ impl DeviceContext {
         let (end, op) = {
             let mut io = self.io.lock(cx);
             io.programmed = None;
+            // Bytes are counted per transaction and direction, whatever becomes of the request:
+            // a loopback's write half reached the device even if its read half fails.
+            let moved = bytes as u64;
+            match io.op.map(|op| op.kind) {
+                Some(OpKind::Read | OpKind::LoopbackRead) => io.stats.bytes_read += moved,
+                Some(OpKind::Write | OpKind::LoopbackWrite) => io.stats.bytes_written += moved,
+                None => {}
+            }
             (io.end, io.op)
         };
+        let kind = op.map(|op| op.kind);
         let complete = op.is_some_and(|op| bytes == op.length);
         let result = match (end, status) {
             // Cancelled during the last transfer: everything moved, so the request succeeded
             // (a loopback's write half still stops there).
             (Some(EndReason::Cancelled), Ok(()))
-                if complete && op.is_some_and(|op| op.kind != OpKind::LoopbackWrite) =>
+                if complete && kind != Some(OpKind::LoopbackWrite) =>
             {
                 Ok(())
             }
@@ -70,24 +79,16 @@ impl DeviceContext {
             (None, Ok(())) => Ok(()),
             (None, Err(error)) => Err(map_framework(error)),
         };
-        if let Some(op) = op
-            && op.kind == OpKind::LoopbackWrite
-            && result.is_ok()
-        {
-            self.start_dma(request, OpKind::LoopbackRead, 0, op.length, cx);
-            return;
+        match (op, result) {
+            (Some(op), Ok(())) if op.kind == OpKind::LoopbackWrite => {
+                self.start_dma(request, OpKind::LoopbackRead, 0, op.length, cx);
+            }
+            // A loopback that ends in its write half returns nothing to the caller.
+            (Some(op), result) if op.kind == OpKind::LoopbackWrite => {
+                self.finish_request(request, result, 0, cx);
+            }
+            (_, result) => self.finish_request(request, result, bytes, cx),
         }
-        // A loopback that ends in its write half returned nothing to the caller, but its bytes
-        // did reach the device.
-        if op.is_some_and(|op| op.kind == OpKind::LoopbackWrite) {
-            self.io.lock(cx).stats.bytes_written += bytes as u64;
-        }
-        let information = if op.is_some_and(|op| op.kind == OpKind::LoopbackWrite) {
-            0
-        } else {
-            bytes
-        };
-        self.finish_request(request, result, information, cx);
     }
 
     /// Asks the operation in flight to end at the next transfer boundary; for system DMA,
@@ -274,17 +275,7 @@ impl DmaHandler for DeviceContext {
     }
 
     fn aborted(&self, finished: Finished, cx: &Dispatch<'_>) {
-        let Finished {
-            request,
-            status,
-            bytes,
-        } = finished;
-        let end = self.io.lock(cx).end;
-        let result = match (end, status) {
-            (Some(reason), _) => Err(reason.error()),
-            (None, status) => status.map_err(map_framework),
-        };
-        self.finish_request(request, result, bytes, cx);
+        self.transaction_done(finished, cx);
     }
 
     fn transfer_complete(&self, status: SystemDmaStatus, cx: &Dispatch<'_>) {

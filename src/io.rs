@@ -77,8 +77,7 @@ impl DeviceContext {
         let status = Status::from(result);
         {
             let mut io = self.io.lock(cx);
-            let kind = io.op.map(|op| op.kind);
-            count(&mut io.stats, status, information, kind);
+            count(&mut io.stats, status);
             io.op = None;
             io.programmed = None;
             io.end = None;
@@ -220,19 +219,10 @@ impl DeviceContext {
     }
 }
 
-/// Updates the counters for a completion.
-fn count(counters: &mut Statistics, status: Status, information: usize, kind: Option<OpKind>) {
-    let bytes = information as u64;
+/// Counts a completed request by its status. (Bytes are counted per transaction, in
+/// `transaction_done`.)
+fn count(counters: &mut Statistics, status: Status) {
     counters.requests += 1;
-    match kind {
-        Some(OpKind::Read) => counters.bytes_read += bytes,
-        Some(OpKind::Write) => counters.bytes_written += bytes,
-        Some(OpKind::LoopbackRead) => {
-            counters.bytes_read += bytes;
-            counters.bytes_written += bytes;
-        }
-        Some(OpKind::LoopbackWrite) | None => {}
-    }
     match status.ok() {
         Ok(()) => {}
         Err(Error::CANCELLED) => counters.cancelled += 1,

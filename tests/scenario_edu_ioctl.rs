@@ -323,3 +323,36 @@ fn buffers_above_the_28_bit_limit_are_bounced_never_truncated() {
     }
     rig.finish_clean();
 }
+
+#[test]
+fn a_loopback_whose_read_half_times_out_still_counts_the_bytes_written() {
+    const MS: u64 = 1_000_000;
+    let mut rig = Rig::new(17, Hw::EduMsi);
+    let data = pattern(4096, 17);
+    let irp = rig.machine.submit(
+        rig.device,
+        IoOp::Ioctl {
+            code: IOCTL_EDU_LOOPBACK,
+            input: data,
+            output_len: 4096,
+        },
+    );
+    // The write half's command is running (it takes 100 ms); the next command, the read
+    // half's, hangs.
+    rig.machine.run_for(50 * MS);
+    rig.machine
+        .inject_edu(0, kmdf_sim::devices::edu::EduFault::Hang { ns: 1500 * MS });
+    let done = rig.wait(irp);
+    assert_eq!(
+        (done.status, done.information),
+        (status::IO_TIMEOUT, 0),
+        "the read half moved nothing"
+    );
+    let after = stats(&mut rig);
+    assert_eq!(
+        (after.bytes_written, after.bytes_read, after.timeouts),
+        (4096, 0, 1),
+        "the write half reached the device"
+    );
+    rig.finish_clean();
+}
