@@ -143,7 +143,9 @@ impl DeviceContext {
         base: u32,
         suspect: bool,
     ) -> Result<EduStart, Error> {
-        if bar.read::<regs::Identification>().0 == u32::MAX {
+        // One read tells both: a removed device reads all ones, a busy engine has RUN set.
+        let engine = bar.read::<regs::DmaCommand>().0;
+        if engine == u64::MAX {
             return Err(Error::DEVICE_REMOVED);
         }
         let ring = regs::ring_offset(base, transfer.offset);
@@ -159,7 +161,7 @@ impl DeviceContext {
             count: count as u64,
             command: cmd::RUN | cmd::IRQ | direction,
         };
-        if bar.read::<regs::DmaCommand>().0 & cmd::RUN != 0 {
+        if engine & cmd::RUN != 0 {
             return if suspect {
                 Ok(EduStart::Waiting(command, count))
             } else {
