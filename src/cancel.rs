@@ -14,8 +14,6 @@
 //! The request completes with `STATUS_CANCELLED` and the bytes transferred. When its cancel
 //! callback is still due to run, the completion waits for it (see `io::finish_request`).
 
-use core::sync::atomic::Ordering;
-
 use crate::context::{DeviceContext, EndReason, Personality};
 use crate::regs;
 use crate::wdf::dma::Completion;
@@ -78,26 +76,36 @@ impl DeviceContext {
     /// A transfer made no progress for a whole watchdog period.
     fn stalled(&self, hw: &crate::context::Hardware, cx: &Dispatch<'_>) {
         match &hw.personality {
-            Personality::BusMaster { interrupt, .. } => {
-                if hw.bar.read::<regs::Identification>().0 == u32::MAX {
-                    self.abandon(EndReason::Removed, cx);
-                } else if hw.bar.read::<regs::DmaCommand>().0 & regs::cmd::RUN != 0 {
+            Personality::BusMaster { interrupt, .. } => match regs::engine(&hw.bar) {
+                regs::Engine::Removed => self.abandon(EndReason::Removed, cx),
+                regs::Engine::Busy => {
                     self.io.lock(cx).engine_suspect = true;
                     self.abandon(EndReason::Timeout, cx);
-                } else if self.take_dma_cause(&hw.bar, interrupt, cx) {
-                    // The engine finished and raised its cause, but no interrupt reached the
-                    // DPC: complete the command here.
-                    self.edu_command_done(0, cx);
-                } else {
-                    // The engine is idle without having raised "DMA done": the command was
-                    // dropped, so none of its bytes can be counted.
-                    self.abandon(EndReason::Timeout, cx);
                 }
-            }
+                regs::Engine::Idle => self.idle_without_interrupt(hw, interrupt, cx),
+            },
             Personality::System { .. } => {
                 // Stop the controller; its completion ends the transaction at the real count.
                 self.end_early(EndReason::Timeout, cx);
             }
+        }
+    }
+
+    /// The edu engine is idle but the DPC never saw its command finish.
+    fn idle_without_interrupt(
+        &self,
+        hw: &crate::context::Hardware,
+        interrupt: &crate::wdf::interrupt::Interrupt<crate::context::IsrState>,
+        cx: &Dispatch<'_>,
+    ) {
+        if self.take_dma_cause(&hw.bar, interrupt, cx) {
+            // The engine finished and raised its cause, but no interrupt reached the
+            // DPC: complete the command here.
+            self.edu_command_done(0, cx);
+        } else {
+            // The engine is idle without having raised "DMA done": the command was
+            // dropped, so none of its bytes can be counted.
+            self.abandon(EndReason::Timeout, cx);
         }
     }
 
@@ -112,16 +120,8 @@ impl DeviceContext {
     ) -> bool {
         // The interrupt lock keeps the ISR off the status and acknowledge registers meanwhile.
         let _lock = interrupt.lock(cx);
-        let pending = bar.read::<regs::InterruptStatus>().0;
-        if pending != 0 && pending != u32::MAX {
-            bar.write(regs::InterruptAck(pending));
-            self.isr.causes.fetch_or(pending, Ordering::AcqRel);
-        }
-        self.isr
-            .causes
-            .fetch_and(!regs::CAUSE_DMA, Ordering::AcqRel)
-            & regs::CAUSE_DMA
-            != 0
+        let _latched = self.latch_causes(bar);
+        self.take_dma_done()
     }
 
     /// Handles a command parked behind an engine that timed out: starts it once the engine is
@@ -131,10 +131,9 @@ impl DeviceContext {
         let Some(command) = io.deferred else {
             return false;
         };
-        let idle = bar.read::<regs::DmaCommand>().0 & regs::cmd::RUN == 0;
-        if idle {
+        if regs::engine(bar) == regs::Engine::Idle {
             // The engine recovered: stale causes are dropped, then the parked command starts.
-            bar.write(regs::InterruptAck(u32::MAX));
+            regs::clear_causes(bar);
             crate::dma::start_command(bar, command);
             io.deferred = None;
             io.engine_suspect = false;
@@ -170,7 +169,7 @@ impl DeviceContext {
         if let Some(hw) = self.hw.get()
             && reason != EndReason::Removed
         {
-            hw.bar.write(regs::InterruptAck(u32::MAX));
+            regs::clear_causes(&hw.bar);
         }
         self.complete_transfer(Completion::Final(0), cx);
     }

@@ -143,9 +143,8 @@ impl DeviceContext {
         base: u32,
         suspect: bool,
     ) -> Result<EduStart, Error> {
-        // One read tells both: a removed device reads all ones, a busy engine has RUN set.
-        let engine = bar.read::<regs::DmaCommand>().0;
-        if engine == u64::MAX {
+        let engine = regs::engine(bar);
+        if engine == regs::Engine::Removed {
             return Err(Error::DEVICE_REMOVED);
         }
         let ring = regs::ring_offset(base, transfer.offset);
@@ -161,7 +160,7 @@ impl DeviceContext {
             count: count as u64,
             command: cmd::RUN | cmd::IRQ | direction,
         };
-        if engine & cmd::RUN != 0 {
+        if engine == regs::Engine::Busy {
             return if suspect {
                 Ok(EduStart::Waiting(command, count))
             } else {

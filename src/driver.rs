@@ -209,7 +209,7 @@ impl DeviceHandler for DeviceContext {
             Personality::BusMaster { .. } => {
                 // The model keeps state across resets: drop stale causes and the factorial
                 // interrupt enable before interrupts are connected (edu-device.md §11.2).
-                hw.bar.write(regs::InterruptAck(u32::MAX));
+                regs::clear_causes(&hw.bar);
                 hw.bar.write(regs::DeviceStatus(0));
             }
             Personality::System { .. } => hw.bar.write(regs::PeripheralCtrl(ctrl::RESET)),

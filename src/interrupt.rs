@@ -14,14 +14,9 @@ impl InterruptHandler for DeviceContext {
         let Some(hw) = self.hw.get() else {
             return Claim::NotMine;
         };
-        let causes = hw.bar.read::<regs::InterruptStatus>().0;
-        // Nothing pending, or the device is gone (all ones): not this device's interrupt.
-        if causes == 0 || causes == u32::MAX {
+        if !self.latch_causes(&hw.bar) {
             return Claim::NotMine;
         }
-        // Acknowledge at once: with INTx the line stays asserted until every cause is cleared.
-        hw.bar.write(regs::InterruptAck(causes));
-        self.isr.causes.fetch_or(causes, Ordering::AcqRel);
         self.isr.claimed.fetch_add(1, Ordering::Relaxed);
         Claim::QueueDpc
     }
@@ -29,21 +24,42 @@ impl InterruptHandler for DeviceContext {
     fn dpc(&self, _interrupt: &Interrupt<IsrState>, cx: &Dispatch<'_>) {
         // Everything the ISR recorded since the last DPC (several ISRs may share one DPC).
         let claimed = self.isr.claimed.swap(0, Ordering::AcqRel);
-        let causes = self
-            .isr
-            .causes
-            .fetch_and(!regs::CAUSE_DMA, Ordering::AcqRel);
         // The cause says "a command finished", not which: only an idle engine confirms the
         // command in flight is done (a late interrupt of an earlier command is ignored).
-        let done = causes & regs::CAUSE_DMA != 0
+        let done = self.take_dma_done()
             && self
                 .hw
                 .get()
-                .is_some_and(|hw| hw.bar.read::<regs::DmaCommand>().0 & regs::cmd::RUN == 0);
+                .is_some_and(|hw| regs::engine(&hw.bar) == regs::Engine::Idle);
         if done {
             self.edu_command_done(claimed, cx);
         } else if claimed > 0 {
             self.io.lock(cx).stats.interrupts += claimed;
         }
+    }
+}
+
+impl DeviceContext {
+    /// Reads the edu's pending causes, acknowledges them at once (with INTx the line stays
+    /// asserted until every cause is cleared) and records them for the DPC. False when nothing
+    /// is pending or the device is gone (all ones): not this device's interrupt. Runs in the
+    /// ISR or under the interrupt lock.
+    pub(crate) fn latch_causes(&self, bar: &crate::wdf::mmio::Bar) -> bool {
+        let causes = bar.read::<regs::InterruptStatus>().0;
+        if causes == 0 || causes == u32::MAX {
+            return false;
+        }
+        bar.write(regs::InterruptAck(causes));
+        self.isr.causes.fetch_or(causes, Ordering::AcqRel);
+        true
+    }
+
+    /// Consumes a recorded "DMA done" cause: true at most once per cause.
+    pub(crate) fn take_dma_done(&self) -> bool {
+        self.isr
+            .causes
+            .fetch_and(!regs::CAUSE_DMA, Ordering::AcqRel)
+            & regs::CAUSE_DMA
+            != 0
     }
 }

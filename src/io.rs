@@ -212,7 +212,7 @@ impl DeviceContext {
     fn reset(&self, cx: &impl AtMostDispatch) -> Result {
         let hw = self.hw.get().ok_or(Error::DEVICE_NOT_READY)?;
         if let Personality::BusMaster { .. } = hw.personality {
-            hw.bar.write(regs::InterruptAck(u32::MAX));
+            regs::clear_causes(&hw.bar);
         }
         self.io.lock(cx).stats = Statistics::default();
         Ok(())

@@ -1,6 +1,7 @@
 //! Device registers: the edu device (`edu-device.md` §4) and the system-DMA FIFO peripheral.
 
 use crate::register;
+use crate::wdf::mmio::Bar;
 
 /// edu identification value, major 1 minor 0.
 pub const EDU_ID: u32 = 0x0100_00ED;
@@ -93,6 +94,32 @@ register!(
     /// Ring position of the next byte.
     PeripheralOffset: u32 at 0x18, read, write
 );
+
+/// What the edu DMA engine is doing, from one read of its command register.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Engine {
+    /// The register reads all ones: the device is gone.
+    Removed,
+    /// RUN is set: a command is in progress.
+    Busy,
+    /// RUN is clear.
+    Idle,
+}
+
+/// Reads the edu engine state (one register access).
+#[must_use]
+pub fn engine(bar: &Bar) -> Engine {
+    match bar.read::<DmaCommand>().0 {
+        u64::MAX => Engine::Removed,
+        command if command & cmd::RUN != 0 => Engine::Busy,
+        _ => Engine::Idle,
+    }
+}
+
+/// Acknowledges every edu interrupt cause (stale causes would look like the next command's).
+pub fn clear_causes(bar: &Bar) {
+    bar.write(InterruptAck(u32::MAX));
+}
 
 /// Whether an identification value is an edu device of major version 1.
 #[must_use]
