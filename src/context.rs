@@ -34,8 +34,6 @@ declare_context!(DeviceContext);
 pub struct Hardware {
     /// The register BAR.
     pub bar: Bar,
-    /// Physical address of the BAR (the system-DMA data port is inside it).
-    pub bar_start: u64,
     /// How the device moves data.
     pub personality: Personality,
 }

@@ -403,7 +403,7 @@ impl<K> DmaChannel<K> {
     ///
     /// # Errors
     /// The failing status of the DDIs.
-    fn create_with(enabler: &DmaEnabler, device: Device, system: bool) -> Result<Self> {
+    fn create_with(enabler: &DmaEnabler, system: bool) -> Result<Self> {
         let mut tx_attributes = attributes(core::ptr::null_mut());
         let mut transaction: sys::WDFDMATRANSACTION = core::ptr::null_mut();
         // SAFETY: the enabler is live; locals valid for the call; no parent (the enabler is).
@@ -417,7 +417,6 @@ impl<K> DmaChannel<K> {
         };
         Status::from_raw(status).ok()?;
         let transaction = NonNull::new(transaction).ok_or(Error::INSUFFICIENT_RESOURCES)?;
-        let _ = device;
         // The lock is parented to the enabler, so it goes away with the enabler and its
         // transaction when the hardware is released.
         let mut lock_attributes = attributes(enabler.handle.as_ptr().cast());
@@ -448,8 +447,8 @@ impl DmaChannel<BusMaster> {
     ///
     /// # Errors
     /// The failing status of the DDIs.
-    pub fn create(enabler: &DmaEnabler, device: Device, _cx: &Passive<'_>) -> Result<Self> {
-        Self::create_with(enabler, device, false)
+    pub fn create(enabler: &DmaEnabler, _cx: &Passive<'_>) -> Result<Self> {
+        Self::create_with(enabler, false)
     }
 }
 
@@ -458,8 +457,8 @@ impl DmaChannel<SystemMode> {
     ///
     /// # Errors
     /// The failing status of the DDIs.
-    pub fn create(enabler: &DmaEnabler, device: Device, _cx: &Passive<'_>) -> Result<Self> {
-        Self::create_with(enabler, device, true)
+    pub fn create(enabler: &DmaEnabler, _cx: &Passive<'_>) -> Result<Self> {
+        Self::create_with(enabler, true)
     }
 
     /// Wraps `WdfDmaTransactionStopSystemTransfer` for the transfer in flight, if any. The
@@ -496,9 +495,8 @@ impl ChannelCore {
     }
 
     /// `WdfDmaTransactionInitializeUsingRequest` then `WdfDmaTransactionExecute` for `request`.
-    /// `maximum_length` lowers the transfer size (`WdfDmaTransactionSetMaximumLength`) and
-    /// `device_offset` is the system-mode device address offset. System-mode channels register
-    /// `C::transfer_complete` before executing.
+    /// `maximum_length` lowers the transfer size (`WdfDmaTransactionSetMaximumLength`).
+    /// System-mode channels register `C::transfer_complete` before executing.
     ///
     /// # Errors
     /// The request and the failing status: the channel is idle again and the caller completes
