@@ -14,7 +14,7 @@
 //! The request completes with `STATUS_CANCELLED` and the bytes transferred. When its cancel
 //! callback is still due to run, the completion waits for it (see `io::finish_request`).
 
-use crate::context::{DeviceContext, EndReason, Personality};
+use crate::context::{DeviceContext, EndReason, Personality, Rendezvous};
 use crate::regs;
 use crate::wdf::dma::Completion;
 use crate::wdf::irql::{Dispatch, UpToDispatch};
@@ -31,9 +31,13 @@ impl RequestCancel for DeviceContext {
         // mark for `finish_request`.
         let parked = {
             let mut io = self.io.lock(cx);
-            let parked = io.parked.take();
-            io.cancel_ran = parked.is_none();
-            parked
+            match core::mem::take(&mut io.rendezvous) {
+                Rendezvous::Parked(parked) => Some(parked),
+                Rendezvous::Open | Rendezvous::CallbackRan => {
+                    io.rendezvous = Rendezvous::CallbackRan;
+                    None
+                }
+            }
         };
         if let Some(parked) = parked {
             parked

@@ -166,7 +166,23 @@ impl EndReason {
     }
 }
 
-/// A completion waiting for the cancel callback (see `io::finish_request`).
+/// Who completes a request whose cancel callback is involved.
+///
+/// When `WdfRequestUnmarkCancelable` returns `STATUS_CANCELLED`, whichever of the DMA path and
+/// the cancel callback comes last completes the request (`kmdf-dma-semantics.md` §4.4 B; see
+/// `io::finish_request` and the cancel callback).
+#[derive(Default)]
+pub enum Rendezvous {
+    /// Neither has arrived.
+    #[default]
+    Open,
+    /// The cancel callback ran and left the completion to the DMA path.
+    CallbackRan,
+    /// The DMA path finished first and left this completion to the cancel callback.
+    Parked(Parked),
+}
+
+/// A completion waiting for the cancel callback.
 pub struct Parked {
     /// The request.
     pub request: Request,
@@ -185,10 +201,8 @@ pub struct IoState {
     pub programmed: Option<Programmed>,
     /// Set when the operation must end at the next transfer boundary.
     pub end: Option<EndReason>,
-    /// The cancel callback of the current request has run.
-    pub cancel_ran: bool,
-    /// A completion the cancel callback must make.
-    pub parked: Option<Parked>,
+    /// Who completes the current request if its cancel callback is involved.
+    pub rendezvous: Rendezvous,
     /// A previous command never finished: the engine may still be busy.
     pub engine_suspect: bool,
     /// A command waiting for the engine to become idle after a timeout.

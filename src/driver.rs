@@ -166,13 +166,7 @@ impl DeviceHandler for DeviceContext {
         };
         match personality {
             Ok(personality) => {
-                self.hw.set(
-                    Hardware {
-                        bar,
-                        personality,
-                    },
-                    slot,
-                );
+                self.hw.set(Hardware { bar, personality }, slot);
                 Ok(())
             }
             Err(error) => {

@@ -3,7 +3,7 @@
 
 use edu_api::{DeviceInfo, DmaAt, DmaMode, Statistics};
 
-use crate::context::{DeviceContext, OpKind, Parked, Personality};
+use crate::context::{DeviceContext, OpKind, Parked, Personality, Rendezvous};
 use crate::regs;
 use crate::wdf::dma::Direction;
 use crate::wdf::irql::{AtMostDispatch, UpToDispatch};
@@ -87,21 +87,22 @@ impl DeviceContext {
             request.complete_with_information(status, information, cx);
             return;
         }
-        let parked = {
+        let now = {
             let mut io = self.io.lock(cx);
-            if io.cancel_ran {
-                io.cancel_ran = false;
-                Some(request)
-            } else {
-                io.parked = Some(Parked {
-                    request,
-                    status,
-                    information,
-                });
-                None
+            match core::mem::take(&mut io.rendezvous) {
+                Rendezvous::CallbackRan => Some(request),
+                // One request at a time: nothing else can be parked here.
+                Rendezvous::Open | Rendezvous::Parked(_) => {
+                    io.rendezvous = Rendezvous::Parked(Parked {
+                        request,
+                        status,
+                        information,
+                    });
+                    None
+                }
             }
         };
-        if let Some(request) = parked {
+        if let Some(request) = now {
             request.complete_with_information(status, information, cx);
         }
     }
@@ -135,7 +136,7 @@ impl DeviceContext {
                 // A new request: its own cancellation state. (The loopback's second half keeps
                 // the first half's, so a cancel between the halves is not lost.)
                 io.end = None;
-                io.cancel_ran = false;
+                io.rendezvous = Rendezvous::Open;
             }
         }
         if kind != OpKind::LoopbackRead
