@@ -152,6 +152,54 @@ fn e8_configuring_a_non_duplex_system_enabler_twice_fails_with_invalid_parameter
     assert_only(&report, &["E8"]);
 }
 
+fn duplex(bad: Bad) -> Setup {
+    Setup {
+        knobs: Knobs {
+            profile: _WDF_DMA_PROFILE::WdfDmaProfileSystemDuplex,
+            ..Knobs::SYSTEM.with(bad)
+        },
+        ..Setup::system(bad)
+    }
+}
+
+#[test]
+fn e8_a_duplex_system_enabler_is_configured_once_per_direction_and_serves_both() {
+    let mut rig = Rig::new(duplex(Bad::Nothing));
+    assert!(rig.start.is_ok(), "{}", rig.machine.report());
+    assert_eq!(
+        ddi("WdfDmaEnablerConfigureSystemProfile"),
+        [i64::from(STATUS_SUCCESS), i64::from(STATUS_SUCCESS)],
+        "write, then read"
+    );
+    let data = common::pattern(1024, 9);
+    let written = rig.write(&data);
+    assert_eq!(
+        (written.status, written.information),
+        (STATUS_SUCCESS, 1024)
+    );
+    let read = rig.must(IoOp::Read { len: 1024 });
+    assert_eq!((read.status, read.information), (STATUS_SUCCESS, 1024));
+    assert_eq!(read.output, data);
+    rig.unload_clean();
+}
+
+#[test]
+fn e9_a_transaction_for_a_direction_the_duplex_enabler_never_configured_is_fatal() {
+    let mut rig = Rig::new(duplex(Bad::DuplexWriteOnly));
+    assert!(rig.start.is_ok(), "{}", rig.machine.report());
+    let written = rig.write(&common::pattern(64, 10));
+    assert_eq!(written.status, STATUS_SUCCESS, "writes were configured");
+    let irp = rig.submit(IoOp::Read { len: 64 });
+    let _ = rig.machine.run_until_complete(irp, SECOND);
+    assert_eq!(
+        ddi("WdfDmaTransactionInitializeUsingRequest").last(),
+        Some(&i64::from(STATUS_INVALID_DEVICE_REQUEST))
+    );
+    let report = rig.machine.report();
+    assert_finding(&report, "E9", Severity::Fatal);
+    assert!(rig.machine.halted());
+}
+
 #[test]
 fn t1_transaction_created_with_a_parent_object_fails_with_parent_assignment_not_allowed() {
     let mut rig = Rig::new(Setup::bad(Bad::TransactionParent));

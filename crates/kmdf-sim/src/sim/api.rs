@@ -911,7 +911,7 @@ pub(crate) fn enabler_query(raw: usize, fragment: bool, direction: i32) -> usize
             return 0;
         }
         let Some(e) = s.enabler(id) else { return 0 };
-        let system_unconfigured = matches!(e.profile, 7 | 8) && e.system.is_none();
+        let system_unconfigured = matches!(e.profile, 7 | 8) && !e.system_configured();
         match (fragment, system_unconfigured) {
             (_, true) => 0,
             (true, false) => e.fragment_length,

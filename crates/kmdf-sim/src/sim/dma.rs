@@ -45,7 +45,9 @@ pub(crate) struct Enabler {
     pub(crate) version: u32,
     pub(crate) map_registers: u32,
     pub(crate) fragment_length: usize,
-    pub(crate) system: Option<SystemConfig>,
+    /// System profiles: the configuration per direction (index = `WDF_DMA_DIRECTION`). A
+    /// non-duplex enabler is configured once for both.
+    pub(crate) system: [Option<SystemConfig>; 2],
     pub(crate) pool: Option<BlockId>,
     pub(crate) registers_free: Vec<bool>,
     pub(crate) waiters: VecDeque<Id>,
@@ -67,6 +69,22 @@ impl Enabler {
             self.profile,
             _WDF_DMA_PROFILE::WdfDmaProfileSystem | _WDF_DMA_PROFILE::WdfDmaProfileSystemDuplex
         )
+    }
+
+    const fn is_duplex_system(&self) -> bool {
+        self.profile == _WDF_DMA_PROFILE::WdfDmaProfileSystemDuplex
+    }
+
+    /// The system configuration that serves `direction`, if that direction was configured.
+    fn system_for(&self, direction: i32) -> Option<SystemConfig> {
+        usize::try_from(direction)
+            .ok()
+            .and_then(|d| self.system.get(d).copied().flatten())
+    }
+
+    /// Whether any direction was configured.
+    pub(crate) fn system_configured(&self) -> bool {
+        self.system.iter().any(Option::is_some)
     }
 
     const fn is_packet(&self) -> bool {
@@ -330,6 +348,15 @@ impl State {
             );
             return Err(STATUS_INVALID_PARAMETER);
         }
+        if config.Flags & 2 != 0 {
+            // §2.6.5's checks (TOO_MANY_TRANSFERS, NOT_ENOUGH_MAP_REGISTERS, TOO_FRAGMENTED)
+            // are not modelled: say so rather than split transfers KMDF would refuse.
+            self.finding(
+                "HAL",
+                Severity::Warning,
+                "REQUIRE_SINGLE_TRANSFER is not simulated: transactions are split into transfers as without it".into(),
+            );
+        }
         let width = if width_override != 0 {
             width_override
         } else if wide {
@@ -356,7 +383,7 @@ impl State {
             version,
             map_registers: registers,
             fragment_length,
-            system: None,
+            system: [None; 2],
             pool: None,
             registers_free: vec![true; registers as usize],
             waiters: VecDeque::new(),
@@ -411,8 +438,14 @@ impl State {
         let Some(enabler) = self.enabler(id) else {
             return STATUS_INVALID_PARAMETER;
         };
-        if !enabler.is_system() || enabler.system.is_some() {
-            self.finding("E8", Severity::Error, "WdfDmaEnablerConfigureSystemProfile: adapter already exists (bus-master enabler, or configured twice)".into());
+        // Duplex: each direction once; otherwise one call configures both.
+        let configured = if enabler.is_duplex_system() {
+            enabler.system_for(direction).is_some()
+        } else {
+            enabler.system_configured()
+        };
+        if !enabler.is_system() || configured {
+            self.finding("E8", Severity::Error, "WdfDmaEnablerConfigureSystemProfile: adapter already exists (bus-master enabler, or this direction configured twice)".into());
             return STATUS_INVALID_PARAMETER;
         }
         let device = enabler.device;
@@ -439,12 +472,24 @@ impl State {
             &mut self.rng,
         );
         if let Some(enabler) = self.enabler(id) {
-            enabler.system = Some(SystemConfig {
+            let config = Some(SystemConfig {
                 demand,
                 device_address: address,
                 hw,
             });
-            enabler.pool = Some(pool);
+            let duplex = enabler.is_duplex_system();
+            match usize::try_from(direction)
+                .ok()
+                .and_then(|d| enabler.system.get_mut(d))
+            {
+                Some(slot) if duplex => *slot = config,
+                _ => enabler.system = [config; 2],
+            }
+            if let Some(earlier) = enabler.pool.replace(pool) {
+                // Duplex: the second direction's call; the adapters share one pool here.
+                enabler.pool = Some(earlier);
+                self.mem.free(pool);
+            }
         }
         STATUS_SUCCESS
     }
@@ -556,7 +601,7 @@ impl State {
         let Some(enabler) = self.enabler(enabler_id) else {
             return STATUS_INVALID_PARAMETER;
         };
-        if enabler.is_system() && enabler.system.is_none() {
+        if enabler.is_system() && enabler.system_for(direction).is_none() {
             self.finding(
                 "E9",
                 Severity::Fatal,
@@ -817,7 +862,7 @@ impl State {
         let (enabler, direction, offset, generation) =
             (t.enabler, t.direction, t.device_offset, t.generation);
         let has_callback = t.transfer_complete.is_some();
-        let Some(config) = self.enabler(enabler).and_then(|e| e.system) else {
+        let Some(config) = self.enabler(enabler).and_then(|e| e.system_for(direction)) else {
             return;
         };
         let Some(first) = elements.first() else {
@@ -1292,15 +1337,15 @@ pub(crate) fn stop_system_transfer(raw: usize) {
         ) else {
             return;
         };
-        let Some((state, enabler, stopped, notified)) = s
+        let Some((state, enabler, stopped, notified, direction)) = s
             .tx(id)
-            .map(|t| (t.state, t.enabler, t.stopped, t.notified))
+            .map(|t| (t.state, t.enabler, t.stopped, t.notified, t.direction))
         else {
             return;
         };
         let Some(config) = s
             .enabler(enabler)
-            .and_then(|e| e.is_system().then_some(e.system))
+            .and_then(|e| e.is_system().then(|| e.system_for(direction)))
         else {
             s.finding(
                 "S1",

@@ -101,6 +101,8 @@ pub enum Bad {
     ConfigureSystemOnBusMaster,
     /// E8: configure the (non-duplex) system enabler twice.
     ConfigureSystemTwice,
+    /// E9: configure a duplex system enabler for writes only, then serve a read.
+    DuplexWriteOnly,
     /// T1: `WdfDmaTransactionCreate` with a `ParentObject`.
     TransactionParent,
     /// ATTRIBUTES: `WdfDmaTransactionCreate` with `WDF_OBJECT_ATTRIBUTES.Size` 8 bytes short.
@@ -268,7 +270,10 @@ impl Knobs {
     }
 
     const fn system(&self) -> bool {
-        self.profile == _WDF_DMA_PROFILE::WdfDmaProfileSystem
+        matches!(
+            self.profile,
+            _WDF_DMA_PROFILE::WdfDmaProfileSystem | _WDF_DMA_PROFILE::WdfDmaProfileSystemDuplex
+        )
     }
 }
 
@@ -859,21 +864,20 @@ fn configure_system_profile() -> NTSTATUS {
         },
         DmaDescriptor: descriptor,
     };
-    let times = if knobs.bad == Bad::ConfigureSystemTwice {
-        2
-    } else {
-        1
+    let write = _WDF_DMA_DIRECTION::WdfDmaDirectionWriteToDevice;
+    let read = _WDF_DMA_DIRECTION::WdfDmaDirectionReadFromDevice;
+    // A duplex enabler is configured once per direction.
+    let directions: &[WDF_DMA_DIRECTION] = match knobs.bad {
+        Bad::ConfigureSystemTwice => &[write, write],
+        Bad::DuplexWriteOnly => &[write],
+        _ if knobs.profile == _WDF_DMA_PROFILE::WdfDmaProfileSystemDuplex => &[write, read],
+        _ => &[write],
     };
     let mut first = STATUS_SUCCESS;
-    for round in 0..times {
+    for (round, &direction) in directions.iter().enumerate() {
         // SAFETY: a live config whose descriptor is the framework's (or a live local).
-        let status = unsafe {
-            WdfDmaEnablerConfigureSystemProfile(
-                enabler,
-                &raw mut config,
-                _WDF_DMA_DIRECTION::WdfDmaDirectionWriteToDevice,
-            )
-        };
+        let status =
+            unsafe { WdfDmaEnablerConfigureSystemProfile(enabler, &raw mut config, direction) };
         note("WdfDmaEnablerConfigureSystemProfile", status);
         if round == 0 {
             first = status;
