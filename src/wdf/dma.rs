@@ -542,16 +542,20 @@ impl ChannelCore {
             // SAFETY: the transaction is Initialized and not yet executing; `length` > 0.
             unsafe { wdf_call!(WdfDmaTransactionSetMaximumLength, tx, length) };
         }
+        // The handler travels as the callbacks' context, so the per-transfer callbacks find it
+        // without a context lookup.
+        let context: sys::WDFCONTEXT = core::ptr::from_ref(handler).cast_mut().cast();
         if self.system {
             // SAFETY: a system-profile transaction (created by `DmaChannel<SystemMode>`), after
             // initialisation and before execution, as the DDI requires; re-registered for every
-            // request because Release clears it.
+            // request because Release clears it. The context is the device context, which
+            // outlives the transaction.
             unsafe {
                 wdf_call!(
                     WdfDmaTransactionSetTransferCompleteCallback,
                     tx,
                     Some(evt_wdf_dma_transaction_dma_transfer_complete::<C>),
-                    core::ptr::null_mut()
+                    context
                 );
             };
         }
@@ -560,9 +564,6 @@ impl ChannelCore {
         with_phase(self, |phase| *phase = Phase::InFlight(request));
         self.stopped.store(false, Ordering::Release);
         self.executing.store(true, Ordering::Release);
-        // The handler travels as EvtProgramDma's context, so the per-transfer callback finds it
-        // without a context lookup.
-        let context: sys::WDFCONTEXT = core::ptr::from_ref(handler).cast_mut().cast();
         // SAFETY: the transaction is Initialized (just above); the context is the device
         // context, which outlives the transaction (both belong to the device).
         let status = unsafe { wdf_call!(WdfDmaTransactionExecute, tx, context) };
@@ -782,13 +783,14 @@ unsafe extern "C" fn evt_wdf_program_dma<C: DmaHandler>(
 /// Installed only by [`ChannelCore::start::<C>`] on system-mode channels.
 unsafe extern "C" fn evt_wdf_dma_transaction_dma_transfer_complete<C: DmaHandler>(
     _transaction: sys::WDFDMATRANSACTION,
-    device: sys::WDFDEVICE,
-    _context: sys::WDFCONTEXT,
+    _device: sys::WDFDEVICE,
+    context: sys::WDFCONTEXT,
     _direction: sys::WDF_DMA_DIRECTION,
     status: sys::DMA_COMPLETION_STATUS::Type,
 ) {
-    // SAFETY: the framework passes the enabler's live device, created with `C` (installation).
-    let Some(context) = (unsafe { Device::context_of::<C>(device) }) else {
+    // SAFETY: `start::<C>` registered `&C`, the device context, as this callback's context; it
+    // lives as long as the device, which outlives the transaction.
+    let Some(context) = (unsafe { context.cast::<C>().cast_const().as_ref() }) else {
         return;
     };
     let status = match status {

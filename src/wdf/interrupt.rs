@@ -215,10 +215,11 @@ unsafe extern "C" fn evt_wdf_interrupt_isr<C: InterruptHandler>(
 /// Installed only by [`Interrupt::create::<C>`].
 unsafe extern "C" fn evt_wdf_interrupt_dpc<C: InterruptHandler>(
     interrupt: sys::WDFINTERRUPT,
-    _device: sys::WDFOBJECT,
+    device: sys::WDFOBJECT,
 ) {
-    // SAFETY: the framework's callback for an interrupt created by `create::<C>`.
-    let Some(context) = (unsafe { device_context::<C>(interrupt) }) else {
+    // SAFETY: the associated object is the device the interrupt was created for
+    // (`Interrupt::create` takes a `Device`), live and created with `C` (installation).
+    let Some(context) = (unsafe { Device::context_of::<C>(device.cast()) }) else {
         return;
     };
     let Some(handle) = NonNull::new(interrupt) else {
