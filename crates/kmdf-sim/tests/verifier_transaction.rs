@@ -93,6 +93,20 @@ fn t4_method_neither_ioctl_fails_with_invalid_device_request_and_a_finding() {
 }
 
 #[test]
+fn t4_read_on_a_neither_io_device_fails_with_invalid_device_request_and_a_finding() {
+    let mut rig = Rig::new(Setup::bad(Bad::NeitherIo));
+    let done = rig.read(512);
+    assert_eq!(
+        (done.status, done.information),
+        (STATUS_INVALID_DEVICE_REQUEST, 0)
+    );
+    assert!(programs().is_empty());
+    let report = rig.unload();
+    assert_finding(&report, "T4", Severity::Error);
+    assert_only(&report, &["T4"]);
+}
+
+#[test]
 fn t5_method_buffered_read_longer_than_the_input_buffer_is_fatal() {
     let mut rig = Rig::new(Setup::bad(Bad::Nothing));
     let op = IoOp::Ioctl {

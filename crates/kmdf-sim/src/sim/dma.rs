@@ -559,6 +559,15 @@ impl State {
         let Some((_, irp)) = self.irp_of(request) else {
             return STATUS_INVALID_PARAMETER;
         };
+        if irp.neither {
+            // §2.3: a neither-I/O read or write has no MDL to map.
+            self.finding(
+                "T4",
+                Severity::Error,
+                format!("{DDI}: read/write request of a device using neither I/O"),
+            );
+            return self.init_failed(id, STATUS_INVALID_DEVICE_REQUEST);
+        }
         let write = direction == _WDF_DMA_DIRECTION::WdfDmaDirectionWriteToDevice;
         let (major_ok, slot, length, t5) = match &irp.op {
             super::io::IoOp::Read { len } => (!write, irp.user.or(irp.system), *len, false),

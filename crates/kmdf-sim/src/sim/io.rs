@@ -103,6 +103,9 @@ pub(crate) struct Irp {
     pub(crate) request: Option<Id>,
     pub(crate) cancel: bool,
     pub(crate) completion: Option<IoCompletion>,
+    /// A read or write on a device with neither I/O: the buffer is the caller's virtual
+    /// address only (no MDL, no system buffer), kept in `system` for the simulator's access.
+    pub(crate) neither: bool,
 }
 
 /// Where a request is.
@@ -247,6 +250,8 @@ impl State {
                 request: None,
                 cancel: false,
                 completion: None,
+                neither: io_type == _WDF_DEVICE_IO_TYPE::WdfDeviceIoNeither
+                    && matches!(op, IoOp::Read { .. } | IoOp::Write { .. }),
             },
         );
         self.log(|| format!("IRP {id} sent: {op:?}", op = short(&op)));

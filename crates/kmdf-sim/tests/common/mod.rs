@@ -103,6 +103,8 @@ pub enum Bad {
     ConfigureSystemTwice,
     /// E9: configure a duplex system enabler for writes only, then serve a read.
     DuplexWriteOnly,
+    /// T4: the device uses neither I/O, so reads and writes carry no MDL for DMA.
+    NeitherIo,
     /// T1: `WdfDmaTransactionCreate` with a `ParentObject`.
     TransactionParent,
     /// ATTRIBUTES: `WdfDmaTransactionCreate` with `WDF_OBJECT_ATTRIBUTES.Size` 8 bytes short.
@@ -611,8 +613,13 @@ pub unsafe extern "system" fn driver_entry(
 
 unsafe extern "C" fn device_add(_driver: WDFDRIVER, init: PWDFDEVICE_INIT) -> NTSTATUS {
     let mut init = init;
+    let io_type = if bad() == Bad::NeitherIo {
+        _WDF_DEVICE_IO_TYPE::WdfDeviceIoNeither
+    } else {
+        _WDF_DEVICE_IO_TYPE::WdfDeviceIoDirect
+    };
     // SAFETY: `init` is the framework's device-init handle for this call.
-    unsafe { WdfDeviceInitSetIoType(init, _WDF_DEVICE_IO_TYPE::WdfDeviceIoDirect) };
+    unsafe { WdfDeviceInitSetIoType(init, io_type) };
     let mut pnp = WDF_PNPPOWER_EVENT_CALLBACKS {
         Size: size_u32::<WDF_PNPPOWER_EVENT_CALLBACKS>(),
         EvtDevicePrepareHardware: Some(prepare_hardware),
