@@ -66,32 +66,56 @@ impl TimerHandler for DeviceContext {
             io.progress_seen = io.progress;
             stalled
         };
-        if stalled {
-            self.stalled(hw, cx);
-        }
+        let period = if stalled {
+            self.stalled(hw, cx)
+        } else {
+            crate::dma::WATCHDOG_MS
+        };
         // Keep watching until the request completes (completion cancels the timer).
         if self.io.lock(cx).op.is_some() {
-            let _was_queued = self.watchdog.start_ms(crate::dma::WATCHDOG_MS, cx);
+            let _was_queued = self.watchdog.start_ms(period, cx);
         }
     }
 }
 
 impl DeviceContext {
-    /// A transfer made no progress for a whole watchdog period.
-    fn stalled(&self, hw: &crate::context::Hardware, cx: &Dispatch<'_>) {
+    /// A transfer made no progress for a whole watchdog period. Returns the period after
+    /// which the watchdog looks again.
+    fn stalled(&self, hw: &crate::context::Hardware, cx: &Dispatch<'_>) -> u32 {
         match &hw.personality {
             Personality::BusMaster { interrupt, .. } => match regs::engine(&hw.bar) {
                 regs::Engine::Removed => self.abandon(EndReason::Removed, cx),
-                regs::Engine::Busy => {
-                    self.io.lock(cx).engine_suspect = true;
-                    self.abandon(EndReason::Timeout, cx);
-                }
+                regs::Engine::Busy => return self.busy_engine(cx),
                 regs::Engine::Idle => self.idle_without_interrupt(hw, interrupt, cx),
             },
             Personality::System { .. } => {
                 // Stop the controller; its completion ends the transaction at the real count.
                 self.end_early(EndReason::Timeout, cx);
             }
+        }
+        crate::dma::WATCHDOG_MS
+    }
+
+    /// The edu engine still runs the transfer's command after a whole watchdog period. Until
+    /// the command ends, the buffer (and the map registers behind it) belong to the device:
+    /// ending the transaction now would let the command's late copy land in memory the driver
+    /// gave back. So the request is marked to end with this command (no further transfers), and
+    /// the engine is polled; when it finishes, its completion ends the transaction with the
+    /// bytes it moved. Only after the recovery budget (2 s) does the driver give up on a
+    /// command that never ends (edu cannot be aborted or reset); see the README's limits.
+    fn busy_engine(&self, cx: &Dispatch<'_>) -> u32 {
+        let give_up = {
+            let mut io = self.io.lock(cx);
+            io.end.get_or_insert(EndReason::Timeout);
+            io.engine_suspect = true;
+            io.recovery_polls += 1;
+            io.recovery_polls > crate::dma::RECOVERY_POLLS
+        };
+        if give_up {
+            self.abandon(EndReason::Timeout, cx);
+            crate::dma::WATCHDOG_MS
+        } else {
+            crate::dma::RECOVERY_POLL_MS
         }
     }
 

@@ -39,7 +39,7 @@ impl DeviceContext {
     pub fn complete_transfer(&self, how: Completion, cx: &impl AtMostDispatch) {
         let Some(hw) = self.hw.get() else { return };
         match hw.personality.channel().completed(how, cx) {
-            Progress::More | Progress::Idle => {}
+            Progress::More | Progress::Idle | Progress::Handed => {}
             Progress::Done(finished) => self.transaction_done(finished, cx),
         }
     }
@@ -92,25 +92,21 @@ impl DeviceContext {
     }
 
     /// Asks the operation in flight to end at the next transfer boundary; for system DMA,
-    /// stops the controller now. Safe to call when nothing is in flight.
+    /// stops the controller now. Safe to call when nothing is in flight. Takes no lock across
+    /// the channel's DDIs: stopping a system transfer may deliver its notification (and so
+    /// `transfer_complete`) before the call returns.
     pub fn end_early(&self, reason: EndReason, cx: &impl AtMostDispatch) {
         let Some(hw) = self.hw.get() else { return };
-        let won = {
+        {
             let mut io = self.io.lock(cx);
             if io.op.is_none() {
                 return;
             }
             io.end.get_or_insert(reason);
-            let channel = hw.personality.channel();
-            let won = channel.try_cancel(&io.cx());
-            if won.is_none()
-                && let Personality::System { channel, .. } = &hw.personality
-            {
-                channel.stop_system_transfer(&io.cx());
-            }
-            won
-        };
-        if let Some(finished) = won.and_then(|won| won.finish(cx)) {
+        }
+        // The channel cancels (before any transfer), stops (system DMA) or leaves the end to
+        // the next completion, whichever is legal at this moment.
+        if let Some(finished) = hw.personality.channel().request_end(cx) {
             self.transaction_done(finished, cx);
         }
     }
@@ -287,20 +283,26 @@ impl DmaHandler for DeviceContext {
         hw.bar.write(regs::PeripheralCtrl(0));
         let how = {
             let mut io = self.io.lock(cx);
-            let Some(work) = io.programmed.take() else {
-                return;
-            };
-            io.stats.fragments += 1;
-            io.progress += 1;
             if matches!(status, SystemDmaStatus::Error | SystemDmaStatus::Aborted) {
                 io.end.get_or_insert(EndReason::DeviceError);
             }
-            // The peripheral counts what really went through its data port.
-            how_to_complete(
-                work,
-                moved.min(work.length),
-                io.end.is_some() || status == SystemDmaStatus::Cancelled,
-            )
+            match io.programmed.take() {
+                Some(work) => {
+                    io.stats.fragments += 1;
+                    io.progress += 1;
+                    // The peripheral counts what really went through its data port.
+                    how_to_complete(
+                        work,
+                        moved.min(work.length),
+                        io.end.is_some() || status == SystemDmaStatus::Cancelled,
+                    )
+                }
+                // Every notification is answered with one DmaCompleted*: this one is for a
+                // transfer the driver never started (its EvtProgramDma aborted, or a stop won
+                // before the first mapping and KMDF made up the notification, §3.1). Nothing
+                // of it moved.
+                None => Completion::Final(0),
+            }
         };
         self.complete_transfer(how, cx);
     }

@@ -106,7 +106,7 @@ fn bus_master(
         address_width: AddressWidth::new(regs::EDU_ADDRESS_BITS),
     };
     let enabler = DmaEnabler::create(device, &config, cx)?;
-    let channel = DmaChannel::<BusMaster>::create(&enabler, cx)?;
+    let channel = DmaChannel::<BusMaster>::create::<DeviceContext>(&enabler, device, cx)?;
     let interrupt = Interrupt::create::<DeviceContext>(device, &interrupt_resource, cx)?;
     Ok(Personality::BusMaster {
         enabler,
@@ -144,7 +144,7 @@ fn system(
         true,
         cx,
     )?;
-    let channel = DmaChannel::<SystemMode>::create(&enabler, cx)?;
+    let channel = DmaChannel::<SystemMode>::create::<DeviceContext>(&enabler, device, cx)?;
     Ok(Personality::System { enabler, channel })
 }
 

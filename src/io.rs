@@ -132,6 +132,7 @@ impl DeviceContext {
             io.programmed = None;
             io.progress = 0;
             io.progress_seen = 0;
+            io.recovery_polls = 0;
             if kind != OpKind::LoopbackRead {
                 // A new request: its own cancellation state. (The loopback's second half keeps
                 // the first half's, so a cancel between the halves is not lost.)
@@ -149,14 +150,12 @@ impl DeviceContext {
             OpKind::Read | OpKind::LoopbackRead => Direction::FromDevice,
             OpKind::Write | OpKind::LoopbackWrite => Direction::ToDevice,
         };
-        match hw
-            .personality
-            .channel()
-            .start::<Self>(self, request, direction, None, cx)
-        {
-            Ok(()) => {
+        match hw.personality.channel().start(request, direction, None, cx) {
+            Ok(None) => {
                 let _was_queued = self.watchdog.start_ms(crate::dma::WATCHDOG_MS, cx);
             }
+            // Cancelled while Execute ran, before any transfer.
+            Ok(Some(finished)) => self.transaction_done(finished, cx),
             Err((request, error)) => self.finish_request(request, Err(map_framework(error)), 0, cx),
         }
     }
@@ -291,13 +290,15 @@ impl QueueHandler for DeviceContext {
         }
     }
 
-    fn stop(&self, _request: &CancelledRequest<'_>, action: StopAction, cx: &UpToDispatch<'_>) {
-        // Suspend: the transfer in flight finishes on its own (each device command is bounded
-        // by the watchdog) and the framework waits for the completion. Purge: end it at the
-        // next transfer boundary, as a cancellation.
-        if action == StopAction::Purge {
-            self.end_early(crate::context::EndReason::Cancelled, cx);
-        }
+    fn stop(&self, _request: &CancelledRequest<'_>, _action: StopAction, cx: &UpToDispatch<'_>) {
+        // Suspend (power-down) and purge (removal) alike: the request in flight ends at the
+        // next transfer boundary (system DMA: the controller stops now) and completes with
+        // the bytes moved. Letting a long request run to its end would hold the power
+        // transition for up to 4096 edu commands (about 410 s for 16 MiB), far past KMDF's
+        // verifier limit (60 s) and Windows' power watchdog (bugcheck 0x9F); the framework
+        // waits for the completion, which comes within one command (at most 100 ms) or the
+        // watchdog.
+        self.end_early(crate::context::EndReason::Cancelled, cx);
     }
 }
 

@@ -4,15 +4,20 @@
 //! The transaction object is created once per channel and reused for every request; the hot
 //! path creates no framework object and allocates nothing.
 //!
-//! Typestate lives in the channel's phase: idle → in flight (the channel owns the request) →
-//! idle again when a `DmaCompleted*` call returns TRUE, when `EvtProgramDma` aborts, or when
-//! `WdfDmaTransactionCancel` wins. Every way out hands the driver a [`Finished`] that owns the
-//! request, so no request can be lost or completed twice.
+//! The channel's phase, under its spin lock, says who may touch the transaction. A run goes
+//! idle → running (the channel owns the request) → ended → idle. Exactly one path ends a run:
+//! the `DmaCompleted*` call that returns TRUE, the `WdfDmaTransactionCancel` that wins, or a
+//! failed Execute; it marks the run ended under the lock before anything else can see it, so a
+//! cancel routine, a watchdog or a removal on another processor never calls `Cancel` or
+//! `StopSystemTransfer` on an ended transaction (a NULL dereference in KMDF). No lock is held
+//! across a DDI that can call back into the driver: a `DmaCompleted*` call may run the next
+//! `EvtProgramDma` and deliver a held system-DMA notification nested inside it, and a
+//! `StopSystemTransfer` may deliver the notification before it returns. Every way out hands the
+//! driver a [`Finished`] that owns the request, so no request is lost or completed twice.
 
 use core::cell::UnsafeCell;
 use core::marker::PhantomData;
 use core::ptr::NonNull;
-use core::sync::atomic::{AtomicBool, Ordering};
 
 use super::device::{Device, DeviceHandler, DmaResource};
 use super::irql::{AtMostDispatch, Dispatch, Passive};
@@ -301,8 +306,11 @@ pub enum Progress {
     More,
     /// The transaction ended.
     Done(Finished),
-    /// No transfer was in flight (a stale or duplicate completion): nothing was called.
+    /// No transaction was running (a stale or duplicate completion): nothing was called.
     Idle,
+    /// A stop of the transfer was under way: the completion went to the stopper, which ends
+    /// the transaction when its call returns.
+    Handed,
 }
 
 /// Status of a system-mode transfer (`DMA_COMPLETION_STATUS`).
@@ -337,36 +345,87 @@ pub enum BusMaster {}
 #[derive(Debug)]
 pub enum SystemMode {}
 
-/// Where the channel's transaction is.
+/// Whether the transaction of the current run must end early, and who acted on it.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum EndRequest {
+    /// Nobody asked.
+    None,
+    /// Asked, and not acted on yet: whoever clears the last obstacle (Execute returning, the
+    /// last completer leaving) cancels or stops the transaction.
+    Pending,
+    /// Acted on (cancel tried, stop issued), or nothing to do for this kind of channel.
+    Done,
+}
+
+/// `WdfDmaTransactionStopSystemTransfer` for the current run.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Stop {
+    /// Not issued.
+    None,
+    /// Issued and not returned yet: completers hand their completion to the stopper instead of
+    /// ending the transaction under it.
+    InProgress,
+    /// Returned (at most one stop per initialisation, §3.2).
+    Done,
+}
+
+/// One initialisation of the transaction, from `start` until it ends.
+struct Run {
+    request: Request,
+    /// Tells runs apart: a nested completion may end this run and `start` the next one while
+    /// an outer frame of this run is still on the stack.
+    epoch: u32,
+    /// `WdfDmaTransactionExecute` returned success: before that nothing may cancel or stop.
+    executed: bool,
+    /// `EvtProgramDma` was entered for this run: `WdfDmaTransactionCancel` is no longer
+    /// allowed (Learn) and could only lose.
+    programmed: bool,
+    /// `DmaCompleted*` calls under way (nested or on other processors). While any is, the
+    /// transaction may already have ended inside KMDF: nothing but those calls may touch it.
+    completers: u32,
+    end: EndRequest,
+    stop: Stop,
+    /// A completion that arrived while a stop was in progress, for the stopper to report.
+    handed: Option<Completion>,
+}
+
+/// Where the channel's transaction is. The transaction is in KMDF's Created/Released state
+/// exactly when the phase is `Idle`.
 enum Phase {
     Idle,
-    Starting,
-    InFlight(Request),
+    /// The transaction may be executing (see [`Run`]).
+    Running(Run),
+    /// A `DmaCompleted*` returned TRUE (or the cancel won, or Execute failed): the ender reads
+    /// the count and releases; nobody else touches the transaction.
+    Ended,
+}
+
+/// The lock-protected part of a channel.
+struct Guarded {
+    phase: Phase,
+    next_epoch: u32,
 }
 
 /// The shared part of every channel (see [`DmaChannel`]).
 ///
 /// # Invariants
 /// `transaction` is a live WDFDMATRANSACTION and `lock` a live WDFSPINLOCK, both children of
-/// the enabler that the owner of this value keeps alive alongside it; `phase` is only reached with `lock` held. The transaction is in
-/// KMDF's Created/Released state exactly when the phase is `Idle`; `InFlight` holds
-/// the request the transaction was initialised with.
+/// the enabler that the owner of this value keeps alive alongside it; `guarded` is only reached
+/// with `lock` held. `context` is the device context of type `C` that the trampolines
+/// installed by `create::<C>` expect; it lives as long as the device, which outlives the
+/// enabler and so this value.
 pub struct ChannelCore {
     transaction: NonNull<sys::WDFDMATRANSACTION__>,
     lock: NonNull<sys::WDFSPINLOCK__>,
-    phase: UnsafeCell<Phase>,
-    /// `WdfDmaTransactionStopSystemTransfer` was called for the current initialisation.
-    stopped: AtomicBool,
-    /// The transaction is executing: the phase is `InFlight` (read without the lock on the
-    /// completion path, which must not take it: `EvtProgramDma` runs nested in `DmaCompleted*`).
-    executing: AtomicBool,
-    /// A `DmaCompleted*` call is under way (one completer at a time).
-    completing: AtomicBool,
+    guarded: UnsafeCell<Guarded>,
+    context: sys::WDFCONTEXT,
+    program: sys::PFN_WDF_PROGRAM_DMA,
+    transfer_complete: sys::PFN_WDF_DMA_TRANSACTION_DMA_TRANSFER_COMPLETE,
     system: bool,
 }
 
-// SAFETY: the handles may be used from any CPU; `phase` is guarded by `lock` (invariant) and
-// `Request` is `Send`.
+// SAFETY: the handles may be used from any CPU; `guarded` is reached only under `lock`
+// (invariant); `Request` is `Send`; `context` points at a `Sync` device context.
 unsafe impl Send for ChannelCore {}
 // SAFETY: as above.
 unsafe impl Sync for ChannelCore {}
@@ -385,25 +444,34 @@ impl<K> core::ops::Deref for DmaChannel<K> {
     }
 }
 
-/// Runs `f` on the phase with the channel lock held.
-fn with_phase<R>(core: &ChannelCore, f: impl FnOnce(&mut Phase) -> R) -> R {
+/// Runs `f` with the channel lock held.
+fn locked<R>(core: &ChannelCore, f: impl FnOnce(&mut Guarded) -> R) -> R {
     // SAFETY: the lock is live (invariant); every caller runs at <= DISPATCH_LEVEL (all
-    // public entry points take such a token) and never holds it already (it is released
-    // before any DDI that can call back into the driver).
+    // public entry points take such a token, the trampolines run at DISPATCH_LEVEL) and never
+    // holds it already: it is released before any DDI that can call back into the driver.
     unsafe { wdf_call!(WdfSpinLockAcquire, core.lock.as_ptr()) };
-    // SAFETY: the lock is held, so this is the only reference to the phase.
-    let result = f(unsafe { &mut *core.phase.get() });
+    // SAFETY: the lock is held, so this is the only reference to the guarded state.
+    let result = f(unsafe { &mut *core.guarded.get() });
     // SAFETY: acquired just above.
     unsafe { wdf_call!(WdfSpinLockRelease, core.lock.as_ptr()) };
     result
 }
 
 impl<K> DmaChannel<K> {
-    /// Creates the transaction and the channel lock.
+    /// Creates the transaction and the channel lock, bound to the device context `C`.
     ///
     /// # Errors
-    /// The failing status of the DDIs.
-    fn create_with(enabler: &DmaEnabler, system: bool) -> Result<Self> {
+    /// The failing status of the DDIs; `STATUS_INVALID_DEVICE_STATE` when the device has no
+    /// context of type `C`.
+    fn create_with<C: DmaHandler>(
+        enabler: &DmaEnabler,
+        device: Device,
+        system: bool,
+    ) -> Result<Self> {
+        // SAFETY: `device` is live and was created by `DeviceInit::create::<C>` (the
+        // `DmaHandler` bound ties the type to a device context); the reference is only turned
+        // into the callbacks' context pointer.
+        let context = unsafe { device.context::<C>() }.ok_or(Error::INVALID_DEVICE_STATE)?;
         let mut tx_attributes = attributes(core::ptr::null_mut());
         let mut transaction: sys::WDFDMATRANSACTION = core::ptr::null_mut();
         // SAFETY: the enabler is live; locals valid for the call; no parent (the enabler is).
@@ -426,15 +494,23 @@ impl<K> DmaChannel<K> {
             unsafe { wdf_call!(WdfSpinLockCreate, &raw mut lock_attributes, &raw mut lock) };
         Status::from_raw(status).ok()?;
         let lock = NonNull::new(lock).ok_or(Error::INSUFFICIENT_RESOURCES)?;
-        // INVARIANT: a new transaction is in the Created state; the phase is Idle.
+        // INVARIANT: a new transaction is in the Created state and the phase is Idle; the
+        // context is `C`'s, which the trampolines below expect.
         Ok(Self {
             core: ChannelCore {
                 transaction,
                 lock,
-                phase: UnsafeCell::new(Phase::Idle),
-                stopped: AtomicBool::new(false),
-                executing: AtomicBool::new(false),
-                completing: AtomicBool::new(false),
+                guarded: UnsafeCell::new(Guarded {
+                    phase: Phase::Idle,
+                    next_epoch: 0,
+                }),
+                context: core::ptr::from_ref(context).cast_mut().cast(),
+                program: Some(evt_wdf_program_dma::<C>),
+                transfer_complete: if system {
+                    Some(evt_wdf_dma_transaction_dma_transfer_complete::<C>)
+                } else {
+                    None
+                },
                 system,
             },
             _kind: PhantomData,
@@ -443,179 +519,265 @@ impl<K> DmaChannel<K> {
 }
 
 impl DmaChannel<BusMaster> {
-    /// Wraps `WdfDmaTransactionCreate` (once, for reuse) on a bus-master enabler.
+    /// Wraps `WdfDmaTransactionCreate` (once, for reuse) on a bus-master enabler; the
+    /// framework's DMA callbacks go to the context `C` of `device`.
     ///
     /// # Errors
     /// The failing status of the DDIs.
-    pub fn create(enabler: &DmaEnabler, _cx: &Passive<'_>) -> Result<Self> {
-        Self::create_with(enabler, false)
+    pub fn create<C: DmaHandler>(
+        enabler: &DmaEnabler,
+        device: Device,
+        _cx: &Passive<'_>,
+    ) -> Result<Self> {
+        Self::create_with::<C>(enabler, device, false)
     }
 }
 
 impl DmaChannel<SystemMode> {
-    /// Wraps `WdfDmaTransactionCreate` (once, for reuse) on a configured system enabler.
+    /// Wraps `WdfDmaTransactionCreate` (once, for reuse) on a configured system enabler; the
+    /// framework's DMA callbacks go to the context `C` of `device`.
     ///
     /// # Errors
     /// The failing status of the DDIs.
-    pub fn create(enabler: &DmaEnabler, _cx: &Passive<'_>) -> Result<Self> {
-        Self::create_with(enabler, true)
-    }
-
-    /// Wraps `WdfDmaTransactionStopSystemTransfer` for the transfer in flight, if any. The
-    /// framework then reports the transfer through `transfer_complete`. Call at most once per
-    /// request.
-    pub fn stop_system_transfer(&self, _cx: &impl AtMostDispatch) {
-        self.core.stop_once();
+    pub fn create<C: DmaHandler>(
+        enabler: &DmaEnabler,
+        device: Device,
+        _cx: &Passive<'_>,
+    ) -> Result<Self> {
+        Self::create_with::<C>(enabler, device, true)
     }
 }
 
+/// What the lock holder decided, to be carried out after the lock is dropped.
+enum Action {
+    Nothing,
+    /// The cancel won under the lock: finish with `STATUS_CANCELLED`.
+    Cancelled(Request),
+    /// The stop was claimed: issue it.
+    Stop,
+}
+
 impl ChannelCore {
-    /// `WdfDmaTransactionStopSystemTransfer`, at most once per initialisation (a second stop
-    /// is a bugcheck when the HAL refuses it, §3.2), and only while the transaction executes.
-    fn stop_once(&self) {
-        debug_assert!(
-            self.system,
-            "StopSystemTransfer is for system-profile transactions"
-        );
-        let tx = self.transaction.as_ptr();
-        with_phase(self, |phase| {
-            if matches!(phase, Phase::InFlight(_)) && !self.stopped.swap(true, Ordering::AcqRel) {
-                // SAFETY: the transaction is executing (phase) on a system-profile enabler (only
-                // `DmaChannel<SystemMode>` and the program trampoline of a system channel call
-                // this); first stop of this initialisation (flag); the DDI returns at once and
-                // calls nothing in the driver; IRQL <= DISPATCH_LEVEL (spin lock held).
-                unsafe { wdf_call!(WdfDmaTransactionStopSystemTransfer, tx) };
-            }
-        });
-    }
     /// Whether a transaction is running.
     #[must_use]
     pub fn busy(&self, _cx: &impl AtMostDispatch) -> bool {
-        with_phase(self, |phase| !matches!(phase, Phase::Idle))
+        locked(self, |g| !matches!(g.phase, Phase::Idle))
     }
 
     /// `WdfDmaTransactionInitializeUsingRequest` then `WdfDmaTransactionExecute` for `request`.
     /// `maximum_length` lowers the transfer size (`WdfDmaTransactionSetMaximumLength`).
-    /// System-mode channels register `C::transfer_complete` before executing.
+    /// System-mode channels register the transfer-complete callback before executing.
+    ///
+    /// `Ok(Some(..))`: an end requested while Execute ran cancelled the transaction before any
+    /// transfer (0 bytes); the caller finishes the request as for any ended transaction.
     ///
     /// # Errors
     /// The request and the failing status: the channel is idle again and the caller completes
     /// the request.
-    pub fn start<C: DmaHandler>(
+    pub fn start(
         &self,
-        handler: &C,
         request: Request,
         direction: Direction,
         maximum_length: Option<usize>,
         _cx: &impl AtMostDispatch,
-    ) -> core::result::Result<(), (Request, Error)> {
-        let busy = with_phase(self, |phase| {
-            if matches!(phase, Phase::Idle) {
-                *phase = Phase::Starting;
-                false
-            } else {
-                true
+    ) -> core::result::Result<Option<Finished>, (Request, Error)> {
+        let raw_request = request.as_raw();
+        let epoch = locked(self, |g| {
+            if !matches!(g.phase, Phase::Idle) {
+                return Err(request);
             }
+            g.next_epoch = g.next_epoch.wrapping_add(1);
+            // INVARIANT: the request moves into the channel before Execute, because
+            // EvtProgramDma (and even the completion) can run before Execute returns.
+            g.phase = Phase::Running(Run {
+                request,
+                epoch: g.next_epoch,
+                executed: false,
+                programmed: false,
+                completers: 0,
+                end: EndRequest::None,
+                stop: Stop::None,
+                handed: None,
+            });
+            Ok(g.next_epoch)
         });
-        if busy {
-            return Err((request, Error::DEVICE_BUSY));
-        }
+        let epoch = match epoch {
+            Ok(epoch) => epoch,
+            Err(request) => return Err((request, Error::DEVICE_BUSY)),
+        };
         let tx = self.transaction.as_ptr();
-        // SAFETY: the transaction is Created/Released (phase was Idle, invariant); the request
-        // is driver-owned; the callback is a trampoline for the device's context type; IRQL <=
-        // DISPATCH_LEVEL by the token.
+        // SAFETY: the transaction is Created/Released (the phase was Idle, invariant) and only
+        // this caller touches it until Execute (`executed` is false); the request is
+        // driver-owned and held by the channel; the callback is the trampoline for this
+        // channel's context type; IRQL <= DISPATCH_LEVEL by the token.
         let status = unsafe {
             wdf_call!(
                 WdfDmaTransactionInitializeUsingRequest,
                 tx,
-                request.as_raw(),
-                Some(evt_wdf_program_dma::<C>),
+                raw_request,
+                self.program,
                 direction.raw()
             )
         };
         if let Err(error) = Status::from_raw(status).ok() {
             // INVARIANT: a failed initialisation leaves the transaction released.
-            with_phase(self, |phase| *phase = Phase::Idle);
-            return Err((request, error));
+            return Err((self.abandon_run(epoch), error));
         }
         if let Some(length) = maximum_length.filter(|length| *length > 0) {
             // SAFETY: the transaction is Initialized and not yet executing; `length` > 0.
             unsafe { wdf_call!(WdfDmaTransactionSetMaximumLength, tx, length) };
         }
-        // The handler travels as the callbacks' context, so the per-transfer callbacks find it
-        // without a context lookup.
-        let context: sys::WDFCONTEXT = core::ptr::from_ref(handler).cast_mut().cast();
         if self.system {
             // SAFETY: a system-profile transaction (created by `DmaChannel<SystemMode>`), after
             // initialisation and before execution, as the DDI requires; re-registered for every
             // request because Release clears it. The context is the device context, which
-            // outlives the transaction.
+            // outlives the transaction (invariant).
             unsafe {
                 wdf_call!(
                     WdfDmaTransactionSetTransferCompleteCallback,
                     tx,
-                    Some(evt_wdf_dma_transaction_dma_transfer_complete::<C>),
-                    context
+                    self.transfer_complete,
+                    self.context
                 );
             };
         }
-        // INVARIANT: the request moves into the channel before Execute, because EvtProgramDma
-        // (and even the completion) can run before Execute returns.
-        with_phase(self, |phase| *phase = Phase::InFlight(request));
-        self.stopped.store(false, Ordering::Release);
-        self.executing.store(true, Ordering::Release);
         // SAFETY: the transaction is Initialized (just above); the context is the device
-        // context, which outlives the transaction (both belong to the device).
-        let status = unsafe { wdf_call!(WdfDmaTransactionExecute, tx, context) };
+        // context, which outlives the transaction (invariant). No lock is held: EvtProgramDma
+        // may run inside.
+        let status = unsafe { wdf_call!(WdfDmaTransactionExecute, tx, self.context) };
         if let Err(error) = Status::from_raw(status).ok() {
-            let request = with_phase(self, |phase| match core::mem::replace(phase, Phase::Idle) {
-                Phase::InFlight(request) => Some(request),
-                other => {
-                    *phase = other;
-                    None
-                }
-            });
-            self.executing.store(false, Ordering::Release);
-            // SAFETY: a failed Execute leaves the transaction TransferFailed; Release makes it
-            // reusable (§2.10).
-            let _released = unsafe { wdf_call!(WdfDmaTransactionRelease, tx) };
-            // INVARIANT: released and idle again. The request is always there: only the
-            // completion paths take it, and they need a programmed transfer, which a failed
-            // Execute never made.
+            // A failed Execute ended the transaction (TransferFailed) without any callback.
+            let request = self.end_run(epoch);
+            let _ = self.release(Status::from_raw(status));
             return match request {
                 Some(request) => Err((request, error)),
-                None => Ok(()),
+                None => Ok(None),
             };
         }
-        Ok(())
+        locked(self, |g| {
+            if let Phase::Running(run) = &mut g.phase
+                && run.epoch == epoch
+            {
+                run.executed = true;
+            }
+        });
+        // A cancel or stop asked for while Execute ran is carried out now.
+        Ok(self.follow_up(epoch))
+    }
+
+    /// Takes the request of run `epoch` out of a transaction that was never executed and goes
+    /// back to Idle.
+    fn abandon_run(&self, epoch: u32) -> Request {
+        let request = locked(self, |g| {
+            match core::mem::replace(&mut g.phase, Phase::Idle) {
+                Phase::Running(run) if run.epoch == epoch => Some(run.request),
+                other => {
+                    g.phase = other;
+                    None
+                }
+            }
+        });
+        #[expect(
+            clippy::unreachable,
+            reason = "only `start` reaches this, before Execute, when nothing else can end the run"
+        )]
+        request.unwrap_or_else(|| unreachable!("kmdf: run {epoch} vanished before Execute"))
+    }
+
+    /// Marks run `epoch` ended and takes its request (the caller releases the transaction).
+    fn end_run(&self, epoch: u32) -> Option<Request> {
+        locked(self, |g| {
+            match core::mem::replace(&mut g.phase, Phase::Ended) {
+                Phase::Running(run) if run.epoch == epoch => Some(run.request),
+                other => {
+                    g.phase = other;
+                    None
+                }
+            }
+        })
+    }
+
+    /// Reads the byte count and releases the ended transaction: PLX's order (§2.8, §2.10).
+    /// Returns the count; the phase is Idle afterwards.
+    fn release(&self, _status: Status) -> usize {
+        let tx = self.transaction.as_ptr();
+        // SAFETY: the phase is Ended: the transaction ended (a DmaCompleted* returned TRUE, the
+        // cancel won, or Execute failed), is not yet released, and only this caller touches it.
+        let bytes = unsafe { wdf_call!(WdfDmaTransactionGetBytesTransferred, tx) };
+        // SAFETY: as above: TransferCompleted/TransferFailed, not Transfer.
+        let _released = unsafe { wdf_call!(WdfDmaTransactionRelease, tx) };
+        // INVARIANT: released, so the phase is Idle again.
+        locked(self, |g| g.phase = Phase::Idle);
+        bytes
+    }
+
+    /// Ends a run that has ended in KMDF: release, and hand the driver its request.
+    fn finish(&self, request: Request, status: Status) -> Finished {
+        let bytes = self.release(status);
+        Finished {
+            request,
+            status: status.ok(),
+            bytes,
+        }
     }
 
     /// Reports the transfer in flight as done (`DmaCompleted`, `…WithLength` or `…Final`).
     /// Must not be called with a lock held: the framework may call `EvtProgramDma` for the
-    /// next transfer inside this call.
+    /// next transfer inside this call, and may deliver a held completion nested in it.
     pub fn completed(&self, how: Completion, _cx: &impl AtMostDispatch) -> Progress {
-        // Lock-free on purpose: this is the per-fragment path, and the framework calls the
-        // driver's EvtProgramDma for the next transfer inside the DDI below.
-        if !self.executing.load(Ordering::Acquire) || self.completing.swap(true, Ordering::AcqRel) {
-            return Progress::Idle;
+        let claim = locked(self, |g| match &mut g.phase {
+            Phase::Running(run) if run.stop == Stop::InProgress => {
+                // A stop is on its way: ending the transaction now would pull it out from
+                // under that call. The stopper reports this completion when it returns.
+                debug_assert!(run.handed.is_none(), "one notification per transfer");
+                run.handed = Some(how);
+                None
+            }
+            Phase::Running(run) => {
+                run.completers += 1;
+                Some(Some(run.epoch))
+            }
+            Phase::Idle | Phase::Ended => Some(None),
+        });
+        match claim {
+            None => Progress::Handed,
+            Some(None) => Progress::Idle,
+            Some(Some(epoch)) => self.complete_now(epoch, how),
         }
-        let progress = if self.executing.load(Ordering::Acquire) {
-            let (finished, status) = self.dma_completed(how);
-            if finished == 0 {
-                // More transfers follow (or the nested EvtProgramDma aborted and finished the
-                // transaction itself).
-                Progress::More
-            } else {
-                match self.finish(Status::from_raw(status)) {
-                    Some(done) => Progress::Done(done),
-                    None => Progress::Idle,
+    }
+
+    /// Calls the `DmaCompleted*` DDI for run `epoch` (the caller counted itself among the
+    /// completers) and settles what it led to.
+    fn complete_now(&self, epoch: u32, how: Completion) -> Progress {
+        let (ended, status) = self.dma_completed(how);
+        let ended_run = locked(self, |g| {
+            let Phase::Running(run) = &mut g.phase else {
+                // A nested completion ended this run (and maybe started the next): nothing
+                // is left for this frame.
+                return None;
+            };
+            if run.epoch != epoch {
+                return None;
+            }
+            run.completers -= 1;
+            if ended == 0 {
+                return None;
+            }
+            match core::mem::replace(&mut g.phase, Phase::Ended) {
+                Phase::Running(run) => Some(run.request),
+                other => {
+                    g.phase = other;
+                    None
                 }
             }
-        } else {
-            Progress::Idle
-        };
-        self.completing.store(false, Ordering::Release);
-        progress
+        });
+        if let Some(request) = ended_run {
+            return Progress::Done(self.finish(request, Status::from_raw(status)));
+        }
+        match self.follow_up(epoch) {
+            Some(finished) => Progress::Done(finished),
+            None => Progress::More,
+        }
     }
 
     /// Calls the `DmaCompleted*` DDI for `how`; returns its BOOLEAN and status.
@@ -623,11 +785,11 @@ impl ChannelCore {
         let tx = self.transaction.as_ptr();
         let mut status: sys::NTSTATUS = sys::STATUS_SUCCESS;
         let finished = match how {
-            // SAFETY: (for all three arms) the transaction is executing (`executing`, set by
-            // `start` after Execute's preconditions, cleared by `finish`) with a programmed
-            // transfer (the driver completes only transfers its EvtProgramDma started); this is
-            // the only completer (`completing`); no lock is held, so the nested EvtProgramDma may
-            // take any; IRQL <= DISPATCH_LEVEL (callers' tokens).
+            // SAFETY: (for all three arms) the transaction is executing: the caller counted
+            // itself as a completer of the running run under the lock, so no other path ends
+            // or releases it before this call returns; the driver completes only transfers its
+            // EvtProgramDma started (or that the framework notified); no lock is held, so the
+            // nested EvtProgramDma and a held completion may take any; IRQL <= DISPATCH_LEVEL.
             Completion::Full => unsafe {
                 wdf_call!(WdfDmaTransactionDmaCompleted, tx, &raw mut status)
             },
@@ -654,64 +816,105 @@ impl ChannelCore {
         (finished, status)
     }
 
-    /// Reads the byte count, releases the transaction and hands back the request: PLX's order
-    /// (§2.8, §2.10).
-    fn finish(&self, status: Status) -> Option<Finished> {
-        let tx = self.transaction.as_ptr();
-        // SAFETY: the transaction ended (a DmaCompleted* returned TRUE, or Cancel won) and is
-        // not yet released: the count is final and valid.
-        let bytes = unsafe { wdf_call!(WdfDmaTransactionGetBytesTransferred, tx) };
-        // SAFETY: the transaction is TransferCompleted/TransferFailed, not Transfer.
-        let _released = unsafe { wdf_call!(WdfDmaTransactionRelease, tx) };
-        let request = with_phase(self, |phase| match core::mem::replace(phase, Phase::Idle) {
-            // INVARIANT: released, so the phase is Idle again.
-            Phase::InFlight(request) => Some(request),
-            Phase::Idle | Phase::Starting => None,
-        });
-        self.executing.store(false, Ordering::Release);
-        request.map(|request| Finished {
-            request,
-            status: status.ok(),
-            bytes,
-        })
-    }
-
-    /// Wraps `WdfDmaTransactionCancel`: succeeds only while the transaction still waits for
-    /// map registers, before any `EvtProgramDma`. On success no DMA callback will run for it
-    /// again and the returned token gives back the request (0 bytes moved). The DDI calls
-    /// nothing in the driver, so callers may hold their own locks.
-    pub fn try_cancel(&self, _cx: &impl AtMostDispatch) -> Option<CancelWon<'_>> {
-        let tx = self.transaction.as_ptr();
-        let won = with_phase(self, |phase| {
-            if !matches!(phase, Phase::InFlight(_)) {
-                return false;
+    /// Asks the running transaction to end as soon as it can. Before any `EvtProgramDma`,
+    /// `WdfDmaTransactionCancel` is tried (a win gives the request back here, 0 bytes); on a
+    /// system channel the mapped transfer is stopped (`WdfDmaTransactionStopSystemTransfer`),
+    /// and its notification then ends the transaction; on a bus-master channel the driver's
+    /// next completion ends it. When a DDI must not be called right now (Execute has not
+    /// returned, a `DmaCompleted*` is under way), the request is left for the path that is in
+    /// the way, which acts on it when it leaves. Call with no lock held: the stop may deliver
+    /// the transfer's notification before it returns.
+    pub fn request_end(&self, _cx: &impl AtMostDispatch) -> Option<Finished> {
+        let epoch = locked(self, |g| match &mut g.phase {
+            Phase::Running(run) if run.end == EndRequest::None => {
+                run.end = EndRequest::Pending;
+                Some(run.epoch)
             }
-            // SAFETY: the transaction is executing (phase InFlight) on a DMA v3 enabler
-            // (invariant of `DmaEnabler`); the DDI calls nothing in the driver; IRQL <=
-            // DISPATCH_LEVEL (spin lock held).
-            unsafe { wdf_call!(WdfDmaTransactionCancel, tx) != 0 }
-        });
-        won.then_some(CancelWon { channel: self })
+            _ => None,
+        })?;
+        self.follow_up(epoch)
     }
-}
 
-/// `WdfDmaTransactionCancel` won: the transaction will make no more callbacks.
-#[must_use = "finish the cancelled transaction to get the request back"]
-pub struct CancelWon<'a> {
-    channel: &'a ChannelCore,
-}
+    /// Carries out a pending end request of run `epoch` if nothing stands in its way any
+    /// more.
+    fn follow_up(&self, epoch: u32) -> Option<Finished> {
+        let tx = self.transaction.as_ptr();
+        let system = self.system;
+        let action = locked(self, |g| {
+            let Phase::Running(run) = &mut g.phase else {
+                return Action::Nothing;
+            };
+            if run.epoch != epoch
+                || run.end != EndRequest::Pending
+                || !run.executed
+                || run.completers > 0
+                || run.stop == Stop::InProgress
+            {
+                return Action::Nothing;
+            }
+            run.end = EndRequest::Done;
+            if !run.programmed {
+                // SAFETY: the run is executing (Execute returned, no completer, not ended:
+                // nothing else can end it while the lock is held, and the only other ender
+                // before EvtProgramDma is this call) on a DMA v3 enabler (invariant of
+                // `DmaEnabler`); no EvtProgramDma ran yet (Learn's condition); the DDI calls
+                // nothing in the driver, so holding the lock is allowed; <= DISPATCH_LEVEL.
+                let won = unsafe { wdf_call!(WdfDmaTransactionCancel, tx) } != 0;
+                if won {
+                    return match core::mem::replace(&mut g.phase, Phase::Ended) {
+                        Phase::Running(run) => Action::Cancelled(run.request),
+                        other => {
+                            g.phase = other;
+                            Action::Nothing
+                        }
+                    };
+                }
+            }
+            if system && run.stop == Stop::None {
+                run.stop = Stop::InProgress;
+                return Action::Stop;
+            }
+            Action::Nothing
+        });
+        match action {
+            Action::Nothing => None,
+            Action::Cancelled(request) => Some(self.finish(request, Status::CANCELLED)),
+            Action::Stop => self.stop_now(epoch),
+        }
+    }
 
-impl CancelWon<'_> {
-    /// Releases the transaction and returns the request.
-    pub fn finish(self, _cx: &impl AtMostDispatch) -> Option<Finished> {
-        self.channel.finish(Status::CANCELLED)
+    /// Issues the claimed stop of run `epoch`, then reports a completion handed over meanwhile.
+    fn stop_now(&self, epoch: u32) -> Option<Finished> {
+        let tx = self.transaction.as_ptr();
+        // SAFETY: the caller claimed the stop (`Stop::InProgress`) while the run executed
+        // with no completer: completers that arrive now hand their completion over instead of
+        // ending the transaction, so it stays in Transfer until this call returns; first stop
+        // of this initialisation; a system-profile transaction (only system channels claim
+        // stops); no lock held, so the framework may deliver the notification inline;
+        // IRQL <= DISPATCH_LEVEL.
+        unsafe { wdf_call!(WdfDmaTransactionStopSystemTransfer, tx) };
+        let handed = locked(self, |g| match &mut g.phase {
+            Phase::Running(run) if run.epoch == epoch => {
+                run.stop = Stop::Done;
+                let handed = run.handed.take();
+                if handed.is_some() {
+                    run.completers += 1;
+                }
+                handed
+            }
+            _ => None,
+        })?;
+        match self.complete_now(epoch, handed) {
+            Progress::Done(finished) => Some(finished),
+            Progress::More | Progress::Idle | Progress::Handed => None,
+        }
     }
 }
 
 /// `EvtProgramDma` trampoline.
 ///
 /// # Safety
-/// Installed only by [`ChannelCore::start::<C>`].
+/// Installed only by [`DmaChannel::create::<C>`], whose context is `C`'s device context.
 unsafe extern "C" fn evt_wdf_program_dma<C: DmaHandler>(
     transaction: sys::WDFDMATRANSACTION,
     _device: sys::WDFDEVICE,
@@ -719,9 +922,12 @@ unsafe extern "C" fn evt_wdf_program_dma<C: DmaHandler>(
     direction: sys::WDF_DMA_DIRECTION,
     sg_list: sys::PSCATTER_GATHER_LIST,
 ) -> sys::BOOLEAN {
-    // SAFETY: `start::<C>` passed `&C`, the device context, as the Execute context; it lives
-    // as long as the device, which outlives the transaction.
+    // SAFETY: the channel passed its context, `C`'s device context, to Execute; it lives as
+    // long as the device, which outlives the transaction.
     let Some(context) = (unsafe { context.cast::<C>().cast_const().as_ref() }) else {
+        return 0;
+    };
+    let Some(channel) = context.dma_channel() else {
         return 0;
     };
     // SAFETY: the list is valid for the duration of this callback (§2.5).
@@ -730,7 +936,16 @@ unsafe extern "C" fn evt_wdf_program_dma<C: DmaHandler>(
     };
     // SAFETY: the list holds `NumberOfElements` initialised elements in its allocation.
     let elements = unsafe { list.Elements.as_slice(list.NumberOfElements as usize) };
-    // SAFETY: the transaction is live and executing.
+    let Some(epoch) = locked(channel, |g| match &mut g.phase {
+        Phase::Running(run) => {
+            run.programmed = true;
+            Some(run.epoch)
+        }
+        Phase::Idle | Phase::Ended => None,
+    }) else {
+        return 0;
+    };
+    // SAFETY: the transaction is live and executing (this callback is part of it).
     let offset = unsafe { wdf_call!(WdfDmaTransactionGetBytesTransferred, transaction) };
     // The elements cover exactly the current transfer (§2.5).
     let length = elements.iter().map(|element| element.Length as usize).sum();
@@ -744,30 +959,38 @@ unsafe extern "C" fn evt_wdf_program_dma<C: DmaHandler>(
     let cx = unsafe { Dispatch::new() };
     match context.program(&transfer, &cx) {
         Programmed::Started => 1,
-        Programmed::Abort(_) if context.dma_channel().is_some_and(|channel| channel.system) => {
+        Programmed::Abort(_) if channel.system => {
             // A system transfer is already mapped on the controller, and with a transfer-complete
             // callback registered no DmaCompleted* may precede its notification (§3.1): stop
-            // it; the callback then ends the transaction.
-            if let Some(channel) = context.dma_channel() {
-                channel.stop_once();
+            // it (unless a stop is already on its way); the notification then ends the
+            // transaction through `transfer_complete`. KMDF holds a notification that arrives
+            // during this callback and delivers it after it returns.
+            let claimed = locked(channel, |g| match &mut g.phase {
+                Phase::Running(run) if run.epoch == epoch && run.stop == Stop::None => {
+                    run.stop = Stop::InProgress;
+                    run.end = EndRequest::Done;
+                    true
+                }
+                _ => false,
+            });
+            if claimed && let Some(finished) = channel.stop_now(epoch) {
+                context.aborted(finished, &cx);
             }
             0
         }
         Programmed::Abort(error) => {
-            let mut status: sys::NTSTATUS = sys::STATUS_SUCCESS;
-            // SAFETY: KMDF allows DmaCompletedFinal from EvtProgramDma to end the transaction
-            // (§2.5); no transfer was started, so 0 bytes of it count.
-            let _ended = unsafe {
-                wdf_call!(
-                    WdfDmaTransactionDmaCompletedFinal,
-                    transaction,
-                    0,
-                    &raw mut status
-                )
-            };
-            if let Some(mut finished) = context
-                .dma_channel()
-                .and_then(|channel| channel.finish(Status::from_raw(status)))
+            // KMDF allows DmaCompletedFinal from EvtProgramDma to end the transaction (§2.5);
+            // no transfer was started, so 0 bytes of it count.
+            let counted = locked(channel, |g| match &mut g.phase {
+                Phase::Running(run) if run.epoch == epoch => {
+                    run.completers += 1;
+                    true
+                }
+                _ => false,
+            });
+            if counted
+                && let Progress::Done(mut finished) =
+                    channel.complete_now(epoch, Completion::Final(0))
             {
                 finished.status = Err(error);
                 context.aborted(finished, &cx);
@@ -780,7 +1003,7 @@ unsafe extern "C" fn evt_wdf_program_dma<C: DmaHandler>(
 /// `EvtDmaTransactionDmaTransferComplete` trampoline.
 ///
 /// # Safety
-/// Installed only by [`ChannelCore::start::<C>`] on system-mode channels.
+/// Installed only by [`DmaChannel::create::<C>`] on system-mode channels.
 unsafe extern "C" fn evt_wdf_dma_transaction_dma_transfer_complete<C: DmaHandler>(
     _transaction: sys::WDFDMATRANSACTION,
     _device: sys::WDFDEVICE,
@@ -788,7 +1011,7 @@ unsafe extern "C" fn evt_wdf_dma_transaction_dma_transfer_complete<C: DmaHandler
     _direction: sys::WDF_DMA_DIRECTION,
     status: sys::DMA_COMPLETION_STATUS::Type,
 ) {
-    // SAFETY: `start::<C>` registered `&C`, the device context, as this callback's context; it
+    // SAFETY: the channel registered its context, `C`'s device context, with this callback; it
     // lives as long as the device, which outlives the transaction.
     let Some(context) = (unsafe { context.cast::<C>().cast_const().as_ref() }) else {
         return;

@@ -40,10 +40,6 @@ pub struct MachineConfig {
     pub trace: bool,
 }
 
-/// How long power-down waits for the driver to finish or acknowledge requests (the KMDF
-/// verifier's default `DbgWaitForSignalTimeoutInSec` is 60 s).
-const POWER_WAIT_NS: u64 = 60_000_000_000;
-
 /// A simulated machine. One may exist per thread at a time; it is not `Send`.
 pub struct Machine {
     driver_object: Box<[u64; 64]>,
@@ -242,6 +238,16 @@ impl Machine {
         });
     }
 
+    /// Injects a fault into a system-DMA FIFO peripheral (the hardware only: the framework is
+    /// not told, as when a peripheral stops answering before anyone notices).
+    pub fn inject_peripheral(&mut self, hw: usize, fault: crate::devices::sysdma::PeripheralFault) {
+        with(|s| {
+            if let Some(Model::System { peripheral, .. }) = s.hw.get_mut(hw).map(|h| &mut h.model) {
+                peripheral.inject(fault);
+            }
+        });
+    }
+
     /// Raises the device's interrupt line as another device sharing it would: the ISR runs
     /// while the device itself has nothing to report.
     pub fn raise_foreign_interrupt(&mut self, hw: usize) {
@@ -255,7 +261,7 @@ impl Machine {
             device.id,
             crate::mirror::types::_WDF_POWER_DEVICE_STATE::WdfPowerDeviceD3,
             false,
-            POWER_WAIT_NS,
+            with(|s| s.policy.power_deadline_ns),
         )
     }
 
@@ -282,6 +288,11 @@ impl Machine {
             }
             s.apply_effects(device.hw, Source::Device, effects);
         });
+        // The hardware is gone at once; the framework learns of it later (the bus driver
+        // reports the device missing, PnP sends the IRP): meanwhile the driver only sees
+        // registers that read all ones.
+        let notice = with(|s| s.delay(s.policy.removal_notice_ns));
+        self.run_for(notice);
         engine::surprise_removal(device.id);
         self.remove(device);
     }
@@ -296,7 +307,7 @@ impl Machine {
                 device.id,
                 crate::mirror::types::_WDF_POWER_DEVICE_STATE::WdfPowerDeviceD3Final,
                 true,
-                POWER_WAIT_NS,
+                with(|s| s.policy.power_deadline_ns),
             );
         }
         engine::release_hardware(device.id);

@@ -237,8 +237,8 @@ fn seq_7_2_system_transfer_stopped_by_cancellation_completes_cancelled_with_the_
         "program 4096 at 0 (1 element, current 4096)",
         "WdfDmaTransactionExecute 0x0",
         "EvtRequestCancel 0x0",
-        // The channel was granted already: Cancel loses, the cancel routine stops the transfer.
-        "WdfDmaTransactionCancel 0x0",
+        // EvtProgramDma already ran, so Cancel is no longer allowed (Learn); the cancel routine
+        // stops the transfer.
         "WdfDmaTransactionStopSystemTransfer 0x0",
         "transfer complete 3",
         // DmaCompletedFinal ends the transaction with success; the request keeps STATUS_CANCELLED.

@@ -51,10 +51,9 @@ fn s2_stop_system_transfer_twice_is_fatal() {
     });
     rig.machine.cancel_after(irp, 30_000);
     let _ = rig.machine.run_until_complete(irp, SECOND);
-    assert_eq!(
-        ddi("WdfDmaTransactionCancel"),
-        [0],
-        "the channel was already granted"
+    assert!(
+        ddi("WdfDmaTransactionCancel").is_empty(),
+        "EvtProgramDma already ran: the test driver does not try Cancel"
     );
     assert_eq!(ddi("WdfDmaTransactionStopSystemTransfer").len(), 2);
     assert_finding(&rig.machine.report(), "S2", Severity::Fatal);

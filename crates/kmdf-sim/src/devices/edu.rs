@@ -187,6 +187,14 @@ pub enum EduFault {
         /// How long RUN stays set past the normal completion time.
         ns: u64,
     },
+    /// The next command runs `extra_ns` past its normal completion time, then completes as
+    /// usual: the copy (so the device writes or reads memory late), RUN clears, the interrupt.
+    /// A simulator extension for a slow or stalled engine that recovers (QEMU's edu is never
+    /// late); the driver must not give the command's buffer back before it is done.
+    SlowCommand {
+        /// How long the command runs past its normal completion time.
+        extra_ns: u64,
+    },
 }
 
 /// Direction of a DMA command (command bit 1).
@@ -394,6 +402,7 @@ struct DmaRegs {
 struct DmaFaults {
     stuck: bool,
     hang_ns: Option<u64>,
+    slow_ns: Option<u64>,
     lost: bool,
     late_ns: Option<u64>,
     short: Option<u64>,
@@ -618,6 +627,7 @@ impl Edu {
         match fault {
             EduFault::StuckEngine => self.pending_faults.stuck = true,
             EduFault::Hang { ns } => self.pending_faults.hang_ns = Some(ns),
+            EduFault::SlowCommand { extra_ns } => self.pending_faults.slow_ns = Some(extra_ns),
             EduFault::LostInterrupt => self.pending_faults.lost = true,
             EduFault::LateInterrupt { extra_ns } => self.pending_faults.late_ns = Some(extra_ns),
             EduFault::ShortCopy { bytes } => self.pending_faults.short = Some(bytes),
@@ -816,7 +826,16 @@ impl Edu {
         if !self.dma_running() {
             return;
         }
-        let faults = mem::take(&mut self.active_faults);
+        let mut faults = mem::take(&mut self.active_faults);
+        if let Some(extra_ns) = faults.slow_ns.take() {
+            // Not done yet: the same command finishes (with the remaining faults) later.
+            self.active_faults = faults;
+            effects.push(Effect::ArmTimer {
+                token: Self::TOKEN_DMA,
+                delay_ns: extra_ns,
+            });
+            return;
+        }
         let DmaRegs {
             src,
             dst,

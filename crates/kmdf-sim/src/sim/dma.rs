@@ -76,7 +76,7 @@ impl Enabler {
     }
 
     /// The system configuration that serves `direction`, if that direction was configured.
-    fn system_for(&self, direction: i32) -> Option<SystemConfig> {
+    pub(crate) fn system_for(&self, direction: i32) -> Option<SystemConfig> {
         usize::try_from(direction)
             .ok()
             .and_then(|d| self.system.get(d).copied().flatten())
@@ -164,6 +164,10 @@ impl TxState {
 pub(crate) enum Sub {
     /// `Execute` returned; the HAL has not granted map registers yet.
     Waiting,
+    /// The HAL granted the map registers and its adapter-control routine is on its way (on
+    /// another processor): `WdfDmaTransactionCancel` can no longer win, `EvtProgramDma` (or,
+    /// after a stop, an invented `DmaCancelled` notification) follows.
+    Granted,
     /// A transfer was handed to `EvtProgramDma` and awaits its `DmaCompleted*`.
     Programmed,
 }
@@ -178,6 +182,10 @@ pub(crate) struct Mapping {
 }
 
 /// A WDFDMATRANSACTION.
+#[expect(
+    clippy::struct_excessive_bools,
+    reason = "each flag is one independent fact of KMDF's transaction (and HAL) state"
+)]
 pub(crate) struct Transaction {
     pub(crate) enabler: Id,
     pub(crate) state: TxState,
@@ -205,11 +213,39 @@ pub(crate) struct Transaction {
     /// The scatter/gather list of the mapped transfer (scatter/gather profiles only: it lives
     /// until the transfer ends, §2.5).
     pub(crate) sg_list: Option<Vec<u64>>,
+    /// `EvtProgramDma` is running for this transaction (KMDF is staging it).
+    pub(crate) staging: bool,
+    /// A HAL completion that arrived while staging: KMDF delivers it on the staging thread as
+    /// soon as `EvtProgramDma` returns (§3.1), nested in the caller of the staging.
+    pub(crate) held: Option<(i32, u64)>,
+    /// `EvtProgramDma` was called for this initialisation (Learn forbids a later `Cancel`).
+    pub(crate) programmed_once: bool,
+    /// Bus ranges the device may access for the mapped transfer (its SG elements); empty when
+    /// no transfer is mapped. The "DMA after the end" rule checks device accesses against them.
+    pub(crate) windows: Vec<(u64, u64)>,
 }
 
 impl Transaction {
+    /// Resets what belongs to one initialisation (stop, offsets, notifications, counts).
+    const fn fresh_initialisation(&mut self) {
+        self.stopped = false;
+        self.device_offset = 0;
+        self.notified = false;
+        self.moved = 0;
+        self.held = None;
+        self.programmed_once = false;
+    }
+
+    /// A transfer is mapped and its `EvtProgramDma` is about to run.
+    const fn begin_staging(&mut self) {
+        self.state = TxState::Transfer(Sub::Programmed);
+        self.programmed_once = true;
+        self.staging = true;
+    }
+
     /// Ends the mapped transfer: its mapping and its scatter/gather list.
     fn unmap(&mut self) -> Option<Mapping> {
+        self.windows.clear();
         if let Some(list) = self.sg_list.take() {
             engine::poison_list(list);
         }
@@ -516,6 +552,10 @@ impl State {
             mapping: None,
             notified: false,
             sg_list: None,
+            staging: false,
+            held: None,
+            programmed_once: false,
+            windows: Vec::new(),
             generation: 0,
             moved: 0,
         };
@@ -630,10 +670,7 @@ impl State {
         t.transferred = 0;
         t.current = 0;
         t.mfl = mfl;
-        t.stopped = false;
-        t.device_offset = 0;
-        t.notified = false;
-        t.moved = 0;
+        t.fresh_initialisation();
         STATUS_SUCCESS
     }
 
@@ -823,6 +860,15 @@ impl State {
         t.current = len;
         t.mapping = Some(Mapping { offset, bounce });
         t.notified = false;
+        t.windows = elements
+            .iter()
+            .map(|e| {
+                (
+                    crate::mirror::quad(e.Address).cast_unsigned(),
+                    u64::from(e.Length),
+                )
+            })
+            .collect();
         Some(elements)
     }
 
@@ -910,17 +956,24 @@ impl State {
         self.apply_effects(config.hw, super::hw::Source::Controller, effects);
     }
 
-    /// Turns finished controller transfers into HAL completion notifications.
-    pub(crate) fn controller_completions(&mut self, index: usize) {
+    /// Turns finished controller transfers into HAL completion notifications: held for the
+    /// staging thread when KMDF is staging the transaction, otherwise delivered later (an
+    /// event); with `inline`, returned for the caller to deliver on its own thread.
+    pub(crate) fn controller_completions(
+        &mut self,
+        index: usize,
+        inline: bool,
+    ) -> Vec<(Id, u64, i32, u64)> {
+        let mut now = Vec::new();
         loop {
             let Some(hw) = self.hw.get_mut(index) else {
-                return;
+                return now;
             };
             let Model::System { controller, .. } = &mut hw.model else {
-                return;
+                return now;
             };
             let Some(done) = controller.take_completion() else {
-                return;
+                return now;
             };
             let Some((tx, generation)) = hw.active_tx.take() else {
                 continue;
@@ -930,6 +983,20 @@ impl State {
                 CompletionStatus::Error => DMA_COMPLETION_STATUS::DmaError,
                 CompletionStatus::Cancelled => DMA_COMPLETION_STATUS::DmaCancelled,
             };
+            if let Some(t) = self.tx(tx)
+                && t.staging
+                && t.generation == generation
+            {
+                t.held = Some((status, done.bytes));
+                self.log(|| {
+                    "system transfer done while staging: KMDF holds the notification".into()
+                });
+                continue;
+            }
+            if inline {
+                now.push((tx, generation, status, done.bytes));
+                continue;
+            }
             let latency = self.delay((500, 5_000));
             self.schedule(
                 latency,
@@ -941,6 +1008,24 @@ impl State {
                 },
             );
         }
+    }
+
+    /// Bus ranges a device may access now: the mapped transfers of executing transactions and
+    /// every common buffer.
+    pub(crate) fn dma_windows(&self) -> Vec<(u64, u64)> {
+        let mut out = Vec::new();
+        for object in self.objects.iter().flatten() {
+            match &object.kind {
+                Kind::Transaction(t) => out.extend(t.windows.iter().copied()),
+                Kind::CommonBuffer(c) => {
+                    if let Some(start) = self.mem.bus_addr(c.block, 0) {
+                        out.push((start, c.length as u64));
+                    }
+                }
+                _ => {}
+            }
+        }
+        out
     }
 }
 
@@ -1040,6 +1125,10 @@ pub(crate) fn execute(raw: usize, context: usize) -> NTSTATUS {
 pub(crate) fn grant(id: Id, generation: u64) {
     let go = with(|s| {
         let current = s.tx(id).map(|t| (t.state, t.generation));
+        if current == Some((TxState::Transfer(Sub::Granted), generation)) {
+            // Granted already, when a `Cancel` lost the race against this routine.
+            return true;
+        }
         if current != Some((TxState::Transfer(Sub::Waiting), generation)) {
             return false;
         }
@@ -1080,9 +1169,7 @@ pub(crate) fn stage(id: Id) {
             });
         }
         let elements = s.map_next(id)?;
-        if let Some(t) = s.tx(id) {
-            t.state = TxState::Transfer(Sub::Programmed);
-        }
+        s.tx(id)?.begin_staging();
         if is_system {
             s.start_controller(id, &elements);
         }
@@ -1120,6 +1207,7 @@ pub(crate) fn stage(id: Id) {
                     &elements,
                 )
             });
+            let held = end_staging(id);
             // T15: packet and system lists die with EvtProgramDma; a scatter/gather list stays
             // valid until the transfer's DmaCompleted* (or the transaction ends).
             with(|s| {
@@ -1133,6 +1221,12 @@ pub(crate) fn stage(id: Id) {
                     _ => engine::poison_list(list),
                 }
             });
+            // KMDF delivers a notification it held during staging right after EvtProgramDma
+            // returns, on this thread: nested in whatever called the staging (Execute, the
+            // grant, or the driver's own DmaCompleted*).
+            if let Some((generation, status, bytes)) = held {
+                system_done(id, generation, status, bytes);
+            }
         }
         Some(Staged::Cancelled {
             cb,
@@ -1157,6 +1251,24 @@ pub(crate) fn stage(id: Id) {
         }
         None => {}
     }
+}
+
+/// Ends the staging of transaction `id` after its `EvtProgramDma` returned; returns a HAL
+/// notification held meanwhile (generation, status, bytes).
+fn end_staging(id: Id) -> Option<(u64, i32, u64)> {
+    with(|s| {
+        // A controller may finish a short transfer before EvtProgramDma has returned (demand
+        // mode: the peripheral raised its request line inside the callback).
+        if s.rng.chance(s.policy.fast_completion_percent, 100) {
+            s.run_controller_now(id);
+        }
+        let t = s.tx(id)?;
+        t.staging = false;
+        let generation = t.generation;
+        t.held
+            .take()
+            .map(|(status, bytes)| (generation, status, bytes))
+    })
 }
 
 enum Staged {
@@ -1305,9 +1417,31 @@ pub(crate) fn cancel(raw: usize) -> bool {
             );
             return false;
         }
+        let programmed_once = s.tx(id).is_some_and(|t| t.programmed_once);
         match state {
             TxState::Created | TxState::Released => {
                 s.tx_fatal("T27", "WdfDmaTransactionCancel", id, state);
+                false
+            }
+            TxState::Completed | TxState::Failed => {
+                s.finding("T27", Severity::Fatal, format!("WdfDmaTransactionCancel({raw:#x}) on a transaction that already ended and was not released: KMDF dereferences the adapter pointer that ReleaseResources cleared (a crash, with or without verifier)"));
+                false
+            }
+            TxState::Transfer(_) if programmed_once => {
+                s.finding("T27", Severity::Error, format!("WdfDmaTransactionCancel({raw:#x}) after EvtProgramDma was called for this initialisation (Learn forbids it; KMDF returns FALSE)"));
+                false
+            }
+            TxState::Transfer(Sub::Waiting)
+                if s.rng.chance(s.policy.cancel_loses_percent, 100) && s.try_grant(id) =>
+            {
+                // The HAL granted the registers a moment ago and its adapter-control routine
+                // is on its way on another processor: too late to cancel.
+                let generation = s.tx(id).map_or(0, |t| t.generation);
+                if let Some(t) = s.tx(id) {
+                    t.state = TxState::Transfer(Sub::Granted);
+                }
+                s.schedule(0, Event::Grant { tx: id, generation });
+                s.log(|| format!("WdfDmaTransactionCancel({raw:#x}) lost to a grant in progress"));
                 false
             }
             TxState::Transfer(Sub::Waiting) => {
@@ -1334,23 +1468,23 @@ pub(crate) fn cancel(raw: usize) -> bool {
 
 /// `WdfDmaTransactionStopSystemTransfer`.
 pub(crate) fn stop_system_transfer(raw: usize) {
-    with(|s| {
+    let inline = with(|s| {
         s.ddi();
         if !s.check_irql("WdfDmaTransactionStopSystemTransfer", Irql::Dispatch) {
-            return;
+            return Vec::new();
         }
         let Some(id) = s.resolve(
             raw,
             "WdfDmaTransactionStopSystemTransfer",
             "WDFDMATRANSACTION",
         ) else {
-            return;
+            return Vec::new();
         };
         let Some((state, enabler, stopped, notified, direction)) = s
             .tx(id)
             .map(|t| (t.state, t.enabler, t.stopped, t.notified, t.direction))
         else {
-            return;
+            return Vec::new();
         };
         let Some(config) = s
             .enabler(enabler)
@@ -1361,11 +1495,15 @@ pub(crate) fn stop_system_transfer(raw: usize) {
                 Severity::Error,
                 "WdfDmaTransactionStopSystemTransfer on a non-system profile: ignored".into(),
             );
-            return;
+            return Vec::new();
         };
+        if matches!(state, TxState::Completed | TxState::Failed) {
+            s.finding("S2", Severity::Fatal, format!("WdfDmaTransactionStopSystemTransfer({raw:#x}) on a transaction that already ended and was not released: CancelMappedTransfer dereferences the adapter pointer ReleaseResources cleared (a crash)"));
+            return Vec::new();
+        }
         if stopped || !matches!(state, TxState::Transfer(_)) {
             s.finding("S2", Severity::Fatal, format!("WdfDmaTransactionStopSystemTransfer: the HAL refuses the cancel (state {state:?}, already stopped: {stopped}) (bugcheck 0x10D/0x8)"));
-            return;
+            return Vec::new();
         }
         if let Some(t) = s.tx(id) {
             t.stopped = true;
@@ -1373,18 +1511,25 @@ pub(crate) fn stop_system_transfer(raw: usize) {
         s.log(|| format!("StopSystemTransfer({raw:#x})"));
         if state != TxState::Transfer(Sub::Programmed) || notified {
             // Not mapped yet (the grant will report DmaCancelled) or already reported.
-            return;
+            return Vec::new();
         }
-        let Some(config) = config else { return };
+        let Some(config) = config else {
+            return Vec::new();
+        };
         let Some(hw) = s.hw.get_mut(config.hw) else {
-            return;
+            return Vec::new();
         };
         let channel = hw.dma_channel.map_or(0, |c| c.0);
         if let Model::System { controller, .. } = &mut hw.model {
             controller.stop(channel);
         }
-        s.controller_completions(config.hw);
+        // The HAL may run its completion routine before this call returns, on this thread.
+        let inline = s.rng.chance(s.policy.inline_stop_completion_percent, 100);
+        s.controller_completions(config.hw, inline)
     });
+    for (tx, generation, status, bytes) in inline {
+        system_done(tx, generation, status, bytes);
+    }
 }
 
 /// The HAL's completion routine for a system transfer: KMDF calls the driver's

@@ -591,7 +591,7 @@ pub(crate) fn d0_exit(device: Id, target: i32, purge: bool, wait_ns: u64) -> NTS
         let before = with(|s| s.queue.keys().next().map(|k| k.0));
         if before.is_none_or(|t| t > deadline) || !step() {
             with(|s| {
-                s.finding("POWER", Severity::Error, format!("power-down waited {} ms for {waiting} request(s) the driver neither completed nor acknowledged", wait_ns / 1_000_000));
+                s.finding("POWER", Severity::Fatal, format!("power-down waited {} ms for {waiting} request(s) the driver neither completed nor acknowledged (DrvAckIoStop): KMDF's verifier breaks after 60 s (bugcheck 0x1E without a debugger) and Windows' power watchdog bugchecks 0x9F", wait_ns / 1_000_000));
             });
             break;
         }

@@ -352,12 +352,17 @@ impl State {
             Source::Device
         };
         let mut effects = Vec::new();
+        let windows = if self.policy.check_dma_windows {
+            Some(self.dma_windows())
+        } else {
+            None
+        };
         let Self { hw, mem, .. } = self;
         let Some(hardware) = hw.get_mut(index) else {
             return;
         };
         hardware.timers.remove(&(source, token));
-        let mut bus = Bus(mem);
+        let mut bus = Bus::checked(mem, windows.as_deref());
         match &mut hardware.model {
             Model::Edu(edu) => edu.timer_fired(token, &mut bus, &mut effects),
             Model::System {
@@ -371,9 +376,48 @@ impl State {
                 }
             }
         }
+        let strays = bus.strays;
+        if let Some(&(address, length, write)) = strays.first() {
+            let access = if write { "wrote" } else { "read" };
+            let more = strays.len() - 1;
+            self.finding(
+                "DMA-END",
+                Severity::Fatal,
+                format!("the device {access} {length} byte(s) at bus address {address:#x} (and {more} more access(es)), outside every mapped transfer and common buffer: DMA after the end (its transaction ended, its map registers were freed or its request was completed); Driver Verifier's DMA checks bugcheck (0xE6)"),
+            );
+        }
         self.apply_effects(index, source, effects);
         if controller {
-            self.controller_completions(index);
+            let _ = self.controller_completions(index, false);
+        }
+    }
+
+    /// Runs the pending timers of the system DMA controller that serves transaction `tx` now,
+    /// instead of when they are due: a controller that finishes a short transfer at once.
+    pub(crate) fn run_controller_now(&mut self, tx: super::objects::Id) {
+        let Some((enabler, direction)) = self.tx(tx).map(|t| (t.enabler, t.direction)) else {
+            return;
+        };
+        let Some(config) = self.enabler(enabler).and_then(|e| e.system_for(direction)) else {
+            return;
+        };
+        let index = config.hw;
+        let due: Vec<(u64, (u64, u64, u64))> = self
+            .hw
+            .get(index)
+            .map(|h| {
+                h.timers
+                    .iter()
+                    .filter(|((source, _), _)| *source == Source::Controller)
+                    .map(|((_, token), key)| (*token, *key))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let mut due = due;
+        due.sort_unstable_by_key(|(_, key)| *key);
+        for (token, key) in due {
+            self.queue.remove(&key);
+            self.device_timer(index, token, true);
         }
     }
 }

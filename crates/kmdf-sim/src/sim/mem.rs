@@ -296,14 +296,51 @@ impl PhysMem {
 }
 
 /// Bus view of physical memory for the device models.
-pub(crate) struct Bus<'a>(pub(crate) &'a PhysMem);
+///
+/// Accesses outside the windows the framework has mapped for the device (its mapped transfers
+/// and common buffers) are recorded as strays: the device touched memory the driver no longer
+/// lent it.
+pub(crate) struct Bus<'a> {
+    mem: &'a PhysMem,
+    windows: Option<&'a [(u64, u64)]>,
+    /// `(address, length, write)` of each access outside every window.
+    pub(crate) strays: Vec<(u64, usize, bool)>,
+}
+
+impl<'a> Bus<'a> {
+    /// A bus whose accesses are checked against `windows` (`(start, length)` ranges), or not
+    /// checked at all (`None`).
+    pub(crate) const fn checked(mem: &'a PhysMem, windows: Option<&'a [(u64, u64)]>) -> Self {
+        Self {
+            mem,
+            windows,
+            strays: Vec::new(),
+        }
+    }
+
+    fn check(&mut self, addr: u64, len: usize, write: bool) {
+        let Some(windows) = self.windows else {
+            return;
+        };
+        let end = addr.saturating_add(len as u64);
+        let inside = len == 0
+            || windows
+                .iter()
+                .any(|&(start, length)| addr >= start && end <= start.saturating_add(length));
+        if !inside {
+            self.strays.push((addr, len, write));
+        }
+    }
+}
 
 impl DmaBus for Bus<'_> {
     fn read(&mut self, addr: u64, buf: &mut [u8]) -> Result<(), BusFault> {
-        self.0.read_bus(addr, buf)
+        self.check(addr, buf.len(), false);
+        self.mem.read_bus(addr, buf)
     }
 
     fn write(&mut self, addr: u64, data: &[u8]) -> Result<(), BusFault> {
-        self.0.write_bus(addr, data)
+        self.check(addr, data.len(), true);
+        self.mem.write_bus(addr, data)
     }
 }

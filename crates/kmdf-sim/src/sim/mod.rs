@@ -70,6 +70,29 @@ pub struct Policy {
     pub deferred_cancel_percent: u64,
     /// Range of that delay, in nanoseconds.
     pub cancel_latency_ns: (u64, u64),
+    /// Probability (out of 100) that `WdfDmaTransactionCancel` on a transaction waiting for map
+    /// registers loses to a grant already under way on another processor: the HAL took the
+    /// registers and its adapter-control routine follows (`EvtProgramDma`, or an invented
+    /// `DmaCancelled` notification after a stop).
+    pub cancel_loses_percent: u64,
+    /// Probability (out of 100) that the HAL runs a stopped system transfer's completion
+    /// routine before `WdfDmaTransactionStopSystemTransfer` returns, on the calling thread
+    /// (§3.2); otherwise it arrives later.
+    pub inline_stop_completion_percent: u64,
+    /// Probability (out of 100) that the system DMA controller finishes a transfer before
+    /// `EvtProgramDma` returns; KMDF holds that notification and delivers it right after the
+    /// callback, nested in the caller of the staging (§3.1).
+    pub fast_completion_percent: u64,
+    /// Range of the delay between a surprise removal (the hardware is gone: registers read all
+    /// ones) and the framework telling the driver, in nanoseconds.
+    pub removal_notice_ns: (u64, u64),
+    /// How long a power-down may wait for the driver's requests (EvtIoStop acknowledged or
+    /// completed) before the verifier's wait limit (60 s, then a break: bugcheck 0x1E without a
+    /// debugger) and Windows' power watchdog (0x9F) end the machine.
+    pub power_deadline_ns: u64,
+    /// Report device DMA outside every mapped transfer and common buffer (rule DMA-END). Off
+    /// only for tests that show what a misconfigured address width does to the data.
+    pub check_dma_windows: bool,
 }
 
 impl Default for Policy {
@@ -83,6 +106,12 @@ impl Default for Policy {
             storm_limit: 1_000,
             deferred_cancel_percent: 50,
             cancel_latency_ns: (1_000, 60_000),
+            cancel_loses_percent: 30,
+            inline_stop_completion_percent: 50,
+            fast_completion_percent: 20,
+            removal_notice_ns: (0, 2_000_000),
+            power_deadline_ns: 60_000_000_000,
+            check_dma_windows: true,
         }
     }
 }

@@ -1220,6 +1220,11 @@ unsafe extern "C" fn bus_master_cancel(request: WDFREQUEST) {
         return;
     }
     let tx = drv(|d| d.tx.get());
+    // Learn: never after EvtProgramDma (this test driver runs one request on one processor, so
+    // the check cannot race).
+    if !programs().is_empty() {
+        return;
+    }
     let won = cancel(tx);
     note("WdfDmaTransactionCancel", won);
     if won {
@@ -1449,8 +1454,10 @@ unsafe extern "C" fn system_cancel(_request: WDFREQUEST) {
     note("EvtRequestCancel", 0);
     choose_status(STATUS_CANCELLED);
     let tx = drv(|d| d.tx.get());
-    let won = bad() != Bad::StopWithoutCancel && cancel(tx);
-    if bad() != Bad::StopWithoutCancel {
+    // Learn: never after EvtProgramDma (checked race-free: one request on one processor).
+    let try_cancel = bad() != Bad::StopWithoutCancel && programs().is_empty();
+    let won = try_cancel && cancel(tx);
+    if try_cancel {
         note("WdfDmaTransactionCancel", won);
     }
     if won {
@@ -1521,13 +1528,18 @@ pub struct Setup {
 
 impl Setup {
     /// A quiet policy: grants inside `Execute`, I/O callbacks at PASSIVE_LEVEL, `EvtRequestCancel`
-    /// at the moment of cancellation.
+    /// at the moment of cancellation, `Cancel` never losing to a grant, system-DMA notifications
+    /// always late, removal noticed at once.
     #[must_use]
     pub fn quiet() -> Policy {
         Policy {
             deferred_grant_percent: 0,
             dispatch_io_percent: 0,
             deferred_cancel_percent: 0,
+            cancel_loses_percent: 0,
+            inline_stop_completion_percent: 0,
+            fast_completion_percent: 0,
+            removal_notice_ns: (0, 0),
             ..Policy::default()
         }
     }
