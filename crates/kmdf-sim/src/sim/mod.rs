@@ -18,6 +18,7 @@ pub(crate) mod io;
 pub(crate) mod mem;
 pub(crate) mod objects;
 pub(crate) mod rng;
+pub(crate) mod sched;
 
 use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap};
@@ -70,6 +71,13 @@ pub struct Policy {
     pub deferred_cancel_percent: u64,
     /// Range of that delay, in nanoseconds.
     pub cancel_latency_ns: (u64, u64),
+    /// Number of processors (at least 1).
+    pub processors: usize,
+    /// How activities on the processors interleave. [`sched::Schedule::Serial`] runs one
+    /// callback at a time to its end (an ISR never preempts), as the simulator did with one
+    /// processor; the other schedules switch at DDI entries and returns, register accesses,
+    /// lock operations and instrumented atomics.
+    pub schedule: sched::Schedule,
 }
 
 impl Default for Policy {
@@ -83,6 +91,8 @@ impl Default for Policy {
             storm_limit: 1_000,
             deferred_cancel_percent: 50,
             cancel_latency_ns: (1_000, 60_000),
+            processors: 1,
+            schedule: sched::Schedule::Serial,
         }
     }
 }
@@ -145,6 +155,7 @@ pub(crate) struct State {
     pub(crate) stats: Stats,
     pub(crate) trace: Vec<String>,
     pub(crate) tracing: bool,
+    pub(crate) sched: sched::Sched,
 }
 
 /// Counters a test or benchmark reads.
@@ -172,6 +183,7 @@ thread_local! {
 
 impl State {
     pub(crate) fn new(seed: u64, policy: Policy) -> Self {
+        let sched = sched::Sched::new(seed, policy.processors, policy.schedule);
         Self {
             now: 0,
             rng: Rng::new(seed),
@@ -194,6 +206,7 @@ impl State {
             stats: Stats::default(),
             trace: Vec::new(),
             tracing: false,
+            sched,
         }
     }
 
@@ -217,6 +230,7 @@ impl State {
             severity,
             message,
             context: call,
+            processor: self.sched.current.filter(|_| self.sched.processors() > 1),
             time_ns: self.now,
         };
         if self.tracing {
@@ -233,8 +247,12 @@ impl State {
         if self.tracing {
             let at = self.now;
             let text = line();
+            let cpu = match self.sched.current {
+                Some(cpu) if self.sched.processors() > 1 => format!("cpu{cpu} "),
+                _ => String::new(),
+            };
             self.trace.push(format!(
-                "{:>6}.{:06} ms  {text}",
+                "{:>6}.{:06} ms  {cpu}{text}",
                 at / 1_000_000,
                 at % 1_000_000
             ));
