@@ -110,6 +110,8 @@ pub(crate) struct Sched {
     pub(crate) schedule: Schedule,
     /// Probability (out of 100) that a switch point lets virtual time run to the next event.
     slow_percent: u64,
+    /// The last switch point let virtual time run to the next event.
+    late: bool,
     points: u64,
     change_points: Vec<u64>,
     /// Which processor holds each lock (spin locks and interrupt locks).
@@ -143,6 +145,7 @@ impl Sched {
             rng,
             schedule,
             slow_percent,
+            late: false,
             points: 0,
             change_points,
             owner: HashMap::new(),
@@ -241,11 +244,10 @@ impl State {
     }
 
     /// Whether the next event may start now (due, or the seed lets time run), and where.
-    fn startable(&mut self, allow_late: bool) -> Option<(Class, Vec<usize>)> {
+    fn startable(&self, late: bool) -> Option<(Class, Vec<usize>)> {
         let (&key, event) = self.queue.iter().next()?;
         let class = class(event);
-        if key.0 > self.now && !(allow_late && self.sched.rng.chance(self.sched.slow_percent, 100))
-        {
+        if key.0 > self.now && !late {
             return None;
         }
         let places = if class == Class::Inline {
@@ -272,7 +274,7 @@ impl State {
                 if !self.sched.rng.chance(switch_percent, 100) {
                     return false;
                 }
-                others || self.startable(true).is_some()
+                others || self.late_start()
             }
             Schedule::Pct { .. } => {
                 let point = self.sched.points;
@@ -291,9 +293,18 @@ impl State {
                     .runnable()
                     .into_iter()
                     .any(|c| c != cpu && self.top(c).is_some_and(|a| a.priority > mine));
-                higher || self.startable(true).is_some()
+                higher || self.late_start()
             }
         }
+    }
+
+    /// Whether the next event may start now, letting virtual time run to it when the seed
+    /// says this processor is slow; the answer holds for the next [`Self::next_action`].
+    fn late_start(&mut self) -> bool {
+        let late = self.sched.rng.chance(self.sched.slow_percent, 100);
+        let ok = self.startable(late).is_some();
+        self.sched.late = ok && late;
+        ok
     }
 
     /// On the test's stack: what to run next. `events`: whether new events may start.
@@ -313,7 +324,8 @@ impl State {
                     found
                 })
             } else {
-                self.startable(true)
+                let late = std::mem::take(&mut self.sched.late);
+                self.startable(late)
             }
         } else {
             None
