@@ -1,6 +1,6 @@
 //! The device context and the state behind it.
 
-use core::sync::atomic::{AtomicU32, AtomicU64};
+use crate::wdf::sys::atomic::{AtomicU32, AtomicU64};
 
 use edu_api::Statistics;
 

@@ -1,6 +1,6 @@
 //! The edu interrupt: the ISR acknowledges and records causes, the DPC acts on them.
 
-use core::sync::atomic::Ordering;
+use crate::wdf::sys::atomic::Ordering;
 
 use crate::context::{DeviceContext, IsrState};
 use crate::regs;

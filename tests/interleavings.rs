@@ -26,7 +26,7 @@ use common::{SECOND, pattern, status};
 use edu_api::{DmaAt, IOCTL_EDU_DMA_READ_AT, IOCTL_EDU_DMA_WRITE_AT, IOCTL_EDU_LOOPBACK};
 use kmdf_sim::devices::edu::{Edu, EduConfig, EduFault};
 use kmdf_sim::devices::sysdma::{ControllerConfig, ControllerFault};
-use kmdf_sim::{HardwareConfig, IoOp, Irp, Machine, MachineConfig, Policy, Rng};
+use kmdf_sim::{HardwareConfig, IoOp, Irp, Machine, MachineConfig, Policy, Rng, Schedule};
 
 const MS: u64 = 1_000_000;
 
@@ -106,11 +106,30 @@ impl RingModel {
     }
 }
 
+/// The processor count and schedule of a seed.
+///
+/// They are drawn from a generator of their own so that every other choice of the seed is the one it made with a single processor. With
+/// `KMDF_SIM_CPUS` unset or `1`: one processor, callbacks one at a time. With
+/// `KMDF_SIM_CPUS=draw`: 1 to 4 processors and a random-walk or PCT schedule drawn from the
+/// seed; with `KMDF_SIM_CPUS=<n>`: n processors and a drawn schedule.
+fn processors(seed: u64) -> (usize, Schedule) {
+    let mut rng = Rng::new(seed ^ 0xC0FF_EE00_D15C_0BA1);
+    match std::env::var("KMDF_SIM_CPUS").as_deref() {
+        Ok("draw") => (1 + rng.below(4) as usize, Schedule::draw(&mut rng)),
+        Ok(n) => match n.parse::<usize>() {
+            Ok(0 | 1) | Err(_) => (1, Schedule::Serial),
+            Ok(n) => (n, Schedule::draw(&mut rng)),
+        },
+        Err(_) => (1, Schedule::Serial),
+    }
+}
+
 /// Runs one seed.
 ///
 /// # Errors
 /// A description of the first violated property.
 fn run_seed(seed: u64) -> Result<Tally, String> {
+    let (processors, schedule) = processors(seed);
     let mut rng = Rng::new(seed);
     let system = rng.chance(1, 3);
     let hardware = if system {
@@ -131,6 +150,8 @@ fn run_seed(seed: u64) -> Result<Tally, String> {
         } else {
             None
         },
+        processors,
+        schedule,
         ..Policy::default()
     };
     let trace = std::env::var("EDU_DEBUG").is_ok();
@@ -399,6 +420,7 @@ fn random_interleavings_keep_every_property() {
     let seeds = budget("EDU_SEEDS", 5_000);
     let wall = std::time::Instant::now();
     let mut total = Tally::default();
+    let mut failed = 0u64;
     for seed in start..start + seeds {
         match run_seed(seed) {
             Ok(tally) => {
@@ -407,11 +429,21 @@ fn random_interleavings_keep_every_property() {
                 total.ddi_calls += tally.ddi_calls;
                 total.faults += tally.faults;
             }
-            Err(why) => panic!(
-                "seed {seed} failed: {why}\nreplay: EDU_SEED_START={seed} EDU_SEEDS=1 cargo test --test interleavings"
-            ),
+            Err(why) => {
+                let (processors, schedule) = processors(seed);
+                let cpus = std::env::var("KMDF_SIM_CPUS")
+                    .map(|v| format!("KMDF_SIM_CPUS={v} "))
+                    .unwrap_or_default();
+                let message = format!(
+                    "seed {seed} failed ({processors} processor(s), {schedule:?}): {why}\nreplay: {cpus}EDU_SEED_START={seed} EDU_SEEDS=1 cargo test --test interleavings"
+                );
+                assert!(std::env::var("EDU_KEEP_GOING").is_ok(), "{message}");
+                eprintln!("{}", message.lines().next().unwrap_or_default());
+                failed += 1;
+            }
         }
     }
+    assert_eq!(failed, 0, "{failed} seed(s) failed");
     eprintln!(
         "interleavings: {seeds} seeds from {start} passed in {:.1} s: {} requests, {} DMA transfers, {} faults injected, {} WDF calls",
         wall.elapsed().as_secs_f64(),

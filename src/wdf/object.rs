@@ -6,11 +6,11 @@
 //! `ptr::write` once the object exists and drops it in the object's cleanup callback. Contexts
 //! are only ever reached through `&T`, so they are `Sync` and use interior mutability.
 
+use super::sys::atomic::{AtomicBool, Ordering};
 use core::cell::UnsafeCell;
 use core::ffi::CStr;
 use core::marker::PhantomData;
 use core::mem::MaybeUninit;
-use core::sync::atomic::{AtomicBool, Ordering};
 
 use super::sys::{self, wdf_call};
 

@@ -27,5 +27,6 @@ pub use machine::{DeviceHandle, DriverEntry, Irp, Machine, MachineConfig};
 pub use sim::hw::HardwareConfig;
 pub use sim::io::{IoCompletion, IoOp};
 pub use sim::rng::Rng;
+pub use sim::sched::Schedule;
 pub use sim::{Irql, Policy, Stats};
 pub use verifier::{Finding, Report, Severity};

@@ -118,7 +118,7 @@ impl Machine {
             if let Some(done) = self.completion(irp) {
                 return Some(done);
             }
-            let next = with(|s| s.queue.keys().next().map(|k| k.0));
+            let next = engine::next_time();
             if next.is_none_or(|t| t > deadline) || !engine::step() {
                 return self.completion(irp);
             }
@@ -129,7 +129,7 @@ impl Machine {
     pub fn run_for(&mut self, ns: u64) {
         let deadline = self.now() + ns;
         loop {
-            let next = with(|s| s.queue.keys().next().map(|k| k.0));
+            let next = engine::next_time();
             if next.is_none_or(|t| t > deadline) || !engine::step() {
                 break;
             }
@@ -142,7 +142,7 @@ impl Machine {
         let deadline = self.now() + limit_ns;
         loop {
             let busy = with(|s| s.irps.values().any(|i| i.completion.is_none()));
-            let next = with(|s| s.queue.keys().next().map(|k| k.0));
+            let next = engine::next_time();
             if !busy || next.is_none_or(|t| t > deadline) || !engine::step() {
                 break;
             }
@@ -257,6 +257,7 @@ impl Machine {
     /// Leaves D0 for D3 (system sleep or idle): stops power-managed queues, then the power-down
     /// callbacks.
     pub fn power_down(&mut self, device: DeviceHandle) -> NTSTATUS {
+        sim::sched::quiesce();
         engine::d0_exit(
             device.id,
             crate::mirror::types::_WDF_POWER_DEVICE_STATE::WdfPowerDeviceD3,
@@ -267,6 +268,7 @@ impl Machine {
 
     /// Returns to D0.
     pub fn power_up(&mut self, device: DeviceHandle) -> NTSTATUS {
+        sim::sched::quiesce();
         engine::d0_entry(
             device.id,
             crate::mirror::types::_WDF_POWER_DEVICE_STATE::WdfPowerDeviceD3,
@@ -277,6 +279,7 @@ impl Machine {
     /// notifies the driver, purges the queues, powers down, releases hardware and deletes the
     /// device.
     pub fn surprise_remove(&mut self, device: DeviceHandle) {
+        sim::sched::quiesce();
         with(|s| {
             let mut effects = Vec::new();
             match s.hw.get_mut(device.hw).map(|h| &mut h.model) {
@@ -299,6 +302,7 @@ impl Machine {
 
     /// Orderly removal (device disabled or driver unloading).
     pub fn remove(&mut self, device: DeviceHandle) {
+        sim::sched::quiesce();
         let powered = with(
             |s| matches!(s.obj(device.id).map(|o| &o.kind), Some(Kind::Device(d)) if d.power == DevicePower::D0),
         );
@@ -322,6 +326,7 @@ impl Machine {
     /// Removes every device, unloads the driver, and runs the end-of-run checks (no request
     /// outstanding, nothing leaked, no lock held, no mapping left). Returns the report.
     pub fn unload(&mut self) -> Report {
+        sim::sched::quiesce();
         let devices: Vec<DeviceHandle> = with(|s| {
             s.hw.iter()
                 .enumerate()
@@ -436,6 +441,7 @@ fn end_of_run(s: &mut State) {
 
 impl Drop for Machine {
     fn drop(&mut self) {
+        sim::sched::teardown();
         sim::uninstall();
     }
 }

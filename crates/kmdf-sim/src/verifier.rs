@@ -32,15 +32,21 @@ pub struct Finding {
     pub message: String,
     /// The callback or test step that was running.
     pub context: &'static str,
+    /// The processor it ran on, when the machine has several.
+    pub processor: Option<usize>,
     /// Virtual time of the finding, in nanoseconds.
     pub time_ns: u64,
 }
 
 impl fmt::Display for Finding {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let cpu = self
+            .processor
+            .map(|c| format!("cpu{c} "))
+            .unwrap_or_default();
         write!(
             f,
-            "[{:?} {}] {} (in {}, t={} ns)",
+            "[{:?} {}] {} (in {cpu}{}, t={} ns)",
             self.severity, self.rule, self.message, self.context, self.time_ns
         )
     }

@@ -57,6 +57,7 @@ pub unsafe fn WdfDriverCreate(
     DriverConfig: PWDF_DRIVER_CONFIG,
     Driver: *mut WDFDRIVER,
 ) -> NTSTATUS {
+    let _switch = crate::sim::sched::ddi();
     let _ = (DriverObject, RegistryPath);
     // SAFETY: the caller's contract.
     let attributes = unsafe { opt(DriverAttributes) };
@@ -82,6 +83,7 @@ pub unsafe fn WdfDeviceInitSetPnpPowerEventCallbacks(
     DeviceInit: PWDFDEVICE_INIT,
     PnpPowerEventCallbacks: PWDF_PNPPOWER_EVENT_CALLBACKS,
 ) {
+    let _switch = crate::sim::sched::ddi();
     // SAFETY: the caller's contract.
     let callbacks = unsafe { opt(PnpPowerEventCallbacks) };
     api::init_set_pnp(DeviceInit as usize, callbacks);
@@ -92,6 +94,7 @@ pub unsafe fn WdfDeviceInitSetPnpPowerEventCallbacks(
 /// # Safety
 /// KMDF's contract.
 pub unsafe fn WdfDeviceInitSetIoType(DeviceInit: PWDFDEVICE_INIT, IoType: WDF_DEVICE_IO_TYPE) {
+    let _switch = crate::sim::sched::ddi();
     api::init_set_io_type(DeviceInit as usize, IoType);
 }
 
@@ -104,6 +107,7 @@ pub unsafe fn WdfDeviceCreate(
     DeviceAttributes: PWDF_OBJECT_ATTRIBUTES,
     Device: *mut WDFDEVICE,
 ) -> NTSTATUS {
+    let _switch = crate::sim::sched::ddi();
     if DeviceInit.is_null() {
         api::null_argument("WdfDeviceCreate");
         return STATUS_INVALID_PARAMETER;
@@ -133,6 +137,7 @@ pub unsafe fn WdfDeviceCreateDeviceInterface(
     InterfaceClassGUID: *const GUID,
     ReferenceString: PCUNICODE_STRING,
 ) -> NTSTATUS {
+    let _switch = crate::sim::sched::ddi();
     let _ = ReferenceString;
     // SAFETY: the caller's contract.
     let guid = unsafe { opt(InterfaceClassGUID) };
@@ -144,6 +149,7 @@ pub unsafe fn WdfDeviceCreateDeviceInterface(
 /// # Safety
 /// KMDF's contract.
 pub unsafe fn WdfDeviceSetAlignmentRequirement(Device: WDFDEVICE, AlignmentRequirement: ULONG) {
+    let _switch = crate::sim::sched::ddi();
     api::device_alignment(Device as usize, AlignmentRequirement);
 }
 
@@ -155,6 +161,7 @@ pub unsafe fn WdfObjectGetTypedContextWorker(
     Handle: WDFOBJECT,
     TypeInfo: PCWDF_OBJECT_CONTEXT_TYPE_INFO,
 ) -> PVOID {
+    let _switch = crate::sim::sched::ddi();
     let unique = super::read_type_info(TypeInfo).1;
     api::context(Handle as usize, unique).cast()
 }
@@ -164,6 +171,7 @@ pub unsafe fn WdfObjectGetTypedContextWorker(
 /// # Safety
 /// KMDF's contract.
 pub unsafe fn WdfObjectDelete(Object: WDFOBJECT) {
+    let _switch = crate::sim::sched::ddi();
     api::object_delete(Object as usize);
 }
 
@@ -172,6 +180,7 @@ pub unsafe fn WdfObjectDelete(Object: WDFOBJECT) {
 /// # Safety
 /// KMDF's contract.
 pub unsafe fn WdfCmResourceListGetCount(List: WDFCMRESLIST) -> ULONG {
+    let _switch = crate::sim::sched::ddi();
     api::resource_count(List as usize)
 }
 
@@ -183,6 +192,7 @@ pub unsafe fn WdfCmResourceListGetDescriptor(
     List: WDFCMRESLIST,
     Index: ULONG,
 ) -> PCM_PARTIAL_RESOURCE_DESCRIPTOR {
+    let _switch = crate::sim::sched::ddi();
     api::resource_descriptor(List as usize, Index)
 }
 
@@ -196,6 +206,7 @@ pub unsafe fn WdfIoQueueCreate(
     QueueAttributes: PWDF_OBJECT_ATTRIBUTES,
     Queue: *mut WDFQUEUE,
 ) -> NTSTATUS {
+    let _switch = crate::sim::sched::ddi();
     // SAFETY: the caller's contract.
     let config = unsafe { opt(Config) };
     // SAFETY: the caller's contract.
@@ -221,6 +232,7 @@ pub unsafe fn WdfDeviceConfigureRequestDispatching(
     Queue: WDFQUEUE,
     RequestType: WDF_REQUEST_TYPE,
 ) -> NTSTATUS {
+    let _switch = crate::sim::sched::ddi();
     api::configure_dispatching(Device as usize, Queue as usize, RequestType)
 }
 
@@ -233,6 +245,7 @@ pub unsafe fn WdfRequestCompleteWithInformation(
     Status: NTSTATUS,
     Information: ULONG_PTR,
 ) {
+    let _switch = crate::sim::sched::ddi();
     api::request_complete(Request as usize, Status, Some(Information));
 }
 
@@ -241,6 +254,7 @@ pub unsafe fn WdfRequestCompleteWithInformation(
 /// # Safety
 /// KMDF's contract.
 pub unsafe fn WdfRequestComplete(Request: WDFREQUEST, Status: NTSTATUS) {
+    let _switch = crate::sim::sched::ddi();
     api::request_complete(Request as usize, Status, None);
 }
 
@@ -254,6 +268,7 @@ pub unsafe fn WdfRequestRetrieveInputBuffer(
     Buffer: *mut PVOID,
     Length: *mut usize,
 ) -> NTSTATUS {
+    let _switch = crate::sim::sched::ddi();
     // SAFETY: the caller's contract.
     unsafe { retrieve(Request, false, MinimumRequiredLength, Buffer, Length) }
 }
@@ -268,6 +283,7 @@ pub unsafe fn WdfRequestRetrieveOutputBuffer(
     Buffer: *mut PVOID,
     Length: *mut usize,
 ) -> NTSTATUS {
+    let _switch = crate::sim::sched::ddi();
     // SAFETY: the caller's contract.
     unsafe { retrieve(Request, true, MinimumRequiredLength, Buffer, Length) }
 }
@@ -310,6 +326,7 @@ pub unsafe fn WdfRequestMarkCancelableEx(
     Request: WDFREQUEST,
     EvtRequestCancel: PFN_WDF_REQUEST_CANCEL,
 ) -> NTSTATUS {
+    let _switch = crate::sim::sched::ddi();
     api::mark_cancelable(Request as usize, EvtRequestCancel)
 }
 
@@ -318,6 +335,7 @@ pub unsafe fn WdfRequestMarkCancelableEx(
 /// # Safety
 /// KMDF's contract.
 pub unsafe fn WdfRequestUnmarkCancelable(Request: WDFREQUEST) -> NTSTATUS {
+    let _switch = crate::sim::sched::ddi();
     api::unmark_cancelable(Request as usize)
 }
 
@@ -326,6 +344,7 @@ pub unsafe fn WdfRequestUnmarkCancelable(Request: WDFREQUEST) -> NTSTATUS {
 /// # Safety
 /// KMDF's contract.
 pub unsafe fn WdfRequestStopAcknowledge(Request: WDFREQUEST, Requeue: BOOLEAN) {
+    let _switch = crate::sim::sched::ddi();
     api::stop_acknowledge(Request as usize, Requeue != 0);
 }
 
@@ -339,6 +358,7 @@ pub unsafe fn WdfInterruptCreate(
     Attributes: PWDF_OBJECT_ATTRIBUTES,
     Interrupt: *mut WDFINTERRUPT,
 ) -> NTSTATUS {
+    let _switch = crate::sim::sched::ddi();
     // SAFETY: the caller's contract.
     let config = unsafe { opt(Configuration) };
     // SAFETY: the caller's contract.
@@ -358,6 +378,7 @@ pub unsafe fn WdfInterruptCreate(
 /// # Safety
 /// KMDF's contract.
 pub unsafe fn WdfInterruptQueueDpcForIsr(Interrupt: WDFINTERRUPT) -> BOOLEAN {
+    let _switch = crate::sim::sched::ddi();
     BOOLEAN::from(api::queue_dpc(Interrupt as usize))
 }
 
@@ -366,6 +387,7 @@ pub unsafe fn WdfInterruptQueueDpcForIsr(Interrupt: WDFINTERRUPT) -> BOOLEAN {
 /// # Safety
 /// KMDF's contract.
 pub unsafe fn WdfInterruptAcquireLock(Interrupt: WDFINTERRUPT) {
+    let _switch = crate::sim::sched::ddi();
     api::interrupt_lock(Interrupt as usize, true);
 }
 
@@ -374,6 +396,7 @@ pub unsafe fn WdfInterruptAcquireLock(Interrupt: WDFINTERRUPT) {
 /// # Safety
 /// KMDF's contract.
 pub unsafe fn WdfInterruptReleaseLock(Interrupt: WDFINTERRUPT) {
+    let _switch = crate::sim::sched::ddi();
     api::interrupt_lock(Interrupt as usize, false);
 }
 
@@ -382,6 +405,7 @@ pub unsafe fn WdfInterruptReleaseLock(Interrupt: WDFINTERRUPT) {
 /// # Safety
 /// KMDF's contract.
 pub unsafe fn WdfInterruptGetDevice(Interrupt: WDFINTERRUPT) -> WDFDEVICE {
+    let _switch = crate::sim::sched::ddi();
     api::interrupt_device(Interrupt as usize) as WDFDEVICE
 }
 
@@ -393,6 +417,7 @@ pub unsafe fn WdfSpinLockCreate(
     SpinLockAttributes: PWDF_OBJECT_ATTRIBUTES,
     SpinLock: *mut WDFSPINLOCK,
 ) -> NTSTATUS {
+    let _switch = crate::sim::sched::ddi();
     // SAFETY: the caller's contract.
     let attributes = unsafe { opt(SpinLockAttributes) };
     match api::spin_lock_create(attributes) {
@@ -410,6 +435,7 @@ pub unsafe fn WdfSpinLockCreate(
 /// # Safety
 /// KMDF's contract.
 pub unsafe fn WdfSpinLockAcquire(SpinLock: WDFSPINLOCK) {
+    let _switch = crate::sim::sched::ddi();
     api::spin_lock(SpinLock as usize, true);
 }
 
@@ -418,6 +444,7 @@ pub unsafe fn WdfSpinLockAcquire(SpinLock: WDFSPINLOCK) {
 /// # Safety
 /// KMDF's contract.
 pub unsafe fn WdfSpinLockRelease(SpinLock: WDFSPINLOCK) {
+    let _switch = crate::sim::sched::ddi();
     api::spin_lock(SpinLock as usize, false);
 }
 
@@ -430,6 +457,7 @@ pub unsafe fn WdfTimerCreate(
     Attributes: PWDF_OBJECT_ATTRIBUTES,
     Timer: *mut WDFTIMER,
 ) -> NTSTATUS {
+    let _switch = crate::sim::sched::ddi();
     // SAFETY: the caller's contract.
     let config = unsafe { opt(Config) };
     // SAFETY: the caller's contract.
@@ -449,6 +477,7 @@ pub unsafe fn WdfTimerCreate(
 /// # Safety
 /// KMDF's contract.
 pub unsafe fn WdfTimerStart(Timer: WDFTIMER, DueTime: LONGLONG) -> BOOLEAN {
+    let _switch = crate::sim::sched::ddi();
     BOOLEAN::from(api::timer_start(Timer as usize, DueTime))
 }
 
@@ -457,6 +486,7 @@ pub unsafe fn WdfTimerStart(Timer: WDFTIMER, DueTime: LONGLONG) -> BOOLEAN {
 /// # Safety
 /// KMDF's contract.
 pub unsafe fn WdfTimerStop(Timer: WDFTIMER, Wait: BOOLEAN) -> BOOLEAN {
+    let _switch = crate::sim::sched::ddi();
     BOOLEAN::from(api::timer_stop(Timer as usize, Wait != 0))
 }
 
@@ -465,6 +495,7 @@ pub unsafe fn WdfTimerStop(Timer: WDFTIMER, Wait: BOOLEAN) -> BOOLEAN {
 /// # Safety
 /// KMDF's contract.
 pub unsafe fn WdfTimerGetParentObject(Timer: WDFTIMER) -> WDFOBJECT {
+    let _switch = crate::sim::sched::ddi();
     api::parent_of(Timer as usize) as WDFOBJECT
 }
 
@@ -478,6 +509,7 @@ pub unsafe fn WdfDmaEnablerCreate(
     Attributes: PWDF_OBJECT_ATTRIBUTES,
     DmaEnablerHandle: *mut WDFDMAENABLER,
 ) -> NTSTATUS {
+    let _switch = crate::sim::sched::ddi();
     // SAFETY: the caller's contract.
     let config = unsafe { opt(Config) };
     // SAFETY: the caller's contract.
@@ -507,6 +539,7 @@ pub unsafe fn WdfDmaEnablerConfigureSystemProfile(
     ProfileConfig: PWDF_DMA_SYSTEM_PROFILE_CONFIG,
     ConfigDirection: WDF_DMA_DIRECTION,
 ) -> NTSTATUS {
+    let _switch = crate::sim::sched::ddi();
     // SAFETY: the caller's contract.
     let config = unsafe { opt(ProfileConfig) };
     // SAFETY: the descriptor pointer, when present, points into a resource list the framework
@@ -522,6 +555,7 @@ pub unsafe fn WdfDmaEnablerConfigureSystemProfile(
 /// # Safety
 /// KMDF's contract.
 pub unsafe fn WdfDmaEnablerGetMaximumLength(DmaEnabler: WDFDMAENABLER) -> usize {
+    let _switch = crate::sim::sched::ddi();
     api::enabler_query(DmaEnabler as usize, false, 0)
 }
 
@@ -533,6 +567,7 @@ pub unsafe fn WdfDmaEnablerGetFragmentLength(
     DmaEnabler: WDFDMAENABLER,
     DmaDirection: WDF_DMA_DIRECTION,
 ) -> usize {
+    let _switch = crate::sim::sched::ddi();
     api::enabler_query(DmaEnabler as usize, true, DmaDirection)
 }
 
@@ -545,6 +580,7 @@ pub unsafe fn WdfDmaTransactionCreate(
     Attributes: PWDF_OBJECT_ATTRIBUTES,
     DmaTransaction: *mut WDFDMATRANSACTION,
 ) -> NTSTATUS {
+    let _switch = crate::sim::sched::ddi();
     // SAFETY: the caller's contract.
     let attributes = unsafe { opt(Attributes) };
     match api::transaction_create(DmaEnabler as usize, attributes) {
@@ -573,6 +609,7 @@ pub unsafe fn WdfDmaTransactionInitializeUsingRequest(
     EvtProgramDmaFunction: PFN_WDF_PROGRAM_DMA,
     DmaDirection: WDF_DMA_DIRECTION,
 ) -> NTSTATUS {
+    let _switch = crate::sim::sched::ddi();
     api::transaction_initialize(
         DmaTransaction as usize,
         Request as usize,
@@ -589,6 +626,7 @@ pub unsafe fn WdfDmaTransactionExecute(
     DmaTransaction: WDFDMATRANSACTION,
     Context: WDFCONTEXT,
 ) -> NTSTATUS {
+    let _switch = crate::sim::sched::ddi();
     dma::execute(DmaTransaction as usize, Context as usize)
 }
 
@@ -597,6 +635,7 @@ pub unsafe fn WdfDmaTransactionExecute(
 /// # Safety
 /// KMDF's contract.
 pub unsafe fn WdfDmaTransactionRelease(DmaTransaction: WDFDMATRANSACTION) -> NTSTATUS {
+    let _switch = crate::sim::sched::ddi();
     dma::release(DmaTransaction as usize)
 }
 
@@ -627,6 +666,7 @@ pub unsafe fn WdfDmaTransactionDmaCompleted(
     DmaTransaction: WDFDMATRANSACTION,
     Status: *mut NTSTATUS,
 ) -> BOOLEAN {
+    let _switch = crate::sim::sched::ddi();
     // SAFETY: the caller's contract.
     unsafe { completed(DmaTransaction, dma::Completion::Full, Status) }
 }
@@ -640,6 +680,7 @@ pub unsafe fn WdfDmaTransactionDmaCompletedWithLength(
     TransferredLength: usize,
     Status: *mut NTSTATUS,
 ) -> BOOLEAN {
+    let _switch = crate::sim::sched::ddi();
     // SAFETY: the caller's contract.
     unsafe {
         completed(
@@ -659,6 +700,7 @@ pub unsafe fn WdfDmaTransactionDmaCompletedFinal(
     FinalTransferredLength: usize,
     Status: *mut NTSTATUS,
 ) -> BOOLEAN {
+    let _switch = crate::sim::sched::ddi();
     // SAFETY: the caller's contract.
     unsafe {
         completed(
@@ -674,6 +716,7 @@ pub unsafe fn WdfDmaTransactionDmaCompletedFinal(
 /// # Safety
 /// KMDF's contract.
 pub unsafe fn WdfDmaTransactionGetBytesTransferred(DmaTransaction: WDFDMATRANSACTION) -> usize {
+    let _switch = crate::sim::sched::ddi();
     dma::query(
         DmaTransaction as usize,
         "WdfDmaTransactionGetBytesTransferred",
@@ -688,6 +731,7 @@ pub unsafe fn WdfDmaTransactionGetBytesTransferred(DmaTransaction: WDFDMATRANSAC
 pub unsafe fn WdfDmaTransactionGetCurrentDmaTransferLength(
     DmaTransaction: WDFDMATRANSACTION,
 ) -> usize {
+    let _switch = crate::sim::sched::ddi();
     dma::query(
         DmaTransaction as usize,
         "WdfDmaTransactionGetCurrentDmaTransferLength",
@@ -700,6 +744,7 @@ pub unsafe fn WdfDmaTransactionGetCurrentDmaTransferLength(
 /// # Safety
 /// KMDF's contract.
 pub unsafe fn WdfDmaTransactionGetRequest(DmaTransaction: WDFDMATRANSACTION) -> WDFREQUEST {
+    let _switch = crate::sim::sched::ddi();
     dma::query(
         DmaTransaction as usize,
         "WdfDmaTransactionGetRequest",
@@ -715,6 +760,7 @@ pub unsafe fn WdfDmaTransactionSetMaximumLength(
     DmaTransaction: WDFDMATRANSACTION,
     MaximumLength: usize,
 ) {
+    let _switch = crate::sim::sched::ddi();
     dma::set_maximum_length(DmaTransaction as usize, MaximumLength);
 }
 
@@ -723,6 +769,7 @@ pub unsafe fn WdfDmaTransactionSetMaximumLength(
 /// # Safety
 /// KMDF's contract.
 pub unsafe fn WdfDmaTransactionCancel(DmaTransaction: WDFDMATRANSACTION) -> BOOLEAN {
+    let _switch = crate::sim::sched::ddi();
     BOOLEAN::from(dma::cancel(DmaTransaction as usize))
 }
 
@@ -731,6 +778,7 @@ pub unsafe fn WdfDmaTransactionCancel(DmaTransaction: WDFDMATRANSACTION) -> BOOL
 /// # Safety
 /// KMDF's contract.
 pub unsafe fn WdfDmaTransactionStopSystemTransfer(DmaTransaction: WDFDMATRANSACTION) {
+    let _switch = crate::sim::sched::ddi();
     dma::stop_system_transfer(DmaTransaction as usize);
 }
 
@@ -743,6 +791,7 @@ pub unsafe fn WdfDmaTransactionSetTransferCompleteCallback(
     DmaCompletionRoutine: PFN_WDF_DMA_TRANSACTION_DMA_TRANSFER_COMPLETE,
     DmaCompletionContext: PVOID,
 ) {
+    let _switch = crate::sim::sched::ddi();
     dma::system_setter(
         DmaTransaction as usize,
         "WdfDmaTransactionSetTransferCompleteCallback",
@@ -761,6 +810,7 @@ pub unsafe fn WdfDmaTransactionSetDeviceAddressOffset(
     DmaTransaction: WDFDMATRANSACTION,
     Offset: ULONG,
 ) {
+    let _switch = crate::sim::sched::ddi();
     dma::system_setter(
         DmaTransaction as usize,
         "WdfDmaTransactionSetDeviceAddressOffset",
@@ -780,6 +830,7 @@ pub unsafe fn WdfCommonBufferCreate(
     Attributes: PWDF_OBJECT_ATTRIBUTES,
     CommonBuffer: *mut WDFCOMMONBUFFER,
 ) -> NTSTATUS {
+    let _switch = crate::sim::sched::ddi();
     // SAFETY: the caller's contract.
     let attributes = unsafe { opt(Attributes) };
     if !api::attributes_valid("WdfCommonBufferCreate", attributes) {
@@ -808,6 +859,7 @@ pub unsafe fn WdfCommonBufferCreate(
 /// # Safety
 /// KMDF's contract.
 pub unsafe fn WdfCommonBufferGetAlignedVirtualAddress(CommonBuffer: WDFCOMMONBUFFER) -> PVOID {
+    let _switch = crate::sim::sched::ddi();
     api::common_buffer(CommonBuffer as usize).0.cast()
 }
 
@@ -818,6 +870,7 @@ pub unsafe fn WdfCommonBufferGetAlignedVirtualAddress(CommonBuffer: WDFCOMMONBUF
 pub unsafe fn WdfCommonBufferGetAlignedLogicalAddress(
     CommonBuffer: WDFCOMMONBUFFER,
 ) -> PHYSICAL_ADDRESS {
+    let _switch = crate::sim::sched::ddi();
     PHYSICAL_ADDRESS {
         QuadPart: api::common_buffer(CommonBuffer as usize).1.cast_signed(),
     }
@@ -828,6 +881,7 @@ pub unsafe fn WdfCommonBufferGetAlignedLogicalAddress(
 /// # Safety
 /// KMDF's contract.
 pub unsafe fn WdfCommonBufferGetLength(CommonBuffer: WDFCOMMONBUFFER) -> usize {
+    let _switch = crate::sim::sched::ddi();
     api::common_buffer(CommonBuffer as usize).2
 }
 
@@ -841,6 +895,7 @@ pub unsafe fn MmMapIoSpaceEx(
     NumberOfBytes: SIZE_T,
     Protect: ULONG,
 ) -> PVOID {
+    let _switch = crate::sim::sched::ddi();
     let _ = Protect;
     api::map_io(super::quad(PhysicalAddress).cast_unsigned(), NumberOfBytes) as PVOID
 }
@@ -850,6 +905,7 @@ pub unsafe fn MmMapIoSpaceEx(
 /// # Safety
 /// The kernel's contract.
 pub unsafe fn MmUnmapIoSpace(BaseAddress: PVOID, NumberOfBytes: SIZE_T) {
+    let _switch = crate::sim::sched::ddi();
     let _ = NumberOfBytes;
     api::unmap_io(BaseAddress as u64);
 }
@@ -859,6 +915,7 @@ pub unsafe fn MmUnmapIoSpace(BaseAddress: PVOID, NumberOfBytes: SIZE_T) {
 /// # Safety
 /// KMDF's contract.
 pub unsafe fn WdfIoQueueGetDevice(Queue: WDFQUEUE) -> WDFDEVICE {
+    let _switch = crate::sim::sched::ddi();
     api::queue_device(Queue as usize) as WDFDEVICE
 }
 
@@ -867,5 +924,6 @@ pub unsafe fn WdfIoQueueGetDevice(Queue: WDFQUEUE) -> WDFDEVICE {
 /// # Safety
 /// KMDF's contract.
 pub unsafe fn WdfRequestGetIoQueue(Request: WDFREQUEST) -> WDFQUEUE {
+    let _switch = crate::sim::sched::ddi();
     api::request_queue(Request as usize) as WDFQUEUE
 }

@@ -20,6 +20,7 @@
     reason = "bindgen's padding and opaque fields, spelled as wdk-sys spells them"
 )]
 
+pub mod atomic;
 pub mod constants;
 pub mod functions;
 pub mod types;
@@ -59,34 +60,40 @@ pub(crate) const fn dma_member(
     unsafe { descriptor.u.Dma }
 }
 
-/// Host-only extensions the driver's seam uses where Windows has hardware: register access
-/// through a mapping made with [`MmMapIoSpaceEx`], and the current IRQL for debug checks.
+/// Host-only extensions the driver's seam uses where Windows has hardware.
+///
+/// Register access through a mapping made with [`MmMapIoSpaceEx`], and the current IRQL for
+/// debug checks. Every register access is a switch point of the processor schedule.
 pub mod ext {
     use crate::sim::{self, with};
 
     /// Reads a 32-bit register at a mapped address.
     #[must_use]
     pub fn read32(va: usize) -> u32 {
+        sim::sched::point();
         u32::try_from(with(|s| s.mmio_read(va as u64, 4)) & 0xFFFF_FFFF).unwrap_or(u32::MAX)
     }
 
     /// Writes a 32-bit register at a mapped address.
     pub fn write32(va: usize, value: u32) {
+        sim::sched::point();
         with(|s| s.mmio_write(va as u64, 4, u64::from(value)));
     }
 
     /// Reads a 64-bit register at a mapped address.
     #[must_use]
     pub fn read64(va: usize) -> u64 {
+        sim::sched::point();
         with(|s| s.mmio_read(va as u64, 8))
     }
 
     /// Writes a 64-bit register at a mapped address.
     pub fn write64(va: usize, value: u64) {
+        sim::sched::point();
         with(|s| s.mmio_write(va as u64, 8, value));
     }
 
-    /// The IRQL the simulated CPU runs at (0 PASSIVE, 2 DISPATCH, above: DIRQL).
+    /// The IRQL the running simulated processor runs at (0 PASSIVE, 2 DISPATCH, above: DIRQL).
     #[must_use]
     pub fn current_irql() -> u8 {
         if !sim::installed() {

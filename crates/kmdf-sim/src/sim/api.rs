@@ -588,6 +588,14 @@ pub(crate) fn queue_dpc(raw: usize) -> bool {
 
 /// `WdfInterruptAcquireLock` / `WdfInterruptReleaseLock`.
 pub(crate) fn interrupt_lock(raw: usize, acquire: bool) {
+    // Another processor's ISR or holder: spin until it releases the lock.
+    if acquire
+        && let Some(id) = super::objects::id_of(raw)
+        && !super::sched::wait_for(id)
+        && with(|s| s.halted)
+    {
+        return;
+    }
     with(|s| {
         s.ddi();
         let irql = s.irql;
@@ -622,6 +630,7 @@ pub(crate) fn interrupt_lock(raw: usize, acquire: bool) {
         }
         set_interrupt_lock(s, id, acquire);
         if acquire {
+            s.lock_taken(id);
             s.held.push(Held {
                 lock: id,
                 saved: irql,
@@ -629,6 +638,7 @@ pub(crate) fn interrupt_lock(raw: usize, acquire: bool) {
             s.irql = Irql::Dirql;
         } else if let Some(held) = s.held.pop() {
             s.irql = held.saved;
+            s.lock_released(id);
         }
     });
 }
@@ -673,6 +683,14 @@ pub(crate) fn spin_lock_create(
 
 /// `WdfSpinLockAcquire` / `WdfSpinLockRelease`.
 pub(crate) fn spin_lock(raw: usize, acquire: bool) {
+    // Held by another processor: spin (the activity is not runnable) until it is released.
+    if acquire
+        && let Some(id) = super::objects::id_of(raw)
+        && !super::sched::wait_for(id)
+        && with(|s| s.halted)
+    {
+        return;
+    }
     with(|s| {
         s.ddi();
         let Some(id) = s.resolve(raw, "WdfSpinLockAcquire", "WDFSPINLOCK") else {
@@ -702,6 +720,7 @@ pub(crate) fn spin_lock(raw: usize, acquire: bool) {
             *holder = acquire;
         }
         if acquire {
+            s.lock_taken(id);
             s.held.push(Held {
                 lock: id,
                 saved: irql,
@@ -709,6 +728,7 @@ pub(crate) fn spin_lock(raw: usize, acquire: bool) {
             s.irql = Irql::Dispatch;
         } else if let Some(held) = s.held.pop() {
             s.irql = held.saved;
+            s.lock_released(id);
         }
     });
 }

@@ -5,6 +5,7 @@
 //! callback left at the same IRQL holding no lock it did not hold on entry (rule T16, LOCK).
 
 use super::objects::{DevicePower, Id, Kind, handle};
+use super::sched::{self, Schedule};
 use super::{Event, Irql, State, dma, with};
 use crate::mirror::constants::STATUS_SUCCESS;
 use crate::mirror::types::{
@@ -17,7 +18,24 @@ use crate::mirror::types::{
 use crate::verifier::Severity;
 
 /// Runs `f` as a callback named `name` at `irql`.
+///
+/// Called from the test's stack while the machine schedules several processors, the callback becomes an activity of its own (see
+/// [`sched`]); inside an activity (a callback the framework makes from a DDI, such as
+/// `EvtProgramDma` from `WdfDmaTransactionExecute`) it runs on the calling processor.
 pub(crate) fn at_irql<R>(irql: Irql, name: &'static str, f: impl FnOnce() -> R) -> R {
+    if sched::needs_activity() {
+        #[expect(
+            clippy::panic,
+            reason = "the callback can never return: the DEADLOCK finding says why"
+        )]
+        return sched::run_activity(name, || run_at(irql, name, f))
+            .unwrap_or_else(|| panic!("kmdf-sim: {name} deadlocked (see the DEADLOCK finding)"));
+    }
+    run_at(irql, name, f)
+}
+
+/// Runs `f` on the running processor as a callback named `name` at `irql`.
+fn run_at<R>(irql: Irql, name: &'static str, f: impl FnOnce() -> R) -> R {
     let (saved, depth) = with(|s| {
         let saved = s.irql;
         s.irql = irql;
@@ -117,8 +135,12 @@ pub(crate) fn call_transfer_complete(
     }
 }
 
-/// Runs one event; false when nothing is left or the machine halted.
+/// Runs one event (with several processors: one slice of an activity, or the start of the
+/// next event); false when nothing is left or the machine halted.
 pub(crate) fn step() -> bool {
+    if with(|s| s.sched.schedule != Schedule::Serial) {
+        return sched::step();
+    }
     let next = with(|s| {
         if s.halted {
             return None;
@@ -137,7 +159,7 @@ pub(crate) fn step() -> bool {
     clippy::needless_pass_by_value,
     reason = "events are consumed as they are handled"
 )]
-fn handle_event(event: Event) {
+pub(crate) fn handle_event(event: Event) {
     match event {
         Event::Dispatch(queue) => present(queue),
         Event::Isr { interrupt, message } => isr(interrupt, message),
@@ -158,6 +180,18 @@ fn handle_event(event: Event) {
             bytes,
         } => dma::system_done(tx, generation, status, bytes),
     }
+}
+
+/// When the machine next has something to do: now while an activity is in flight, else the
+/// time of the next event.
+pub(crate) fn next_time() -> Option<u64> {
+    with(|s| {
+        if s.sched.busy() {
+            Some(s.now)
+        } else {
+            s.queue.keys().next().map(|k| k.0)
+        }
+    })
 }
 
 /// Presents the next request of a queue to the driver.
@@ -222,18 +256,28 @@ fn isr(interrupt: Id, message: u32) {
         if !i.connected {
             return None;
         }
-        i.lock_held = true;
         let isr = i.isr;
         s.stats.isr_calls += 1;
         Some(isr)
     });
     let Some(call) = call else { return };
+    // The ISR runs holding its interrupt's lock: it spins while another processor holds it.
+    if !sched::wait_for(interrupt) {
+        return;
+    }
+    with(|s| {
+        if let Some(Kind::Interrupt(i)) = s.obj_mut(interrupt).map(|o| &mut o.kind) {
+            i.lock_held = true;
+        }
+        s.lock_owned(interrupt);
+    });
     let claimed = at_irql(Irql::Dirql, "EvtInterruptIsr", || match call {
         // SAFETY: the driver registered this ISR with WdfInterruptCreate; the handle is live.
         Some(isr) => unsafe { isr(handle(interrupt) as WDFINTERRUPT, message) },
         None => 0,
     });
     with(|s| {
+        s.lock_released(interrupt);
         let device = match s.obj_mut(interrupt).map(|o| &mut o.kind) {
             Some(Kind::Interrupt(i)) => {
                 i.lock_held = false;
@@ -300,6 +344,12 @@ fn timer_fired(timer: Id, generation: u64) {
             return None;
         };
         if t.generation != generation || !t.queued {
+            return None;
+        }
+        if t.running {
+            // KMDF never runs a timer's callback concurrently with itself: the expiry waits
+            // until the running callback returns on its processor.
+            s.schedule(1_000, Event::Timer { timer, generation });
             return None;
         }
         t.queued = false;
@@ -588,7 +638,7 @@ pub(crate) fn d0_exit(device: Id, target: i32, purge: bool, wait_ns: u64) -> NTS
         if waiting == 0 {
             break;
         }
-        let before = with(|s| s.queue.keys().next().map(|k| k.0));
+        let before = next_time();
         if before.is_none_or(|t| t > deadline) || !step() {
             with(|s| {
                 s.finding("POWER", Severity::Fatal, format!("power-down waited {} ms for {waiting} request(s) the driver neither completed nor acknowledged (DrvAckIoStop): KMDF's verifier breaks after 60 s (bugcheck 0x1E without a debugger) and Windows' power watchdog bugchecks 0x9F", wait_ns / 1_000_000));

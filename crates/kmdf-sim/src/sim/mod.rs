@@ -18,6 +18,7 @@ pub(crate) mod io;
 pub(crate) mod mem;
 pub(crate) mod objects;
 pub(crate) mod rng;
+pub(crate) mod sched;
 
 use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap};
@@ -93,6 +94,13 @@ pub struct Policy {
     /// Report device DMA outside every mapped transfer and common buffer (rule DMA-END). Off
     /// only for tests that show what a misconfigured address width does to the data.
     pub check_dma_windows: bool,
+    /// Number of processors (at least 1).
+    pub processors: usize,
+    /// How activities on the processors interleave. [`sched::Schedule::Serial`] runs one
+    /// callback at a time to its end (an ISR never preempts), as the simulator did with one
+    /// processor; the other schedules switch at DDI entries and returns, register accesses,
+    /// lock operations and instrumented atomics.
+    pub schedule: sched::Schedule,
 }
 
 impl Default for Policy {
@@ -112,6 +120,8 @@ impl Default for Policy {
             removal_notice_ns: (0, 2_000_000),
             power_deadline_ns: 60_000_000_000,
             check_dma_windows: true,
+            processors: 1,
+            schedule: sched::Schedule::Serial,
         }
     }
 }
@@ -174,6 +184,7 @@ pub(crate) struct State {
     pub(crate) stats: Stats,
     pub(crate) trace: Vec<String>,
     pub(crate) tracing: bool,
+    pub(crate) sched: sched::Sched,
 }
 
 /// Counters a test or benchmark reads.
@@ -201,6 +212,7 @@ thread_local! {
 
 impl State {
     pub(crate) fn new(seed: u64, policy: Policy) -> Self {
+        let sched = sched::Sched::new(seed, policy.processors, policy.schedule);
         Self {
             now: 0,
             rng: Rng::new(seed),
@@ -223,6 +235,7 @@ impl State {
             stats: Stats::default(),
             trace: Vec::new(),
             tracing: false,
+            sched,
         }
     }
 
@@ -246,6 +259,7 @@ impl State {
             severity,
             message,
             context: call,
+            processor: self.sched.current.filter(|_| self.sched.processors() > 1),
             time_ns: self.now,
         };
         if self.tracing {
@@ -262,8 +276,12 @@ impl State {
         if self.tracing {
             let at = self.now;
             let text = line();
+            let cpu = match self.sched.current {
+                Some(cpu) if self.sched.processors() > 1 => format!("cpu{cpu} "),
+                _ => String::new(),
+            };
             self.trace.push(format!(
-                "{:>6}.{:06} ms  {text}",
+                "{:>6}.{:06} ms  {cpu}{text}",
                 at / 1_000_000,
                 at % 1_000_000
             ));
