@@ -62,14 +62,18 @@ impl TimerHandler for DeviceContext {
             if io.op.is_none() {
                 return;
             }
-            let stalled = io.programmed.is_some() && io.progress == io.progress_seen;
+            // The transfer judged stalled, by number: by the time the watchdog acts on it,
+            // another processor may have completed it and programmed the next one.
+            let stalled = io
+                .programmed
+                .filter(|_| io.progress == io.progress_seen)
+                .map(|work| work.seq);
             io.progress_seen = io.progress;
             stalled
         };
-        let period = if stalled {
-            self.stalled(hw, cx)
-        } else {
-            crate::dma::WATCHDOG_MS
+        let period = match stalled {
+            Some(seq) => self.stalled(hw, seq, cx),
+            None => crate::dma::WATCHDOG_MS,
         };
         // Keep watching until the request completes (completion cancels the timer).
         if self.io.lock(cx).op.is_some() {
@@ -79,18 +83,19 @@ impl TimerHandler for DeviceContext {
 }
 
 impl DeviceContext {
-    /// A transfer made no progress for a whole watchdog period. Returns the period after
-    /// which the watchdog looks again.
-    fn stalled(&self, hw: &crate::context::Hardware, cx: &Dispatch<'_>) -> u32 {
+    /// Transfer `seq` made no progress for a whole watchdog period. Returns the period after
+    /// which the watchdog looks again. Every action re-checks, under the I/O lock, that `seq` is
+    /// still the transfer programmed.
+    fn stalled(&self, hw: &crate::context::Hardware, seq: u64, cx: &Dispatch<'_>) -> u32 {
         match &hw.personality {
             Personality::BusMaster { interrupt, .. } => match regs::engine(&hw.bar) {
-                regs::Engine::Removed => self.abandon(EndReason::Removed, cx),
-                regs::Engine::Busy => return self.busy_engine(cx),
-                regs::Engine::Idle => self.idle_without_interrupt(hw, interrupt, cx),
+                regs::Engine::Removed => self.abandon(EndReason::Removed, Some(seq), cx),
+                regs::Engine::Busy => return self.busy_engine(seq, cx),
+                regs::Engine::Idle => self.idle_without_interrupt(hw, interrupt, seq, cx),
             },
             Personality::System { .. } => {
                 // Stop the controller; its completion ends the transaction at the real count.
-                self.end_early(EndReason::Timeout, cx);
+                self.end_early_if(EndReason::Timeout, Some(seq), cx);
             }
         }
         crate::dma::WATCHDOG_MS
@@ -103,16 +108,20 @@ impl DeviceContext {
     /// the engine is polled; when it finishes, its completion ends the transaction with the
     /// bytes it moved. Only after the recovery budget (2 s) does the driver give up on a
     /// command that never ends (edu cannot be aborted or reset); see the README's limits.
-    fn busy_engine(&self, cx: &Dispatch<'_>) -> u32 {
+    fn busy_engine(&self, seq: u64, cx: &Dispatch<'_>) -> u32 {
         let give_up = {
             let mut io = self.io.lock(cx);
+            if io.programmed.map(|work| work.seq) != Some(seq) {
+                // It finished meanwhile: the busy engine runs the next transfer.
+                return crate::dma::WATCHDOG_MS;
+            }
             io.end.get_or_insert(EndReason::Timeout);
             io.engine_suspect = true;
             io.recovery_polls += 1;
             io.recovery_polls > crate::dma::RECOVERY_POLLS
         };
         if give_up {
-            self.abandon(EndReason::Timeout, cx);
+            self.abandon(EndReason::Timeout, Some(seq), cx);
             crate::dma::WATCHDOG_MS
         } else {
             crate::dma::RECOVERY_POLL_MS
@@ -124,16 +133,17 @@ impl DeviceContext {
         &self,
         hw: &crate::context::Hardware,
         interrupt: &crate::wdf::interrupt::Interrupt<crate::context::IsrState>,
+        seq: u64,
         cx: &Dispatch<'_>,
     ) {
         if self.take_dma_cause(&hw.bar, interrupt, cx) {
             // The engine finished and raised its cause, but no interrupt reached the
             // DPC: complete the command here.
-            self.edu_command_done(0, cx);
+            self.edu_command_done(0, Some(seq), cx);
         } else {
             // The engine is idle without having raised "DMA done": the command was
             // dropped, so none of its bytes can be counted.
-            self.abandon(EndReason::Timeout, cx);
+            self.abandon(EndReason::Timeout, Some(seq), cx);
         }
     }
 
@@ -171,7 +181,7 @@ impl DeviceContext {
         } else if io.recovery_polls >= crate::dma::RECOVERY_POLLS || io.end.is_some() {
             io.deferred = None;
             drop(io);
-            self.abandon(EndReason::Timeout, cx);
+            self.abandon(EndReason::Timeout, None, cx);
         } else {
             io.recovery_polls += 1;
             drop(io);
@@ -181,10 +191,14 @@ impl DeviceContext {
     }
 
     /// Gives up on the edu command in flight: it will never be reported, so the transaction
-    /// ends now with the bytes of the transfers that did complete.
-    fn abandon(&self, reason: EndReason, cx: &Dispatch<'_>) {
+    /// ends now with the bytes of the transfers that did complete. With `only`, nothing
+    /// happens unless that transfer is still the one programmed.
+    fn abandon(&self, reason: EndReason, only: Option<u64>, cx: &Dispatch<'_>) {
         {
             let mut io = self.io.lock(cx);
+            if only.is_some_and(|seq| io.programmed.map(|work| work.seq) != Some(seq)) {
+                return;
+            }
             if io.programmed.take().is_none() {
                 return;
             }

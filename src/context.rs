@@ -125,6 +125,9 @@ pub struct Programmed {
     pub count: usize,
     /// Length of the framework's transfer (`count` may be shorter at the ring's end).
     pub length: usize,
+    /// Which transfer this is (counts every `EvtProgramDma` of the device): lets a watchdog
+    /// that decided on a stale view tell that the transfer it judged is gone.
+    pub seq: u64,
 }
 
 /// One edu DMA command: the register values that start it.
@@ -211,6 +214,8 @@ pub struct IoState {
     pub recovery_polls: u32,
     /// Transfers completed for the request in flight (the watchdog's measure of progress).
     pub progress: u64,
+    /// Transfers programmed since the device started (numbers [`Programmed::seq`]).
+    pub programs: u64,
     /// `progress` at the watchdog's last tick.
     pub progress_seen: u64,
     /// The hardware disappeared.

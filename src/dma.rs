@@ -96,10 +96,17 @@ impl DeviceContext {
     /// the channel's DDIs: stopping a system transfer may deliver its notification (and so
     /// `transfer_complete`) before the call returns.
     pub fn end_early(&self, reason: EndReason, cx: &impl AtMostDispatch) {
+        self.end_early_if(reason, None, cx);
+    }
+
+    /// [`Self::end_early`], only while transfer `only` (if given) is still the one programmed.
+    pub fn end_early_if(&self, reason: EndReason, only: Option<u64>, cx: &impl AtMostDispatch) {
         let Some(hw) = self.hw.get() else { return };
         {
             let mut io = self.io.lock(cx);
-            if io.op.is_none() {
+            if io.op.is_none()
+                || only.is_some_and(|seq| io.programmed.map(|work| work.seq) != Some(seq))
+            {
                 return;
             }
             io.end.get_or_insert(reason);
@@ -112,11 +119,16 @@ impl DeviceContext {
     }
 
     /// The edu engine finished the command (its interrupt, or the watchdog saw it idle);
-    /// `interrupts` counts the interrupts that reported it.
-    pub fn edu_command_done(&self, interrupts: u64, cx: &Dispatch<'_>) {
+    /// `interrupts` counts the interrupts that reported it. With `only`, nothing happens unless
+    /// that transfer is still the one programmed (the watchdog's view may be stale: another
+    /// processor may have completed it and programmed the next).
+    pub fn edu_command_done(&self, interrupts: u64, only: Option<u64>, cx: &Dispatch<'_>) {
         let how = {
             let mut io = self.io.lock(cx);
             io.stats.interrupts += interrupts;
+            if only.is_some_and(|seq| io.programmed.map(|work| work.seq) != Some(seq)) {
+                return;
+            }
             let Some(work) = io.programmed.take() else {
                 return;
             };
@@ -244,9 +256,11 @@ impl DmaHandler for DeviceContext {
                         (count, true)
                     }
                 };
+                io.programs += 1;
                 io.programmed = Some(Work {
                     count,
                     length: transfer.length,
+                    seq: io.programs,
                 });
                 drop(io);
                 if waiting {
@@ -317,13 +331,15 @@ mod tests {
         let work = Work {
             count: 4096,
             length: 4096,
+            seq: 1,
         };
         assert_eq!(how_to_complete(work, 4096, false), Completion::Full);
         assert_eq!(
             how_to_complete(
                 Work {
                     count: 96,
-                    length: 4096
+                    length: 4096,
+                    seq: 1,
                 },
                 96,
                 false

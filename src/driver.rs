@@ -210,6 +210,19 @@ impl DeviceHandler for DeviceContext {
         Ok(())
     }
 
+    fn d0_exit_pre_interrupts_disabled(
+        &self,
+        _device: Device,
+        _target: PowerState,
+        cx: &Passive<'_>,
+    ) -> Result {
+        // The watchdog takes the interrupt lock: it must be finished (on every processor)
+        // before the framework disconnects the interrupt. Every request has been completed or
+        // acknowledged by now (EvtIoStop), so nothing starts it again.
+        let _was_queued = self.watchdog.cancel_and_wait(cx);
+        Ok(())
+    }
+
     fn d0_exit(&self, _device: Device, _target: PowerState, cx: &Passive<'_>) -> Result {
         // After this the watchdog callback is not running and will not run.
         let _was_queued = self.watchdog.cancel_and_wait(cx);

@@ -32,7 +32,7 @@ impl InterruptHandler for DeviceContext {
                 .get()
                 .is_some_and(|hw| regs::engine(&hw.bar) == regs::Engine::Idle);
         if done {
-            self.edu_command_done(claimed, cx);
+            self.edu_command_done(claimed, None, cx);
         } else if claimed > 0 {
             self.io.lock(cx).stats.interrupts += claimed;
         }

@@ -267,6 +267,13 @@ fn run_seed(seed: u64) -> Result<Tally, String> {
         for line in machine.trace() {
             eprintln!("{line}");
         }
+        if !system {
+            machine.edu(0, |edu| {
+                for event in edu.log() {
+                    eprintln!("edu: {event:?}");
+                }
+            });
+        }
     }
     if machine.halted() {
         return Err(format!("machine halted\n{}", machine.report()));

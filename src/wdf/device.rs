@@ -145,6 +145,21 @@ pub trait DeviceHandler: ObjectContext {
     /// # Errors
     /// A failure fails the power-up.
     fn d0_entry(&self, device: Device, previous: PowerState, cx: &Passive<'_>) -> Result;
+    /// `EvtDeviceD0ExitPreInterruptsDisabled`: the device still has its interrupts; the last
+    /// moment to stop work that takes the interrupt lock (a timer, say), since the framework
+    /// disconnects them next. The default does nothing.
+    ///
+    /// # Errors
+    /// Reported to the framework.
+    fn d0_exit_pre_interrupts_disabled(
+        &self,
+        device: Device,
+        target: PowerState,
+        cx: &Passive<'_>,
+    ) -> Result {
+        let _ = (device, target, cx);
+        Ok(())
+    }
     /// `EvtDeviceD0Exit`.
     ///
     /// # Errors
@@ -207,6 +222,9 @@ impl DeviceInit<'_> {
             EvtDeviceReleaseHardware: Some(evt_wdf_device_release_hardware::<C>),
             EvtDeviceD0Entry: Some(evt_wdf_device_d0_entry::<C>),
             EvtDeviceD0Exit: Some(evt_wdf_device_d0_exit::<C>),
+            EvtDeviceD0ExitPreInterruptsDisabled: Some(
+                evt_wdf_device_d0_exit_pre_interrupts_disabled::<C>,
+            ),
             EvtDeviceSurpriseRemoval: Some(evt_wdf_device_surprise_removal::<C>),
             ..Default::default()
         };
@@ -433,6 +451,24 @@ unsafe extern "C" fn evt_wdf_device_d0_entry<C: DeviceHandler>(
     // SAFETY: EvtDeviceD0Entry runs at PASSIVE_LEVEL (the driver is not power-pageable-only).
     let cx = unsafe { Passive::new() };
     Status::from(context.d0_entry(device, PowerState::from_raw(previous), &cx)).raw()
+}
+
+/// `EvtDeviceD0ExitPreInterruptsDisabled` trampoline.
+///
+/// # Safety
+/// Installed only by [`DeviceInit::create::<C>`].
+unsafe extern "C" fn evt_wdf_device_d0_exit_pre_interrupts_disabled<C: DeviceHandler>(
+    device: sys::WDFDEVICE,
+    target: sys::WDF_POWER_DEVICE_STATE,
+) -> sys::NTSTATUS {
+    // SAFETY: the framework's own callback, for a device created with `C` (installation).
+    let Some((device, context)) = (unsafe { device_and_context::<C>(device) }) else {
+        return Error::INVALID_DEVICE_STATE.raw();
+    };
+    // SAFETY: EvtDeviceD0ExitPreInterruptsDisabled runs at PASSIVE_LEVEL.
+    let cx = unsafe { Passive::new() };
+    let target = PowerState::from_raw(target);
+    Status::from(context.d0_exit_pre_interrupts_disabled(device, target, &cx)).raw()
 }
 
 /// `EvtDeviceD0Exit` trampoline.

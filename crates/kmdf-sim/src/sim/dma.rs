@@ -218,7 +218,8 @@ pub(crate) struct Transaction {
     /// A HAL completion that arrived while staging: KMDF delivers it on the staging thread as
     /// soon as `EvtProgramDma` returns (§3.1), nested in the caller of the staging.
     pub(crate) held: Option<(i32, u64)>,
-    /// `EvtProgramDma` was called for this initialisation (Learn forbids a later `Cancel`).
+    /// `EvtProgramDma` was called and returned for this initialisation (Learn forbids a later
+    /// `Cancel`).
     pub(crate) programmed_once: bool,
     /// Bus ranges the device may access for the mapped transfer (its SG elements); empty when
     /// no transfer is mapped. The "DMA after the end" rule checks device accesses against them.
@@ -239,7 +240,6 @@ impl Transaction {
     /// A transfer is mapped and its `EvtProgramDma` is about to run.
     const fn begin_staging(&mut self) {
         self.state = TxState::Transfer(Sub::Programmed);
-        self.programmed_once = true;
         self.staging = true;
     }
 
@@ -1264,6 +1264,9 @@ fn end_staging(id: Id) -> Option<(u64, i32, u64)> {
         }
         let t = s.tx(id)?;
         t.staging = false;
+        // From here the driver knows EvtProgramDma ran: a later Cancel breaks Learn's rule. (A
+        // Cancel on another processor while the callback is still running simply loses.)
+        t.programmed_once = true;
         let generation = t.generation;
         t.held
             .take()
