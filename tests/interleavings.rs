@@ -284,7 +284,7 @@ fn run_seed(seed: u64) -> Result<Tally, String> {
     let mut done: Vec<(usize, kmdf_sim::IoCompletion)> = Vec::new();
     for (index, irp) in irps.iter().enumerate() {
         let completion = machine
-            .completion(*irp)
+            .take_completion(*irp)
             .ok_or_else(|| format!("request {index} never completed"))?;
         done.push((index, completion));
     }

@@ -184,7 +184,7 @@ fn power_down_ends_the_transfer_in_flight_at_its_boundary_then_power_up_works() 
     assert_eq!(rig.machine.power_down(rig.device), status::SUCCESS);
     let done = rig
         .machine
-        .completion(irp)
+        .take_completion(irp)
         .expect("completed before D0 exit finished");
     // EvtIoStop(Suspend): the command in flight finishes, no further one starts.
     assert_eq!(done.status, status::CANCELLED);
@@ -206,7 +206,7 @@ fn surprise_removal_mid_transfer_completes_the_request_as_removed() {
     rig.machine.surprise_remove(device);
     let done = rig
         .machine
-        .completion(irp)
+        .take_completion(irp)
         .expect("completed during removal");
     assert!(
         matches!(done.status, status::DEVICE_REMOVED | status::CANCELLED),
@@ -220,7 +220,7 @@ fn surprise_removal_mid_transfer_completes_the_request_as_removed() {
     );
     let purged = rig
         .machine
-        .completion(queued)
+        .take_completion(queued)
         .expect("queued request purged");
     assert_eq!((purged.status, purged.information), (status::CANCELLED, 0));
     let report = rig.machine.unload();

@@ -23,7 +23,7 @@ pub mod mirror;
 pub(crate) mod sim;
 pub mod verifier;
 
-pub use machine::{DeviceHandle, DriverEntry, Irp, Machine, MachineConfig};
+pub use machine::{DeviceHandle, DriverEntry, Footprint, Irp, Machine, MachineConfig};
 pub use sim::hw::HardwareConfig;
 pub use sim::io::{IoCompletion, IoOp};
 pub use sim::rng::Rng;

@@ -10,7 +10,7 @@ use crate::sim::hw::{HardwareConfig, Model, Source};
 use crate::sim::io::{IoCompletion, IoOp};
 use crate::sim::objects::{DevicePower, Kind};
 use crate::sim::{self, Event, Irql, Policy, State, Stats, engine, with};
-use crate::verifier::{Report, Severity};
+use crate::verifier::{Finding, Report, Severity};
 
 /// A driver's `DriverEntry`.
 pub type DriverEntry = unsafe extern "system" fn(PDRIVER_OBJECT, PCUNICODE_STRING) -> NTSTATUS;
@@ -38,6 +38,34 @@ pub struct MachineConfig {
     pub hardware: Vec<HardwareConfig>,
     /// Record a human-readable trace of what happens.
     pub trace: bool,
+}
+
+/// Counts of what a machine holds ([`Machine::footprint`]).
+///
+/// In a run that collects its completions, none of these grows with the number of requests sent: each is bounded by what
+/// is in flight at once (or, for findings and the trace, by what the test asked for).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Footprint {
+    /// Requests sent and not completed.
+    pub open_irps: usize,
+    /// Completions not collected yet ([`Machine::take_completion`]).
+    pub uncollected_completions: usize,
+    /// Slots of the framework's handle table (live objects plus free slots kept for reuse).
+    pub object_slots: usize,
+    /// Framework objects alive.
+    pub live_objects: usize,
+    /// Blocks of simulated physical memory allocated.
+    pub memory_blocks: usize,
+    /// Page frames of simulated physical memory in use.
+    pub memory_frames: usize,
+    /// Events scheduled and not run yet.
+    pub events: usize,
+    /// Verifier findings.
+    pub findings: usize,
+    /// Trace lines (only when tracing).
+    pub trace_lines: usize,
+    /// Events in the device models' logs (each keeps its most recent events only).
+    pub device_log_events: usize,
 }
 
 /// A simulated machine. One may exist per thread at a time; it is not `Send`.
@@ -111,16 +139,17 @@ impl Machine {
     }
 
     /// Runs events until `irp` completes, the machine halts, or `limit_ns` of virtual time
-    /// pass; returns the completion if there is one.
+    /// pass; returns the completion if there is one. The completion is collected, as by
+    /// [`Machine::take_completion`]: the request leaves the machine.
     pub fn run_until_complete(&mut self, irp: Irp, limit_ns: u64) -> Option<IoCompletion> {
         let deadline = self.now() + limit_ns;
         loop {
-            if let Some(done) = self.completion(irp) {
+            if let Some(done) = self.take_completion(irp) {
                 return Some(done);
             }
             let next = engine::next_time();
             if next.is_none_or(|t| t > deadline) || !engine::step() {
-                return self.completion(irp);
+                return self.take_completion(irp);
             }
         }
     }
@@ -141,7 +170,7 @@ impl Machine {
     pub fn run_until_idle(&mut self, limit_ns: u64) {
         let deadline = self.now() + limit_ns;
         loop {
-            let busy = with(|s| s.irps.values().any(|i| i.completion.is_none()));
+            let busy = with(|s| !s.irps.is_empty());
             let next = engine::next_time();
             if !busy || next.is_none_or(|t| t > deadline) || !engine::step() {
                 break;
@@ -149,10 +178,43 @@ impl Machine {
         }
     }
 
-    /// The completion of a request, once it completed.
+    /// The completion of a request, once it completed, left in the machine: a later call (or
+    /// [`Machine::take_completion`]) sees it again. `None` before completion and after the
+    /// completion was collected.
     #[must_use]
     pub fn completion(&self, irp: Irp) -> Option<IoCompletion> {
-        with(|s| s.irps.get(&irp.0).and_then(|i| i.completion.clone()))
+        with(|s| s.completed.get(&irp.0).cloned())
+    }
+
+    /// Collects the completion of a request, once it completed: the request then leaves the
+    /// machine (its completion is returned once, later calls return `None`). A long run must
+    /// collect what it sends, or the completions it leaves behind pile up.
+    pub fn take_completion(&mut self, irp: Irp) -> Option<IoCompletion> {
+        with(|s| s.completed.remove(&irp.0))
+    }
+
+    /// How much state the machine holds, by kind: what a long run must keep flat.
+    #[must_use]
+    pub fn footprint(&self) -> Footprint {
+        with(|s| Footprint {
+            open_irps: s.irps.len(),
+            uncollected_completions: s.completed.len(),
+            object_slots: s.objects.slots(),
+            live_objects: s.objects.live(),
+            memory_blocks: s.mem.live_blocks(),
+            memory_frames: s.mem.live_frames(),
+            events: s.queue.len(),
+            findings: s.findings.len(),
+            trace_lines: s.trace.len(),
+            device_log_events: s
+                .hw
+                .iter()
+                .map(|h| match &h.model {
+                    Model::Edu(edu) => edu.log().len(),
+                    Model::System { controller, .. } => controller.log().len(),
+                })
+                .sum(),
+        })
     }
 
     /// Virtual time, in nanoseconds.
@@ -173,11 +235,27 @@ impl Machine {
         with(|s| s.halted)
     }
 
-    /// The findings so far.
+    /// The findings so far. After the first 10 000 non-fatal findings the rest are only
+    /// counted, in a last `FINDINGS` warning.
     #[must_use]
     pub fn report(&self) -> Report {
-        with(|s| Report {
-            findings: s.findings.clone(),
+        with(|s| {
+            let mut findings = s.findings.clone();
+            if s.findings_dropped > 0 {
+                findings.push(Finding {
+                    rule: "FINDINGS",
+                    severity: Severity::Warning,
+                    message: format!(
+                        "{} further finding(s) not kept: the first {} are above",
+                        s.findings_dropped,
+                        sim::FINDINGS_KEEP
+                    ),
+                    context: "report",
+                    time_ns: s.now,
+                    processor: None,
+                });
+            }
+            Report { findings }
         })
     }
 
@@ -365,12 +443,8 @@ impl Machine {
 
 /// The end-of-run checks.
 fn end_of_run(s: &mut State) {
-    let open: Vec<u64> = s
-        .irps
-        .iter()
-        .filter(|(_, i)| i.completion.is_none())
-        .map(|(id, _)| *id)
-        .collect();
+    let mut open: Vec<u64> = s.irps.keys().copied().collect();
+    open.sort_unstable();
     for irp in open {
         s.finding(
             "R1",
@@ -381,7 +455,6 @@ fn end_of_run(s: &mut State) {
     let left: Vec<String> = s
         .objects
         .iter()
-        .flatten()
         .filter(|o| o.driver_created)
         .map(|o| o.kind.name().to_string())
         .collect();
@@ -416,7 +489,6 @@ fn end_of_run(s: &mut State) {
     let open_buffers: usize = s
         .irps
         .values()
-        .filter(|irp| irp.completion.is_none())
         .map(|irp| usize::from(irp.system.is_some()) + usize::from(irp.user.is_some()))
         .sum();
     let leaked = s.mem.live_blocks().saturating_sub(open_buffers);
@@ -443,5 +515,44 @@ impl Drop for Machine {
     fn drop(&mut self) {
         sim::sched::teardown();
         sim::uninstall();
+    }
+}
+
+#[cfg(test)]
+#[expect(
+    clippy::missing_panics_doc,
+    reason = "tests panic to fail; check-private-items makes clippy ask #[test] fns for docs"
+)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn findings_beyond_the_cap_are_counted_and_fatal_ones_always_kept() {
+        let machine = Machine::new(MachineConfig::default());
+        with(|s| {
+            for n in 0..sim::FINDINGS_KEEP + 5 {
+                s.finding("R4", Severity::Error, format!("finding {n}"));
+            }
+        });
+        assert_eq!(machine.footprint().findings, sim::FINDINGS_KEEP);
+        assert!(!machine.halted());
+        with(|s| s.finding("T9", Severity::Fatal, "a bugcheck".into()));
+        assert!(machine.halted());
+        let report = machine.report();
+        assert_eq!(report.findings.len(), sim::FINDINGS_KEEP + 2);
+        assert_eq!(report.of("R4").len(), sim::FINDINGS_KEEP);
+        assert_eq!(
+            report.of("R4").last().map(|f| f.message.as_str()),
+            Some("finding 9999"),
+            "the first ones are kept"
+        );
+        assert!(report.has("T9"), "{:?}", report.findings.last());
+        let note = report.findings.last().expect("the count");
+        assert_eq!((note.rule, note.severity), ("FINDINGS", Severity::Warning));
+        assert!(
+            note.message.starts_with("5 further finding(s) not kept"),
+            "{}",
+            note.message
+        );
     }
 }

@@ -78,7 +78,10 @@ fn write_64k(knobs: Knobs) -> Run {
             buffers.push(buffer);
         }
     }
-    let done = rig.machine.completion(irp).expect("the write completes");
+    let done = rig
+        .machine
+        .take_completion(irp)
+        .expect("the write completes");
     let programs = events()
         .iter()
         .filter_map(|e| {

@@ -16,9 +16,12 @@ usage: edu-harness [--sim | --device] [--scenario NAME]... [--seed N]
                     info roundtrip ioctls invalid cancel concurrent stress, or all
   --seed N          seed of every random choice (decimal or 0x-hex)
   --iterations N    bound the stress scenario by iterations
-  --seconds S       bound the stress scenario by wall-clock seconds
-  --json            print one JSON object instead of the text report
-  --quiet           print only failures and the summary line
+  --seconds S       bound the stress scenario by wall-clock seconds (a soak); the report
+                    then adds the harness process's resident memory at the end of the run
+                    and its peak, on a line starting with memory:
+  --json            print one JSON object instead of the text report (its process_memory
+                    holds resident_end_bytes, resident_peak_bytes and their scope)
+  --quiet           print only failures and the summary (with --seconds, the memory line too)
   -h, --help        show this text
 
 Exit status: 0 when every scenario passed, 1 when any failed, 2 when the run could not start.";

@@ -7,6 +7,7 @@
 
 pub mod cli;
 pub mod client;
+pub mod memory;
 pub mod prng;
 pub mod report;
 pub mod ring;

@@ -6,7 +6,8 @@ use std::io::IsTerminal as _;
 use std::process::ExitCode;
 
 use edu_harness::cli::{self, Args, Backend, USAGE};
-use edu_harness::report::{self, RunReport};
+use edu_harness::memory;
+use edu_harness::report::{self, MemoryReport, RunReport};
 use edu_harness::scenario::{Config, Engine};
 use edu_harness::target::{Target, TargetError};
 
@@ -85,6 +86,12 @@ fn run(args: &Args, target: &mut dyn Target) -> ExitCode {
         outcomes.push(outcome);
     }
     drop(engine);
+    // Sampled before the end-of-run checks: with --sim, the simulated machine still holds
+    // whatever the run left in it.
+    let memory = memory::sample().map(|memory| MemoryReport {
+        memory,
+        scope: target.memory_scope(),
+    });
     let finish = target.finish().err().map(|error| error.to_string());
     let verdict = target.verdict();
     let summary = RunReport {
@@ -93,6 +100,7 @@ fn run(args: &Args, target: &mut dyn Target) -> ExitCode {
         outcomes: &outcomes,
         finish_error: finish.as_deref(),
         verdict: verdict.as_deref(),
+        memory,
     };
     if text {
         if let Some(finding) = &finish {
@@ -100,6 +108,9 @@ fn run(args: &Args, target: &mut dyn Target) -> ExitCode {
         }
         if let Some(verdict) = verdict.as_deref().filter(|_| !args.quiet) {
             println!("{name}: {verdict}");
+        }
+        if let Some(memory) = memory.filter(|_| args.seconds.is_some()) {
+            println!("{}", report::memory_line(&memory));
         }
         if summary.failed() > 0 {
             println!("replay with: --seed {:#x}", args.seed);

@@ -2,6 +2,7 @@
 
 use core::fmt::Write as _;
 
+use crate::memory::ProcessMemory;
 use crate::scenario::Outcome;
 
 /// The closing line, exactly `N passed, M failed` (CI parses this form).
@@ -77,7 +78,39 @@ pub fn json_string(text: &str) -> String {
     out
 }
 
+/// The harness's resident memory after the scenarios ran, and what it covers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MemoryReport<'a> {
+    /// The figures ([`crate::memory::sample`]), taken after the last scenario and before the
+    /// end-of-run checks (with `--sim`: while the simulated machine still holds everything the
+    /// run left in it).
+    pub memory: ProcessMemory,
+    /// What the figures cover ([`crate::target::Target::memory_scope`]).
+    pub scope: &'a str,
+}
+
+/// The text report's memory line (printed for `--seconds` runs), e.g.
+/// `memory: resident 41.2 MiB, peak 43.0 MiB at the end of the run (the harness process,
+/// simulated machine included)`.
+#[must_use]
+pub fn memory_line(memory: &MemoryReport<'_>) -> String {
+    format!(
+        "memory: {} at the end of the run ({})",
+        memory.memory, memory.scope
+    )
+}
+
 /// Everything the `--json` object carries.
+///
+/// Fields: `target`, `seed`, `passed`, `failed`, `summary` (the text summary line), `finish`
+/// (the end-of-run finding or `null`), `verdict`, `process_memory`, and per scenario `name`,
+/// `passed`, `bytes`, `fragments`, `elapsed_ms`, `throughput_bps`, `virtual_ms`, `message`.
+/// `process_memory` is `null` where the system does not report memory, else
+/// `{"resident_end_bytes": N, "resident_peak_bytes": N or null, "scope": "..."}`: this
+/// process's resident bytes after the last scenario (Linux `VmRSS`, Windows working set), the
+/// most it had resident at once (Linux `VmHWM`, Windows peak working set), and what that covers
+/// (with `--sim` the simulated machine is part of the process; with `--device` the driver's
+/// kernel memory is not).
 #[derive(Debug)]
 pub struct RunReport<'a> {
     /// Backend name.
@@ -90,6 +123,8 @@ pub struct RunReport<'a> {
     pub finish_error: Option<&'a str>,
     /// The backend's closing remark ([`crate::target::Target::verdict`]), if any.
     pub verdict: Option<&'a str>,
+    /// The harness's memory after the scenarios, where the system reports it.
+    pub memory: Option<MemoryReport<'a>>,
 }
 
 impl RunReport<'_> {
@@ -113,7 +148,8 @@ impl RunReport<'_> {
             out,
             concat!(
                 "\"target\":{},\"seed\":{},\"passed\":{},\"failed\":{},",
-                "\"summary\":{},\"finish\":{},\"verdict\":{},\"scenarios\":["
+                "\"summary\":{},\"finish\":{},\"verdict\":{},\"process_memory\":{},",
+                "\"scenarios\":["
             ),
             json_string(self.target),
             self.seed,
@@ -123,6 +159,8 @@ impl RunReport<'_> {
             self.finish_error
                 .map_or_else(|| "null".to_owned(), json_string),
             self.verdict.map_or_else(|| "null".to_owned(), json_string),
+            self.memory
+                .map_or_else(|| "null".to_owned(), |m| memory_json(&m)),
         );
         for (i, o) in self.outcomes.iter().enumerate() {
             if i > 0 {
@@ -151,6 +189,19 @@ impl RunReport<'_> {
         out.push_str("]}");
         out
     }
+}
+
+/// The `process_memory` object of the `--json` report.
+fn memory_json(memory: &MemoryReport<'_>) -> String {
+    format!(
+        "{{\"resident_end_bytes\":{},\"resident_peak_bytes\":{},\"scope\":{}}}",
+        memory.memory.resident_bytes,
+        memory
+            .memory
+            .peak_resident_bytes
+            .map_or_else(|| "null".to_owned(), |peak| peak.to_string()),
+        json_string(memory.scope)
+    )
 }
 
 #[cfg(test)]
@@ -225,6 +276,7 @@ mod tests {
             outcomes: &outcomes,
             finish_error: Some("leak"),
             verdict: Some("verifier: 1 finding(s)"),
+            memory: None,
         };
         assert_eq!((report.passed(), report.failed()), (1, 2));
         let json = report.to_json();
@@ -246,6 +298,58 @@ mod tests {
             "{json}"
         );
         assert!(json.ends_with("}]}"), "{json}");
+        assert!(json.contains(",\"process_memory\":null,"), "{json}");
+    }
+
+    #[test]
+    fn memory_is_labelled_in_text_and_json() {
+        let memory = MemoryReport {
+            memory: ProcessMemory {
+                resident_bytes: 40 << 20,
+                peak_resident_bytes: Some(41 << 20),
+            },
+            scope: "the harness process, simulated machine included",
+        };
+        assert_eq!(
+            memory_line(&memory),
+            "memory: resident 40.0 MiB, peak 41.0 MiB at the end of the run (the harness \
+             process, simulated machine included)"
+        );
+        let outcomes = [outcome("stress", true, None)];
+        let report = RunReport {
+            target: "simulator",
+            seed: 1,
+            outcomes: &outcomes,
+            finish_error: None,
+            verdict: None,
+            memory: Some(memory),
+        };
+        let json = report.to_json();
+        assert!(
+            json.contains(concat!(
+                "\"verdict\":null,\"process_memory\":{\"resident_end_bytes\":41943040,",
+                "\"resident_peak_bytes\":42991616,\"scope\":\"the harness process, simulated ",
+                "machine included\"},\"scenarios\":[{"
+            )),
+            "{json}"
+        );
+        let no_peak = RunReport {
+            memory: Some(MemoryReport {
+                memory: ProcessMemory {
+                    resident_bytes: 4096,
+                    peak_resident_bytes: None,
+                },
+                scope: "x",
+            }),
+            ..report
+        };
+        assert!(
+            no_peak
+                .to_json()
+                .contains("{\"resident_end_bytes\":4096,\"resident_peak_bytes\":null,"),
+            "{}",
+            no_peak.to_json()
+        );
     }
 
     #[test]

@@ -259,6 +259,10 @@ impl Target for SimTarget {
         Some(self.now_ns())
     }
 
+    fn memory_scope(&self) -> &'static str {
+        "the harness process, simulated machine included"
+    }
+
     fn verdict(&self) -> Option<String> {
         let counters = self.machine.stats();
         let when = if self.unloaded.is_some() {

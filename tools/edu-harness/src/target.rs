@@ -185,6 +185,12 @@ pub trait Target {
         None
     }
 
+    /// What the harness's resident-memory figure covers with this backend, for the report.
+    /// The default (the real device): the harness alone, not the driver.
+    fn memory_scope(&self) -> &'static str {
+        "the harness process only, not the driver's kernel memory"
+    }
+
     /// One line about the backend's state for the report (the simulator: the verifier's
     /// verdict and the virtual time); `None` (the default) when there is nothing to add.
     fn verdict(&self) -> Option<String> {

@@ -623,7 +623,7 @@ impl Edu {
         if self.presence != Presence::Alive {
             return;
         }
-        self.log.push(EduEvent::FaultInjected(fault));
+        super::log_event(&mut self.log, EduEvent::FaultInjected(fault));
         match fault {
             EduFault::StuckEngine => self.pending_faults.stuck = true,
             EduFault::Hang { ns } => self.pending_faults.hang_ns = Some(ns),
@@ -641,7 +641,7 @@ impl Edu {
                     effects.push(Effect::IntxDeassert);
                     IrqSignal::IntxPulse
                 };
-                self.log.push(EduEvent::SpuriousInterrupt { signal });
+                super::log_event(&mut self.log, EduEvent::SpuriousInterrupt { signal });
             }
             EduFault::SurpriseRemoval => {
                 self.presence = Presence::Removed;
@@ -708,7 +708,8 @@ impl Edu {
         self.fatal.as_deref()
     }
 
-    /// The event log, oldest first.
+    /// The event log, oldest first: the most recent events only, at least
+    /// [`super::LOG_KEEP`] of them.
     #[must_use]
     pub fn log(&self) -> &[EduEvent] {
         &self.log
@@ -727,12 +728,15 @@ impl Edu {
     }
 
     fn ignored(&mut self, offset: u64, size: u8, value: u64, reason: IgnoredWrite) {
-        self.log.push(EduEvent::WriteIgnored {
-            offset,
-            size,
-            value,
-            reason,
-        });
+        super::log_event(
+            &mut self.log,
+            EduEvent::WriteIgnored {
+                offset,
+                size,
+                value,
+                reason,
+            },
+        );
     }
 
     fn write_command(&mut self, offset: u64, size: u8, value: u64, effects: &mut Vec<Effect>) {
@@ -746,12 +750,15 @@ impl Edu {
         }
         self.dma.cmd = value;
         self.active_faults = mem::take(&mut self.pending_faults);
-        self.log.push(EduEvent::DmaStarted {
-            command: value,
-            src: self.dma.src,
-            dst: self.dma.dst,
-            count: self.dma.count,
-        });
+        super::log_event(
+            &mut self.log,
+            EduEvent::DmaStarted {
+                command: value,
+                src: self.dma.src,
+                dst: self.dma.dst,
+                count: self.dma.count,
+            },
+        );
         effects.push(Effect::ArmTimer {
             token: Self::TOKEN_DMA,
             delay_ns: self.config.dma_delay_ns,
@@ -786,12 +793,15 @@ impl Edu {
     fn raise(&mut self, cause: u32, source: RaiseSource, effects: &mut Vec<Effect>) {
         self.irq_status |= cause;
         let signal = self.signal(effects);
-        self.log.push(EduEvent::Raise {
-            cause,
-            source,
-            status: self.irq_status,
-            signal,
-        });
+        super::log_event(
+            &mut self.log,
+            EduEvent::Raise {
+                cause,
+                source,
+                status: self.irq_status,
+                signal,
+            },
+        );
     }
 
     fn acknowledge(&mut self, value: u32, effects: &mut Vec<Effect>) {
@@ -801,11 +811,14 @@ impl Edu {
             self.intx_level = false;
             effects.push(Effect::IntxDeassert);
         }
-        self.log.push(EduEvent::Ack {
-            value,
-            status: self.irq_status,
-            intx_lowered: lower,
-        });
+        super::log_event(
+            &mut self.log,
+            EduEvent::Ack {
+                value,
+                status: self.irq_status,
+                intx_lowered: lower,
+            },
+        );
     }
 
     fn finish_factorial(&mut self, effects: &mut Vec<Effect>) {
@@ -816,7 +829,7 @@ impl Edu {
         let result = (1..=input).fold(1_u32, u32::wrapping_mul);
         self.factorial = result;
         self.status &= !STATUS_COMPUTING;
-        self.log.push(EduEvent::FactorialDone { input, result });
+        super::log_event(&mut self.log, EduEvent::FactorialDone { input, result });
         if self.status & STATUS_IRQ_FACTORIAL != 0 {
             self.raise(IRQ_FACTORIAL, RaiseSource::Factorial, effects);
         }
@@ -872,12 +885,12 @@ impl Edu {
 
         if faults.stuck {
             record.outcome = EduDmaOutcome::Stuck;
-            self.log.push(EduEvent::Dma(record));
+            super::log_event(&mut self.log, EduEvent::Dma(record));
             return;
         }
         if let Some(ns) = faults.hang_ns {
             record.outcome = EduDmaOutcome::Hung;
-            self.log.push(EduEvent::Dma(record));
+            super::log_event(&mut self.log, EduEvent::Dma(record));
             effects.push(Effect::ArmTimer {
                 token: Self::TOKEN_UNHANG,
                 delay_ns: ns,
@@ -888,7 +901,7 @@ impl Edu {
         let span = self.check_range(&mut record);
         if record.range == RangeCheck::Aborted {
             record.outcome = EduDmaOutcome::Aborted;
-            self.log.push(EduEvent::Dma(record));
+            super::log_event(&mut self.log, EduEvent::Dma(record));
             return;
         }
         if let Some((dev_start, len)) = span {
@@ -902,7 +915,7 @@ impl Edu {
 
         self.dma.cmd &= !CMD_RUN;
         self.bytes_moved = self.bytes_moved.saturating_add(record.bytes_copied);
-        self.log.push(EduEvent::Dma(record));
+        super::log_event(&mut self.log, EduEvent::Dma(record));
         if cmd & CMD_IRQ != 0 {
             self.dma_done_interrupt(faults, effects);
         }
@@ -947,12 +960,15 @@ impl Edu {
     fn dma_done_interrupt(&mut self, faults: DmaFaults, effects: &mut Vec<Effect>) {
         if faults.lost {
             self.irq_status |= IRQ_DMA;
-            self.log.push(EduEvent::Raise {
-                cause: IRQ_DMA,
-                source: RaiseSource::Dma,
-                status: self.irq_status,
-                signal: IrqSignal::Suppressed,
-            });
+            super::log_event(
+                &mut self.log,
+                EduEvent::Raise {
+                    cause: IRQ_DMA,
+                    source: RaiseSource::Dma,
+                    status: self.irq_status,
+                    signal: IrqSignal::Suppressed,
+                },
+            );
         } else if let Some(extra_ns) = faults.late_ns {
             let token = self.next_late_token;
             self.next_late_token = self.next_late_token.wrapping_add(1);

@@ -73,6 +73,21 @@ pub enum Effect {
     Msi,
 }
 
+/// Events a model's log keeps at least: the most recent ones.
+///
+/// The log holds between this many and twice this many events, so a long run's logs stay bounded while a test still sees every
+/// event of the requests it is looking at.
+pub const LOG_KEEP: usize = 4096;
+
+/// Appends an event to a model's log, forgetting the oldest [`LOG_KEEP`] events once it holds
+/// twice that many (amortised O(1) per event).
+pub(crate) fn log_event<T>(log: &mut Vec<T>, event: T) {
+    if log.len() >= 2 * LOG_KEEP {
+        log.drain(..LOG_KEEP);
+    }
+    log.push(event);
+}
+
 /// A sparse, byte-granular memory for the models' unit tests.
 #[cfg(test)]
 mod test_support {
@@ -127,5 +142,33 @@ mod test_support {
             }
             Ok(())
         }
+    }
+}
+
+#[cfg(test)]
+#[expect(
+    clippy::missing_panics_doc,
+    reason = "tests panic to fail; check-private-items makes clippy ask #[test] fns for docs"
+)]
+mod tests {
+    use super::{LOG_KEEP, log_event};
+
+    #[test]
+    fn a_log_keeps_its_most_recent_events_and_stays_bounded() {
+        let mut log = Vec::new();
+        let total = 5 * LOG_KEEP + 7;
+        for event in 0..total {
+            log_event(&mut log, event);
+            assert!(log.len() <= 2 * LOG_KEEP, "after {event}: {}", log.len());
+        }
+        assert!(log.len() >= LOG_KEEP);
+        // The newest events, oldest first, none missing in between.
+        let first = total - log.len();
+        assert!(log.iter().copied().eq(first..total));
+        assert!(
+            log.capacity() <= 4 * LOG_KEEP,
+            "capacity {}",
+            log.capacity()
+        );
     }
 }

@@ -658,11 +658,14 @@ impl DmaController {
             self.chunk_delay_ns(first)
         };
         effects.push(Effect::ArmTimer { token, delay_ns });
-        self.log.push(ControllerEvent::Started {
-            channel,
-            spec,
-            fault,
-        });
+        super::log_event(
+            &mut self.log,
+            ControllerEvent::Started {
+                channel,
+                spec,
+                fault,
+            },
+        );
         Ok(())
     }
 
@@ -700,11 +703,14 @@ impl DmaController {
                 started: true,
             },
         };
-        self.log.push(ControllerEvent::Stopped {
-            channel,
-            bytes: outcome.bytes,
-            already_finished: outcome.already_finished,
-        });
+        super::log_event(
+            &mut self.log,
+            ControllerEvent::Stopped {
+                channel,
+                bytes: outcome.bytes,
+                already_finished: outcome.already_finished,
+            },
+        );
         outcome
     }
 
@@ -742,10 +748,13 @@ impl DmaController {
         }
 
         let failed = if data_port.is_some_and(|port| port != t.spec.device_addr) {
-            self.log.push(ControllerEvent::WrongDeviceAddress {
-                channel,
-                device_addr: t.spec.device_addr,
-            });
+            super::log_event(
+                &mut self.log,
+                ControllerEvent::WrongDeviceAddress {
+                    channel,
+                    device_addr: t.spec.device_addr,
+                },
+            );
             true
         } else {
             let n = chunk.min(t.limit.saturating_sub(t.moved));
@@ -754,7 +763,7 @@ impl DmaController {
             t.moved = t.moved.saturating_add(done);
             self.bytes_moved = self.bytes_moved.saturating_add(u64::from(done));
             if let Some(fault) = fault {
-                self.log.push(ControllerEvent::BusFault { channel, fault });
+                super::log_event(&mut self.log, ControllerEvent::BusFault { channel, fault });
             }
             fault.is_some()
         };
@@ -773,10 +782,13 @@ impl DmaController {
                 EndAction::Error => CompletionStatus::Error,
                 EndAction::Stall => {
                     ch.slot = Slot::Stalled(t);
-                    self.log.push(ControllerEvent::Stalled {
-                        channel,
-                        bytes: t.moved,
-                    });
+                    super::log_event(
+                        &mut self.log,
+                        ControllerEvent::Stalled {
+                            channel,
+                            bytes: t.moved,
+                        },
+                    );
                     return;
                 }
             }
@@ -791,7 +803,7 @@ impl DmaController {
             bytes: u64::from(t.moved),
         };
         self.completions.push_back(completion);
-        self.log.push(ControllerEvent::Finished(completion));
+        super::log_event(&mut self.log, ControllerEvent::Finished(completion));
     }
 
     /// The oldest completion not yet taken, if any.
@@ -822,7 +834,8 @@ impl DmaController {
         self.bytes_moved
     }
 
-    /// The event log, oldest first.
+    /// The event log, oldest first: the most recent events only, at least
+    /// [`super::LOG_KEEP`] of them.
     #[must_use]
     pub fn log(&self) -> &[ControllerEvent] {
         &self.log

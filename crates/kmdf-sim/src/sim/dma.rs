@@ -1014,7 +1014,7 @@ impl State {
     /// every common buffer.
     pub(crate) fn dma_windows(&self) -> Vec<(u64, u64)> {
         let mut out = Vec::new();
-        for object in self.objects.iter().flatten() {
+        for object in self.objects.iter() {
             match &object.kind {
                 Kind::Transaction(t) => out.extend(t.windows.iter().copied()),
                 Kind::CommonBuffer(c) => {

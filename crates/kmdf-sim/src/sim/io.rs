@@ -93,7 +93,8 @@ pub struct IoCompletion {
     pub time_ns: u64,
 }
 
-/// An I/O request packet the test sent.
+/// An I/O request packet the test sent, until it completes (its completion then waits in
+/// `State::completed` until the test collects it).
 pub(crate) struct Irp {
     pub(crate) op: IoOp,
     /// System buffer (buffered I/O, IOCTL input).
@@ -102,7 +103,6 @@ pub(crate) struct Irp {
     pub(crate) user: Option<(BlockId, usize)>,
     pub(crate) request: Option<Id>,
     pub(crate) cancel: bool,
-    pub(crate) completion: Option<IoCompletion>,
     /// A read or write on a device with neither I/O: the buffer is the caller's virtual
     /// address only (no MDL, no system buffer), kept in `system` for the simulator's access.
     pub(crate) neither: bool,
@@ -249,7 +249,6 @@ impl State {
                 user,
                 request: None,
                 cancel: false,
-                completion: None,
                 neither: io_type == _WDF_DEVICE_IO_TYPE::WdfDeviceIoNeither
                     && matches!(op, IoOp::Read { .. } | IoOp::Write { .. }),
             },
@@ -448,14 +447,14 @@ impl State {
         self.kick_queue(queue);
     }
 
-    /// Completes an IRP towards user mode: copies back buffered output, records the result,
-    /// frees its buffers.
+    /// Completes an IRP towards user mode: copies back buffered output, frees its buffers and
+    /// its record, and keeps only the result until the test collects it.
     pub(crate) fn finish_irp(&mut self, irp_id: u64, status: NTSTATUS, information: u64) {
         let now = self.now;
-        let Some(irp) = self.irps.get_mut(&irp_id) else {
+        let Some(irp) = self.irps.remove(&irp_id) else {
             return;
         };
-        let (system, user) = (irp.system.take(), irp.user.take());
+        let (system, user) = (irp.system, irp.user);
         let out_len = match &irp.op {
             IoOp::Read { len } => *len,
             IoOp::Ioctl { output_len, .. } => *output_len,
@@ -484,15 +483,15 @@ impl State {
         for (block, _) in [system, user].into_iter().flatten() {
             self.mem.free(block);
         }
-        if let Some(irp) = self.irps.get_mut(&irp_id) {
-            irp.request = None;
-            irp.completion = Some(IoCompletion {
+        self.completed.insert(
+            irp_id,
+            IoCompletion {
                 status,
                 information,
                 output,
                 time_ns: now,
-            });
-        }
+            },
+        );
         self.stats.completions += 1;
         self.log(|| {
             format!("IRP {irp_id} completed: status {status:#010x}, information {information}")
@@ -501,10 +500,8 @@ impl State {
 
     /// The test cancels an IRP (`CancelIoEx`).
     pub(crate) fn cancel_irp(&mut self, irp_id: u64) -> Option<(Id, PFN_WDF_REQUEST_CANCEL)> {
+        // A completed IRP is no longer here: cancelling it does nothing.
         let irp = self.irps.get_mut(&irp_id)?;
-        if irp.completion.is_some() {
-            return None;
-        }
         irp.cancel = true;
         let request = irp.request?;
         let (state, queue, routine) = {

@@ -120,6 +120,11 @@ impl PhysMem {
         self.blocks.len()
     }
 
+    /// Number of page frames in use.
+    pub(crate) fn live_frames(&self) -> usize {
+        self.frames.len()
+    }
+
     fn is_free_run(&self, start: u64, pages: u64) -> bool {
         self.frames.range(start..start + pages).next().is_none()
     }

@@ -25,9 +25,14 @@ use std::collections::{BTreeMap, HashMap};
 
 use crate::mirror::types::PFN_WDF_REQUEST_CANCEL;
 use crate::verifier::{Finding, Severity};
+use io::IoCompletion;
 use mem::PhysMem;
-use objects::{Id, Object};
+use objects::{Id, Objects};
 use rng::Rng;
+
+/// Non-fatal findings a machine keeps: a driver that breaks a rule on every request of a long
+/// run reports the first ones and a count of the rest, instead of growing without bound.
+pub(crate) const FINDINGS_KEEP: usize = 10_000;
 
 /// Interrupt request levels the simulator distinguishes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -171,15 +176,21 @@ pub(crate) struct State {
     pub(crate) irql: Irql,
     pub(crate) held: Vec<Held>,
     pub(crate) context: Vec<&'static str>,
-    pub(crate) objects: Vec<Option<Object>>,
+    pub(crate) objects: Objects,
     pub(crate) findings: Vec<Finding>,
+    /// Non-fatal findings not kept because [`FINDINGS_KEEP`] were kept already.
+    pub(crate) findings_dropped: u64,
     pub(crate) halted: bool,
     pub(crate) mem: PhysMem,
     pub(crate) hw: Vec<hw::Hardware>,
     pub(crate) driver: Option<Id>,
     pub(crate) inits: HashMap<usize, objects::DeviceInit>,
     pub(crate) next_init: usize,
+    /// IRPs sent and not completed yet.
     pub(crate) irps: HashMap<u64, io::Irp>,
+    /// Completions the test has not collected yet (`Machine::take_completion`); a collected
+    /// IRP leaves the machine.
+    pub(crate) completed: HashMap<u64, IoCompletion>,
     pub(crate) next_irp: u64,
     pub(crate) stats: Stats,
     pub(crate) trace: Vec<String>,
@@ -222,8 +233,9 @@ impl State {
             irql: Irql::Passive,
             held: Vec::new(),
             context: Vec::new(),
-            objects: Vec::new(),
+            objects: Objects::new(),
             findings: Vec::new(),
+            findings_dropped: 0,
             halted: false,
             mem: PhysMem::new(),
             hw: Vec::new(),
@@ -231,6 +243,7 @@ impl State {
             inits: HashMap::new(),
             next_init: 1,
             irps: HashMap::new(),
+            completed: HashMap::new(),
             next_irp: 1,
             stats: Stats::default(),
             trace: Vec::new(),
@@ -267,6 +280,9 @@ impl State {
         }
         if severity == Severity::Fatal {
             self.halted = true;
+        } else if self.findings.len() >= FINDINGS_KEEP {
+            self.findings_dropped += 1;
+            return;
         }
         self.findings.push(finding);
     }

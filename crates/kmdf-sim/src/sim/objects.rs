@@ -1,6 +1,12 @@
 //! Framework objects: the handle table, parent/child links, typed contexts and deletion.
+//!
+//! The handle table reuses the slots of deleted objects, so a long run holds as many slots as
+//! it ever had objects alive at once (plus a small quarantine), not one per object it ever
+//! created. An [`Id`] carries its slot's generation: deleting an object bumps the generation,
+//! so every id and handle of the deleted object stops resolving (a stale handle is still
+//! `BADHANDLE`, a stale event finds no object) even after the slot holds a new object.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 
 use super::{State, dma, io};
 use crate::mirror::types::{GUID, PFN_WDF_INTERRUPT_DPC, PFN_WDF_INTERRUPT_ISR};
@@ -11,13 +17,141 @@ use crate::mirror::types::{
 use crate::mirror::types::{PFN_WDF_DRIVER_DEVICE_ADD, PFN_WDF_DRIVER_UNLOAD, PFN_WDF_TIMER};
 use crate::verifier::Severity;
 
-/// Index of an object in the handle table.
+/// An object's identity: its slot in the handle table (low [`SLOT_BITS`] bits) and the slot's
+/// generation when the object was created (the bits above).
 pub(crate) type Id = usize;
 
-/// First handle value; handles are `BASE + id * STRIDE`, so they look like pointers and a
-/// small integer or a null is never a valid handle.
+/// First handle value.
+///
+/// Handles are `BASE + id * STRIDE`, so they look like pointers and a small integer or a null
+/// is never a valid handle. The largest id (`2^36 - 1`) gives a handle
+/// below `0x7E00_0000_0000`, still a canonical user-mode address.
 const BASE: usize = 0x0000_7A00_0000_0000;
 const STRIDE: usize = 0x40;
+
+/// Bits of an [`Id`] that number the slot: at most 2^20 objects alive at once.
+const SLOT_BITS: u32 = 20;
+/// Slots the table may hold.
+const MAX_SLOTS: usize = 1 << SLOT_BITS;
+/// Generations a slot counts through before the count wraps to 0.
+const GENERATIONS: usize = 1 << 16;
+/// Free slots held back from reuse.
+///
+/// Freed slots wait, oldest reused first, until more than this many are free: a slot is then
+/// reused at most once per `QUARANTINE` deletions, so a stale handle resolves to a new object
+/// only after `GENERATIONS * QUARANTINE` (2^26) deletions, far beyond any driver's bug.
+const QUARANTINE: usize = 1024;
+
+/// The slot part of an id.
+const fn slot_of(id: Id) -> usize {
+    id & (MAX_SLOTS - 1)
+}
+
+/// The generation part of an id.
+const fn generation_of(id: Id) -> usize {
+    id >> SLOT_BITS
+}
+
+/// One entry of the handle table.
+struct Slot {
+    generation: usize,
+    object: Option<Object>,
+}
+
+/// The handle table: objects by slot, and the slots free for reuse.
+pub(crate) struct Objects {
+    slots: Vec<Slot>,
+    free: VecDeque<usize>,
+    live: usize,
+}
+
+impl Objects {
+    pub(crate) const fn new() -> Self {
+        Self {
+            slots: Vec::new(),
+            free: VecDeque::new(),
+            live: 0,
+        }
+    }
+
+    /// Stores an object in a free (or new) slot; returns its id.
+    fn insert(&mut self, object: Object) -> Id {
+        let reuse = if self.free.len() > QUARANTINE || self.slots.len() >= MAX_SLOTS {
+            self.free.pop_front()
+        } else {
+            None
+        };
+        let slot = match reuse {
+            Some(slot) => slot,
+            None => self.grow(),
+        };
+        let generation = self.slots.get(slot).map_or(0, |s| s.generation);
+        if let Some(entry) = self.slots.get_mut(slot) {
+            entry.object = Some(object);
+        }
+        self.live += 1;
+        (generation << SLOT_BITS) | slot
+    }
+
+    /// Appends an empty slot; returns its number.
+    ///
+    /// # Panics
+    /// With 2^20 objects alive at once: a runaway test, not a state worth simulating.
+    fn grow(&mut self) -> usize {
+        assert!(
+            self.slots.len() < MAX_SLOTS,
+            "kmdf-sim: more than {MAX_SLOTS} framework objects alive at once"
+        );
+        self.slots.push(Slot {
+            generation: 0,
+            object: None,
+        });
+        self.slots.len() - 1
+    }
+
+    fn get(&self, id: Id) -> Option<&Object> {
+        self.slots
+            .get(slot_of(id))
+            .filter(|s| s.generation == generation_of(id))
+            .and_then(|s| s.object.as_ref())
+    }
+
+    fn get_mut(&mut self, id: Id) -> Option<&mut Object> {
+        self.slots
+            .get_mut(slot_of(id))
+            .filter(|s| s.generation == generation_of(id))
+            .and_then(|s| s.object.as_mut())
+    }
+
+    /// Takes the object out; its id (and handle) dies with it and the slot becomes free.
+    fn take(&mut self, id: Id) -> Option<Object> {
+        let slot = slot_of(id);
+        let entry = self
+            .slots
+            .get_mut(slot)
+            .filter(|s| s.generation == generation_of(id))?;
+        let object = entry.object.take()?;
+        entry.generation = (entry.generation + 1) % GENERATIONS;
+        self.free.push_back(slot);
+        self.live -= 1;
+        Some(object)
+    }
+
+    /// The live objects, in slot order.
+    pub(crate) fn iter(&self) -> impl Iterator<Item = &Object> {
+        self.slots.iter().filter_map(|s| s.object.as_ref())
+    }
+
+    /// Slots the table holds (live objects plus free slots).
+    pub(crate) const fn slots(&self) -> usize {
+        self.slots.len()
+    }
+
+    /// Objects alive.
+    pub(crate) const fn live(&self) -> usize {
+        self.live
+    }
+}
 
 /// Handle value of an object.
 pub(crate) const fn handle(id: Id) -> usize {
@@ -161,8 +295,7 @@ pub(crate) struct Timer {
 impl State {
     /// Creates an object and links it to its parent.
     pub(crate) fn create(&mut self, kind: Kind, parent: Option<Id>, driver_created: bool) -> Id {
-        let id = self.objects.len();
-        self.objects.push(Some(Object {
+        let id = self.objects.insert(Object {
             kind,
             parent,
             children: Vec::new(),
@@ -170,7 +303,7 @@ impl State {
             cleanup: None,
             destroy: None,
             driver_created,
-        }));
+        });
         if let Some(parent) = parent.and_then(|p| self.obj_mut(p)) {
             parent.children.push(id);
         }
@@ -181,11 +314,11 @@ impl State {
     }
 
     pub(crate) fn obj(&self, id: Id) -> Option<&Object> {
-        self.objects.get(id).and_then(Option::as_ref)
+        self.objects.get(id)
     }
 
     pub(crate) fn obj_mut(&mut self, id: Id) -> Option<&mut Object> {
-        self.objects.get_mut(id).and_then(Option::as_mut)
+        self.objects.get_mut(id)
     }
 
     /// Resolves a handle, reporting `WDF_INVALID_HANDLE` (bugcheck 0x10D/0x5) when it is not
@@ -305,10 +438,130 @@ impl State {
 
     /// Removes an object from the table (after its cleanup callback ran) and unlinks it.
     pub(crate) fn remove(&mut self, id: Id) -> Option<Object> {
-        let object = self.objects.get_mut(id).and_then(Option::take)?;
+        let object = self.objects.take(id)?;
         if let Some(parent) = object.parent.and_then(|p| self.obj_mut(p)) {
             parent.children.retain(|c| *c != id);
         }
         Some(object)
+    }
+}
+
+#[cfg(test)]
+#[expect(
+    clippy::missing_panics_doc,
+    reason = "tests panic to fail; check-private-items makes clippy ask #[test] fns for docs"
+)]
+mod tests {
+    use super::*;
+    use crate::sim::Policy;
+
+    fn lock(s: &mut State) -> Id {
+        s.create(Kind::SpinLock { holder: false }, None, true)
+    }
+
+    #[test]
+    fn a_deleted_object_handle_is_badhandle_even_after_its_slot_is_reused() {
+        let mut s = State::new(1, Policy::default());
+        let first = lock(&mut s);
+        assert_eq!(s.resolve(handle(first), "test", "WDFSPINLOCK"), Some(first));
+        assert!(s.remove(first).is_some());
+        assert!(s.remove(first).is_none(), "removed once");
+        // Churn until the slot of `first` holds a new object.
+        let mut reused = None;
+        for _ in 0..4 * QUARANTINE {
+            let id = lock(&mut s);
+            if slot_of(id) == slot_of(first) {
+                reused = Some(id);
+                break;
+            }
+            s.remove(id);
+        }
+        let reused = reused.expect("the slot is reused once the quarantine is full");
+        assert_ne!(reused, first, "a new generation, so a new id and handle");
+        assert_eq!(generation_of(reused), generation_of(first) + 1);
+        assert!(s.obj(first).is_none(), "the stale id finds nothing");
+        assert!(s.findings.is_empty());
+        assert_eq!(
+            s.resolve(handle(first), "WdfSpinLockAcquire", "WDFSPINLOCK"),
+            None
+        );
+        let finding = s.findings.last().expect("a finding");
+        assert_eq!(
+            (finding.rule, finding.severity),
+            ("BADHANDLE", Severity::Fatal)
+        );
+        assert!(
+            finding.message.contains("not a live WDFSPINLOCK"),
+            "{finding}"
+        );
+        assert_eq!(
+            s.resolve(handle(reused), "test", "WDFSPINLOCK"),
+            Some(reused),
+            "the new object's handle works"
+        );
+    }
+
+    #[test]
+    fn the_table_holds_what_is_alive_at_once_plus_the_quarantine() {
+        let mut s = State::new(2, Policy::default());
+        let kept: Vec<Id> = (0..3).map(|_| lock(&mut s)).collect();
+        for round in 0..20 * QUARANTINE {
+            let a = lock(&mut s);
+            let b = lock(&mut s);
+            s.remove(a);
+            s.remove(b);
+            assert!(
+                s.objects.slots() <= kept.len() + QUARANTINE + 2,
+                "round {round}: {} slots",
+                s.objects.slots()
+            );
+        }
+        assert_eq!(s.objects.live(), kept.len());
+        assert_eq!(s.objects.iter().count(), kept.len());
+        for id in kept {
+            assert!(s.obj(id).is_some(), "live objects keep their ids");
+        }
+        assert_eq!(s.stats.objects_created, 3 + 40 * QUARANTINE as u64);
+    }
+
+    #[test]
+    fn generations_wrap_and_handles_stay_in_the_pointer_like_range() {
+        let largest = ((GENERATIONS - 1) << SLOT_BITS) | (MAX_SLOTS - 1);
+        assert!(handle(largest) < 0x0000_7E00_0000_0000);
+        assert_eq!(id_of(handle(largest)), Some(largest));
+        let mut table = Objects::new();
+        let make = || Object {
+            kind: Kind::SpinLock { holder: false },
+            parent: None,
+            children: Vec::new(),
+            context: None,
+            cleanup: None,
+            destroy: None,
+            driver_created: false,
+        };
+        let old = table.insert(make());
+        // Fast-forward the slot to its last generation: the next deletion wraps it to 0.
+        if let Some(entry) = table.slots.get_mut(slot_of(old)) {
+            entry.generation = GENERATIONS - 1;
+        }
+        let last = (GENERATIONS - 1) << SLOT_BITS | slot_of(old);
+        assert!(table.get(old).is_none(), "generation moved on");
+        assert!(table.get(last).is_some());
+        assert!(table.take(last).is_some());
+        assert_eq!(table.slots.get(slot_of(old)).map(|e| e.generation), Some(0));
+        assert!(table.get(last).is_none() && table.get(old).is_none());
+        // Fill the quarantine so the wrapped slot (the oldest free one) is reused.
+        let others: Vec<Id> = (0..QUARANTINE).map(|_| table.insert(make())).collect();
+        for other in &others {
+            assert!(table.take(*other).is_some());
+        }
+        let reused = table.insert(make());
+        assert_eq!(
+            reused, old,
+            "generation 0 again, after 2^16 deletions in that slot"
+        );
+        assert!(others.iter().all(|id| table.get(*id).is_none()));
+        assert_eq!(table.slots(), QUARANTINE + 1);
+        assert_eq!(table.live(), 1);
     }
 }
