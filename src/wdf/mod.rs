@@ -1,5 +1,5 @@
 //! Safe wrappers over the KMDF objects the driver uses. This module and its seam
-//! ([`sys`]) are the only places with `unsafe` code.
+//! (`sys`, private) are the only places with `unsafe` code.
 //!
 //! Shared rules, argued once here and cited by the `SAFETY` comments:
 //! - Handles held by wrapper values are live: long-lived objects (queues, interrupts, enablers,

@@ -1,10 +1,11 @@
 //! Typed object contexts (`WDF_DECLARE_CONTEXT_TYPE` in Rust) and object attributes.
 //!
-//! A context type is declared once with [`declare_context!`], which makes a static
-//! [`ContextTypeInfo<T>`] whose `UniqueType` points at itself, as the C macro does. The
-//! framework allocates the context (zeroed) with the object; the wrapper writes the value with
-//! `ptr::write` once the object exists and drops it in the object's cleanup callback. Contexts
-//! are only ever reached through `&T`, so they are `Sync` and use interior mutability.
+//! A context type is declared once with [`declare_context!`](crate::declare_context), which
+//! makes a static [`ContextTypeInfo<T>`] whose `UniqueType` points at itself, as the C macro
+//! does. The framework allocates the context (zeroed) with the object; the wrapper writes the
+//! value with `ptr::write` once the object exists and drops it in the object's cleanup
+//! callback. Contexts are only ever reached through `&T`, so they are `Sync` and use interior
+//! mutability.
 
 use super::sys::atomic::{AtomicBool, Ordering};
 use core::cell::UnsafeCell;
@@ -53,8 +54,8 @@ pub struct ContextTypeInfo<T> {
 unsafe impl<T> Sync for ContextTypeInfo<T> {}
 
 impl<T> ContextTypeInfo<T> {
-    /// Describes `T`. `this` must be the static being initialised, as [`declare_context!`]
-    /// writes it.
+    /// Describes `T`. `this` must be the static being initialised, as
+    /// [`declare_context!`](crate::declare_context) writes it.
     #[must_use]
     pub const fn new(name: &'static CStr, this: &'static Self) -> Self {
         Self {
@@ -75,7 +76,8 @@ impl<T> ContextTypeInfo<T> {
     }
 }
 
-/// A type used as a framework object context. Implement it with [`declare_context!`].
+/// A type used as a framework object context. Implement it with
+/// [`declare_context!`](crate::declare_context).
 pub trait ObjectContext: Sized + Sync + Send + 'static {
     /// The type's static description.
     fn type_info() -> &'static ContextTypeInfo<Self>;

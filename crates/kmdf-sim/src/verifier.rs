@@ -38,6 +38,26 @@ pub struct Finding {
     pub time_ns: u64,
 }
 
+impl Finding {
+    /// Where the rule is explained; see [`rule_doc_link`].
+    #[must_use]
+    pub fn doc_link(&self) -> String {
+        rule_doc_link(self.rule)
+    }
+}
+
+/// The section of `docs/verifier-rules.md` that explains `rule`, as a path and anchor relative
+/// to the repository root (`T17/IRQL` → `docs/verifier-rules.md#t17irql`).
+#[must_use]
+pub fn rule_doc_link(rule: &str) -> String {
+    let anchor: String = rule
+        .chars()
+        .filter(char::is_ascii_alphanumeric)
+        .map(|c| c.to_ascii_lowercase())
+        .collect();
+    format!("docs/verifier-rules.md#{anchor}")
+}
+
 impl fmt::Display for Finding {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let cpu = self
@@ -46,8 +66,13 @@ impl fmt::Display for Finding {
             .unwrap_or_default();
         write!(
             f,
-            "[{:?} {}] {} (in {cpu}{}, t={} ns)",
-            self.severity, self.rule, self.message, self.context, self.time_ns
+            "[{:?} {}] {} (in {cpu}{}, t={} ns; see {})",
+            self.severity,
+            self.rule,
+            self.message,
+            self.context,
+            self.time_ns,
+            self.doc_link()
         )
     }
 }
@@ -89,5 +114,99 @@ impl fmt::Display for Report {
             writeln!(f, "  {finding}")?;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_finding_names_its_rule_and_points_to_its_section() {
+        let finding = Finding {
+            rule: "T17/IRQL",
+            severity: Severity::Fatal,
+            message: "WdfDmaTransactionExecute called at Dirql".into(),
+            context: "EvtInterruptIsr",
+            time_ns: 42,
+            processor: None,
+        };
+        assert_eq!(
+            finding.to_string(),
+            "[Fatal T17/IRQL] WdfDmaTransactionExecute called at Dirql (in EvtInterruptIsr, \
+             t=42 ns; see docs/verifier-rules.md#t17irql)"
+        );
+    }
+
+    /// The rule-name literal (`"T9"`, `"T17/IRQL"`, `"LEAK"`) that starts `text` after
+    /// blanks, if any.
+    fn literal_at(text: &str) -> Option<&str> {
+        let rest = text.trim_start().strip_prefix('"')?;
+        let literal = rest.split('"').next()?;
+        let is_rule = literal.starts_with(|c: char| c.is_ascii_uppercase())
+            && literal
+                .chars()
+                .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '/' || c == '-');
+        is_rule.then_some(literal)
+    }
+
+    /// Every rule name the simulator's sources pass to `finding(...)`, `tx_fatal(...)` (first
+    /// argument) or `verifier_irql(...)` (last argument).
+    fn rules_in(dir: &std::path::Path, rules: &mut std::collections::BTreeSet<String>) {
+        for entry in std::fs::read_dir(dir).expect("read source directory") {
+            let path = entry.expect("directory entry").path();
+            if path.is_dir() {
+                rules_in(&path, rules);
+                continue;
+            }
+            if path.extension().is_none_or(|e| e != "rs") {
+                continue;
+            }
+            let text = std::fs::read_to_string(&path).expect("read source file");
+            for call in ["finding(", "tx_fatal("] {
+                for (at, _) in text.match_indices(call) {
+                    if let Some(rule) = literal_at(&text[at + call.len()..]) {
+                        rules.insert(rule.to_owned());
+                    }
+                }
+            }
+            for (at, _) in text.match_indices("verifier_irql(") {
+                let args = text[at..].split(')').next().unwrap_or("");
+                if let Some(rule) = args.rsplit(',').next().and_then(literal_at) {
+                    rules.insert(rule.to_owned());
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn every_rule_the_simulator_raises_has_a_section_in_the_rules_document() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let mut rules = std::collections::BTreeSet::new();
+        rules_in(&root.join("src"), &mut rules);
+        // Guards against a scanner that silently finds nothing.
+        assert!(rules.len() > 40, "found only {rules:?}");
+        let doc = std::fs::read_to_string(root.join("../../docs/verifier-rules.md"))
+            .expect("docs/verifier-rules.md");
+        let anchors: std::collections::BTreeSet<String> = doc
+            .lines()
+            .filter_map(|line| line.strip_prefix("### "))
+            .map(|heading| {
+                heading
+                    .chars()
+                    .filter(char::is_ascii_alphanumeric)
+                    .map(|c| c.to_ascii_lowercase())
+                    .collect()
+            })
+            .collect();
+        let missing: Vec<&String> = rules
+            .iter()
+            .filter(|rule| {
+                let link = rule_doc_link(rule);
+                let anchor = link.rsplit('#').next().unwrap_or_default();
+                !anchors.contains(anchor)
+            })
+            .collect();
+        assert!(missing.is_empty(), "rules without a section: {missing:?}");
     }
 }
