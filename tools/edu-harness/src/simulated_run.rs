@@ -3,16 +3,22 @@
 //! [`SimTarget`] runs the driver's own code; the run uses a fixed seed and a small stress
 //! budget, then the verifier's end-of-run checks. This is what `cargo test` runs in CI;
 //! `cargo run -p edu-harness -- --sim` is the full-size run.
+//!
+//! A unit-test module of the library (compiled only for tests on non-Windows hosts, where the
+//! simulator exists), not an integration test: an integration test makes cargo build the
+//! harness binary too, with the profile's `panic = "abort"`, next to the unwinding test build
+//! of the same crates, and the two collide (cargo issue 6313; see
+//! docs/building-on-windows.md). The Windows backend's tests are in `windows.rs`.
 #![allow(
     clippy::missing_panics_doc,
     clippy::expect_used,
     reason = "tests panic to fail; check-private-items makes clippy ask #[test] fns for docs"
 )]
 
-use edu_harness::report;
-use edu_harness::scenario::{Config, Engine, Outcome, Scenario};
-use edu_harness::sim::SimTarget;
-use edu_harness::target::Target as _;
+use crate::report;
+use crate::scenario::{Config, Engine, Outcome, Scenario};
+use crate::sim::SimTarget;
+use crate::target::Target as _;
 
 /// The seed of the CI run (any seed must pass; a fixed one keeps failures reproducible).
 const SEED: u64 = 0x00C1_5EED;
