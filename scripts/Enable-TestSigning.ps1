@@ -13,6 +13,10 @@
     Commands as documented on Microsoft Learn: "The TESTSIGNING boot configuration option",
     "BCDEdit /set", "Confirm-SecureBootUEFI", "Suspend-BitLocker".
 
+    Timeouts: bcdedit.exe is stopped after 300 s (then the script fails). Exit codes: 0 done;
+    1 failed (a PowerShell error record says why: not elevated, bcdedit failed or timed out).
+    Secure Boot being on is a warning, not a failure.
+
 .PARAMETER SuspendBitLocker
     Suspend BitLocker protection on the system drive for one reboot, so that the changed boot
     configuration does not trigger BitLocker recovery.

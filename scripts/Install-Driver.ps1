@@ -15,6 +15,10 @@
     Test signing must be on (see Enable-TestSigning.ps1).
     Commands as documented on Microsoft Learn: "PnPUtil command syntax", "Certutil".
 
+    Timeouts: certutil.exe and pnputil.exe are each stopped after 300 s (then the script fails).
+    Exit codes: 0 done (pnputil's 259 "no device updated" and 3010 "reboot required" count as
+    done and are reported); 1 failed (a PowerShell error record says why).
+
 .PARAMETER PackagePath
     The edu_dma_package folder (contains edu_dma.inf, edu_dma.sys, edu_dma.cat and
     WDRLocalTestCert.cer).

@@ -10,8 +10,19 @@
       verifier-querysettings.txt    verifier /querysettings (what is being verified)
       wdf-verifier.txt              the KMDF verifier values under Services\edu_dma\Parameters\Wdf
       device.txt                    the edu device(s) as pnputil /enum-devices /deviceids lists them
-    then prints the harness's summary line and exits with the harness's exit code
-    (0 = every scenario passed, 1 = a scenario failed, 2 = the run could not start).
+    then prints the harness's summary line.
+
+    Timeouts: the harness waits at most -RequestTimeout seconds (default 30) for any one request
+    (edu-harness --timeout); a request that does not complete is reported and the harness exits
+    with 1. The whole harness run is stopped after -TimeoutMinutes (default 60; with -Seconds,
+    at least -Seconds plus 10 minutes). Windows may keep a process whose requests a driver never
+    completes alive for several minutes while it cancels them; the script does not wait for that
+    beyond 60 s after stopping it. Each diagnostic tool (verifier.exe, pnputil.exe) is stopped
+    after 120 s.
+
+    Exit codes: the harness's own, 0 = every scenario passed, 1 = a scenario failed or a request
+    did not complete within its limit, 2 = the run could not start; and 3 = the harness did not
+    finish within -TimeoutMinutes and was stopped; 4 = this script failed (message printed).
 
 .PARAMETER HarnessPath
     Path of edu-harness.exe. Default: edu-harness.exe next to this script, else on PATH.
@@ -27,6 +38,12 @@
 
 .PARAMETER Seconds
     Bound of the stress scenario in seconds.
+
+.PARAMETER RequestTimeout
+    Seconds the harness waits for any one request (edu-harness --timeout). Default 30.
+
+.PARAMETER TimeoutMinutes
+    Minutes after which the whole harness run is stopped. Default 60.
 
 .PARAMETER OutputRoot
     Folder that receives the timestamped results folder. Default: .\results
@@ -47,11 +64,18 @@ param(
     [string] $Seed,
     [uint64] $Iterations,
     [uint64] $Seconds,
+    [ValidateRange(1, 3600)] [int] $RequestTimeout = 30,
+    [ValidateRange(1, 10080)] [int] $TimeoutMinutes = 60,
     [string] $OutputRoot = (Join-Path (Get-Location) 'results')
 )
 
 Set-StrictMode -Version Latest
 $ErrorActionPreference = 'Stop'
+# Any error of this script itself ends it with exit code 4 (1 and 2 belong to the harness).
+trap {
+    Write-Error -ErrorRecord $_ -ErrorAction Continue
+    exit 4
+}
 Import-Module (Join-Path $PSScriptRoot 'EduDmaKit.psm1') -Force
 
 # Runs a tool and saves its output; a failing tool is recorded, not fatal.
@@ -64,8 +88,8 @@ function Save-ToolOutput {
     $saved = $ErrorActionPreference
     $ErrorActionPreference = 'Continue'
     try {
-        $output = @(& $FilePath @ArgumentList 2>&1 | ForEach-Object { "$_" })
-        $output += "(exit code $LASTEXITCODE)"
+        $result = Invoke-Tool -FilePath $FilePath -ArgumentList $ArgumentList -AnyExitCode -TimeoutSeconds 120
+        $output = @($result.Output) + "(exit code $($result.ExitCode))"
     } catch {
         $output = @("$FilePath could not be run: $_")
     } finally {
@@ -102,11 +126,30 @@ if ($PSBoundParameters.ContainsKey('Seconds')) { $arguments += @('--seconds', "$
 
 $json = Join-Path $results 'harness.json'
 $stderr = Join-Path $results 'harness-stderr.txt'
+$arguments += @('--timeout', "$RequestTimeout")
 Write-Host "Running: $HarnessPath $($arguments -join ' ')"
-# Start-Process keeps the harness's stdout (the JSON) and stderr apart and gives its exit code.
-$process = Start-Process -FilePath $HarnessPath -ArgumentList $arguments -NoNewWindow -Wait -PassThru `
+$limitMinutes = $TimeoutMinutes
+if ($PSBoundParameters.ContainsKey('Seconds')) {
+    $limitMinutes = [Math]::Max($limitMinutes, [int][Math]::Ceiling($Seconds / 60) + 10)
+}
+# Start-Process keeps the harness's stdout (the JSON) and stderr apart and gives its exit code;
+# WaitForExit bounds the wait (Start-Process -Wait has no limit).
+$process = Start-Process -FilePath $HarnessPath -ArgumentList $arguments -NoNewWindow -PassThru `
     -RedirectStandardOutput $json -RedirectStandardError $stderr
-$exitCode = $process.ExitCode
+# Reading Handle keeps the process handle open, so ExitCode is still there after exit.
+$null = $process.Handle
+if ($process.WaitForExit($limitMinutes * 60 * 1000)) {
+    $process.WaitForExit()
+    $exitCode = $process.ExitCode
+} else {
+    Write-Warning "The harness did not finish within $limitMinutes minutes; stopping it."
+    try { $process.Kill() } catch { Write-Warning "Stopping it failed: $_" }
+    if (-not $process.WaitForExit(60 * 1000)) {
+        Write-Warning 'It is still there after 60 s: Windows is cancelling requests the driver has not completed.'
+    }
+    "Stopped by Invoke-Harness.ps1 after $limitMinutes minutes." | Add-Content -LiteralPath $stderr -Encoding UTF8
+    $exitCode = 3
+}
 
 Save-ToolOutput -FilePath 'verifier.exe' -ArgumentList @('/query') -Destination (Join-Path $results 'verifier-query.txt')
 Save-ToolOutput -FilePath 'verifier.exe' -ArgumentList @('/querysettings') -Destination (Join-Path $results 'verifier-querysettings.txt')

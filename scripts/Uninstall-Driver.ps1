@@ -10,6 +10,10 @@
 
     Commands as documented on Microsoft Learn: "PnPUtil command syntax", "Certutil".
 
+    Timeouts: pnputil.exe and certutil.exe are each stopped after 300 s (then the script fails).
+    Exit codes: 0 done (pnputil's 3010 "reboot required" counts as done); 1 failed (a PowerShell
+    error record says why).
+
 .PARAMETER RemoveCertificate
     Also delete WDRLocalTestCert from the Local Machine Root and TrustedPublisher stores.
 

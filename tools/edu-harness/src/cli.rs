@@ -8,7 +8,8 @@ pub const DEFAULT_SEED: u64 = 0x0ED0_5EED;
 /// Usage text for `--help` and errors.
 pub const USAGE: &str = "\
 usage: edu-harness [--sim | --device] [--scenario NAME]... [--seed N]
-                   [--iterations N] [--seconds S] [--json] [--quiet]
+                   [--iterations N] [--seconds S] [--timeout S]
+                   [--device-path PATH] [--json] [--quiet]
 
   --device          drive the real device through its driver (Windows; the default there)
   --sim             drive the simulated machine (non-Windows hosts; the default there)
@@ -19,6 +20,12 @@ usage: edu-harness [--sim | --device] [--scenario NAME]... [--seed N]
   --seconds S       bound the stress scenario by wall-clock seconds (a soak); the report
                     then adds the harness process's resident memory at the end of the run
                     and its peak, on a line starting with memory:
+  --timeout S       wait at most S seconds (default 30) for any one request to
+                    complete; a request that does not is reported, the run stops
+                    and the exit status is 1 (the request's buffers stay allocated,
+                    because the driver still owns them)
+  --device-path P   open this device interface path instead of looking up the
+                    first present edu DMA device (Windows)
   --json            print one JSON object instead of the text report (its process_memory
                     holds resident_end_bytes, resident_peak_bytes and their scope)
   --quiet           print only failures and the summary (with --seconds, the memory line too)
@@ -47,6 +54,10 @@ impl Backend {
     }
 }
 
+/// Seconds `--timeout` defaults to: far above the slowest request the scenarios issue (a
+/// 64 KiB transfer is 16 device commands of about 1 ms each), far below "hung".
+pub const DEFAULT_TIMEOUT_SECONDS: u64 = 30;
+
 /// Parsed command line.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Args {
@@ -60,6 +71,10 @@ pub struct Args {
     pub iterations: Option<u64>,
     /// `--seconds`.
     pub seconds: Option<u64>,
+    /// `--timeout`: the limit on each wait for a request, in seconds.
+    pub timeout: u64,
+    /// `--device-path`: a device interface path to open instead of looking one up.
+    pub device_path: Option<String>,
     /// `--json`.
     pub json: bool,
     /// `--quiet`.
@@ -95,6 +110,8 @@ where
         seed: DEFAULT_SEED,
         iterations: None,
         seconds: None,
+        timeout: DEFAULT_TIMEOUT_SECONDS,
+        device_path: None,
         json: false,
         quiet: false,
         help: false,
@@ -145,6 +162,13 @@ where
             "--seed" => parsed.seed = number("--seed", &value()?)?,
             "--iterations" => parsed.iterations = Some(number("--iterations", &value()?)?),
             "--seconds" => parsed.seconds = Some(number("--seconds", &value()?)?),
+            "--timeout" => {
+                parsed.timeout = number("--timeout", &value()?)?;
+                if parsed.timeout == 0 {
+                    return Err("--timeout: must be at least 1 second".to_owned());
+                }
+            }
+            "--device-path" => parsed.device_path = Some(value()?),
             "--json" => parsed.json = true,
             "--quiet" => parsed.quiet = true,
             "-h" | "--help" => parsed.help = true,
@@ -236,5 +260,20 @@ mod tests {
         );
         assert!(args(&["--sim", "--sim"]).is_ok());
         assert!(args(&["-h"]).unwrap().help);
+    }
+
+    #[test]
+    fn timeout_and_device_path_are_parsed() {
+        assert_eq!(args(&[]).unwrap().timeout, DEFAULT_TIMEOUT_SECONDS);
+        assert_eq!(args(&[]).unwrap().device_path, None);
+        let parsed = args(&["--timeout=5", "--device-path", r"\\.\pipe\edu"]).unwrap();
+        assert_eq!(parsed.timeout, 5);
+        assert_eq!(parsed.device_path.as_deref(), Some(r"\\.\pipe\edu"));
+        assert!(
+            args(&["--timeout", "0"])
+                .unwrap_err()
+                .contains("at least 1")
+        );
+        assert!(args(&["--timeout"]).unwrap_err().contains("needs a value"));
     }
 }

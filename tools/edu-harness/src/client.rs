@@ -6,7 +6,7 @@ use core::fmt;
 use edu_api::{DeviceInfo, DmaAt, Statistics};
 
 use crate::ring::RingModel;
-use crate::status::{STATUS_SUCCESS, describe};
+use crate::status::STATUS_SUCCESS;
 use crate::target::{Completion, Op, TargetError};
 
 /// Why a scenario step failed.
@@ -187,7 +187,7 @@ impl Request {
         ensure(done.status == STATUS_SUCCESS, || {
             format!(
                 "{what} completed with {}, expected STATUS_SUCCESS",
-                describe(done.status)
+                done.describe_status()
             )
         })?;
         let want = self.information();
@@ -285,11 +285,7 @@ mod tests {
     use crate::status::STATUS_CANCELLED;
 
     fn done(status: i32, information: usize, output: Vec<u8>) -> Completion {
-        Completion {
-            status,
-            information,
-            output,
-        }
+        Completion::driver(status, information, output)
     }
 
     #[test]

@@ -5,6 +5,7 @@
 //! code (`sim`). Both report completions as the driver made them (`NTSTATUS`, `Information`,
 //! data), and the scenarios check them against the I/O contract in `edu_api`.
 
+pub mod app;
 pub mod cli;
 pub mod client;
 pub mod memory;
@@ -14,6 +15,8 @@ pub mod ring;
 pub mod scenario;
 #[cfg(not(windows))]
 pub mod sim;
+#[cfg(all(test, not(windows)))]
+mod simulated_run;
 pub mod status;
 pub mod target;
 #[cfg(windows)]

@@ -171,11 +171,7 @@ fn completion(done: IoCompletion) -> Result<Completion, TargetError> {
     })?;
     let mut output = done.output;
     output.truncate(information);
-    Ok(Completion {
-        status: done.status,
-        information,
-        output,
-    })
+    Ok(Completion::driver(done.status, information, output))
 }
 
 impl Target for SimTarget {

@@ -2,8 +2,17 @@
 //!
 //! User mode never sees an `NTSTATUS` directly when a request fails synchronously: the I/O
 //! manager translates it (`RtlNtStatusToDosError`) into the Win32 error that `GetLastError`
-//! returns. [`STATUS_TABLE`] is the one place that knows the translation for the statuses our
-//! driver uses, so the Windows backend can turn the Win32 error back into the driver's status.
+//! returns. A request that pended does not need the translation: its `OVERLAPPED` holds the
+//! exact status. And every status our driver sets arrives that way, because KMDF marks every
+//! request it queues pending before the driver sees it; a *synchronous* failure therefore comes
+//! from the I/O manager (probing buffers, checking parameters) or from KMDF itself (a queue
+//! that is not accepting requests, a request type no queue handles), never from the driver.
+//!
+//! [`STATUS_TABLE`] lists the statuses our driver uses and their Win32 errors;
+//! [`SYNCHRONOUS_TABLE`] the ones only the I/O manager or the framework produce before the
+//! driver sees a request. [`synchronous_status`] translates a synchronous Win32 error back
+//! through both; the Windows backend marks such a completion as not the driver's
+//! ([`crate::target::Origin::BeforeDriver`]).
 //!
 //! Source of the pairs: Microsoft Knowledge Base article 113996, "INFO: Mapping NT Status
 //! Error Codes to Win32 Error Codes" (withdrawn by Microsoft; republished by OSR as "NTSTATUS to
@@ -34,6 +43,15 @@ pub const STATUS_CANCELLED: i32 = nt(0xC000_0120);
 pub const STATUS_INVALID_BUFFER_SIZE: i32 = nt(0xC000_0206);
 /// `STATUS_DEVICE_REMOVED` (0xC00002B6).
 pub const STATUS_DEVICE_REMOVED: i32 = nt(0xC000_02B6);
+/// `STATUS_INVALID_DEVICE_STATE` (0xC0000184): KMDF fails a request with it, synchronously,
+/// when the queue it belongs to is not accepting requests (stopped, purged, device leaving).
+pub const STATUS_INVALID_DEVICE_STATE: i32 = nt(0xC000_0184);
+/// `STATUS_INSUFFICIENT_RESOURCES` (0xC000009A): the I/O manager or KMDF could not allocate
+/// what the request needs (IRP, MDL, system buffer, request object).
+pub const STATUS_INSUFFICIENT_RESOURCES: i32 = nt(0xC000_009A);
+/// `STATUS_ACCESS_VIOLATION` (0xC0000005): the I/O manager could not probe or lock a user
+/// buffer.
+pub const STATUS_ACCESS_VIOLATION: i32 = nt(0xC000_0005);
 /// `STATUS_DEVICE_BUSY` (0x80000011): a *warning* status, not an error one.
 pub const STATUS_DEVICE_BUSY: i32 = nt(0x8000_0011);
 
@@ -135,6 +153,45 @@ pub const STATUS_TABLE: [StatusMapping; 12] = [
     ),
 ];
 
+/// Statuses the I/O manager or KMDF fail a request with before the driver sees it.
+///
+/// Their Win32 errors come from the same sources as [`STATUS_TABLE`]; checked against `RtlNtStatusToDosError` by
+/// the Windows backend's tests). Disjoint from [`STATUS_TABLE`] in both columns. The I/O
+/// manager's and KMDF's other synchronous statuses (`STATUS_INVALID_PARAMETER`,
+/// `STATUS_INVALID_DEVICE_REQUEST`, ...) share numbers with the driver's and are found in
+/// [`STATUS_TABLE`]; the completion's origin, not the number, says who set them.
+pub const SYNCHRONOUS_TABLE: [StatusMapping; 3] = [
+    row(
+        STATUS_INVALID_DEVICE_STATE,
+        "STATUS_INVALID_DEVICE_STATE",
+        22,
+        "ERROR_BAD_COMMAND",
+    ),
+    row(
+        STATUS_INSUFFICIENT_RESOURCES,
+        "STATUS_INSUFFICIENT_RESOURCES",
+        1450,
+        "ERROR_NO_SYSTEM_RESOURCES",
+    ),
+    row(
+        STATUS_ACCESS_VIOLATION,
+        "STATUS_ACCESS_VIOLATION",
+        998,
+        "ERROR_NOACCESS",
+    ),
+];
+
+/// The status a synchronous failure stands for, given the Win32 error the call returned
+/// ([`STATUS_TABLE`], then [`SYNCHRONOUS_TABLE`]); `None` for an error outside both.
+#[must_use]
+pub fn synchronous_status(win32: u32) -> Option<i32> {
+    STATUS_TABLE
+        .iter()
+        .chain(&SYNCHRONOUS_TABLE)
+        .find(|m| m.win32 == win32)
+        .map(|m| m.status)
+}
+
 /// Builds a table row.
 const fn row(
     status: i32,
@@ -174,6 +231,7 @@ pub fn win32_from_status(status: i32) -> Option<u32> {
 pub fn describe(status: i32) -> String {
     STATUS_TABLE
         .iter()
+        .chain(&SYNCHRONOUS_TABLE)
         .find(|m| m.status == status)
         .map_or_else(
             || format!("0x{:08X}", nt_bits(status)),
@@ -231,6 +289,30 @@ mod tests {
             status_from_win32(5),
             None,
             "ERROR_ACCESS_DENIED is not a driver status"
+        );
+    }
+
+    #[test]
+    fn synchronous_table_is_disjoint_and_translates_back() {
+        for (i, a) in SYNCHRONOUS_TABLE.iter().enumerate() {
+            for b in STATUS_TABLE.iter().chain(&SYNCHRONOUS_TABLE[i + 1..]) {
+                assert_ne!(a.status, b.status, "{a:?} / {b:?}");
+                assert_ne!(a.win32, b.win32, "{a:?} / {b:?}");
+            }
+            assert_eq!(synchronous_status(a.win32), Some(a.status), "{a:?}");
+            assert_eq!(
+                status_from_win32(a.win32),
+                None,
+                "not a driver status: {a:?}"
+            );
+        }
+        assert_eq!(synchronous_status(22), Some(STATUS_INVALID_DEVICE_STATE));
+        assert_eq!(nt_bits(STATUS_INVALID_DEVICE_STATE), 0xC000_0184);
+        assert_eq!(synchronous_status(995), Some(STATUS_CANCELLED));
+        assert_eq!(synchronous_status(5), None);
+        assert_eq!(
+            describe(STATUS_INVALID_DEVICE_STATE),
+            "STATUS_INVALID_DEVICE_STATE (0xC0000184)"
         );
     }
 

@@ -67,6 +67,51 @@ pub struct Completion {
     pub information: usize,
     /// Bytes returned: the read data, or the IOCTL output buffer truncated to `information`.
     pub output: Vec<u8>,
+    /// Who set [`Completion::status`].
+    pub origin: Origin,
+}
+
+impl Completion {
+    /// A completion the driver made (the status arrived through the completion path).
+    #[must_use]
+    pub const fn driver(status: i32, information: usize, output: Vec<u8>) -> Self {
+        Self {
+            status,
+            information,
+            output,
+            origin: Origin::Driver,
+        }
+    }
+
+    /// The status for messages, saying who set it: a synchronous failure is the I/O manager's
+    /// or the framework's, never the driver's.
+    #[must_use]
+    pub fn describe_status(&self) -> String {
+        match self.origin {
+            Origin::Driver => crate::status::describe(self.status),
+            Origin::BeforeDriver { win32 } => format!(
+                "{} (failed synchronously with Win32 error {win32}: rejected by the I/O manager \
+                 or KMDF before the driver saw the request)",
+                crate::status::describe(self.status)
+            ),
+        }
+    }
+}
+
+/// Where a completion's status came from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Origin {
+    /// The request pended and completed through the completion path: on Windows the I/O
+    /// status block holds the status the driver (or KMDF, for a request it cancelled in a
+    /// queue) completed it with. KMDF pends every request it queues, so every status the
+    /// driver sets arrives this way.
+    Driver,
+    /// The call failed before the request pended: the I/O manager or the framework rejected
+    /// it, and the status is the one [`crate::status`] translates the Win32 error back to.
+    BeforeDriver {
+        /// The Win32 error the call returned.
+        win32: u32,
+    },
 }
 
 /// Handle to an operation in flight.
@@ -86,6 +131,29 @@ pub enum TargetError {
         driver: u32,
         /// `edu_api::API_VERSION` this harness was built with.
         harness: u32,
+    },
+    /// A request did not complete within the harness's time limit. Its buffers stay
+    /// allocated (leaked on purpose): the driver still owns them and may write to them later.
+    Timeout {
+        /// The request's ticket number.
+        ticket: u64,
+        /// The limit, in seconds.
+        seconds: u64,
+    },
+    /// A request was refused because an earlier one never completed: the run stops rather
+    /// than wait again for a driver that has stopped answering.
+    Stalled {
+        /// The ticket number of the request that did not complete.
+        ticket: u64,
+    },
+    /// A Configuration Manager call failed with a `CONFIGRET` (not a Win32 error).
+    ConfigManager {
+        /// The failing function.
+        call: &'static str,
+        /// The `CONFIGRET` value.
+        code: u32,
+        /// Its name in `cfgmgr32.h`, when known.
+        name: Option<&'static str>,
     },
     /// An operating-system call failed.
     Os {
@@ -122,6 +190,19 @@ impl fmt::Display for TargetError {
                 "version mismatch: the driver implements I/O contract version {driver}, this \
                  harness was built for version {harness}; rebuild both from the same tree"
             ),
+            Self::Timeout { ticket, seconds } => write!(
+                f,
+                "request {ticket} did not complete within {seconds} s; the driver still owns its \
+                 buffer (left allocated on purpose); the run stops here"
+            ),
+            Self::Stalled { ticket } => write!(
+                f,
+                "not issued: request {ticket} never completed, so the driver is not answering"
+            ),
+            Self::ConfigManager { call, code, name } => match name {
+                Some(name) => write!(f, "{call} failed with CONFIGRET {code:#04x} ({name})"),
+                None => write!(f, "{call} failed with CONFIGRET {code:#04x}"),
+            },
             Self::Os { call, code } => write!(f, "{call} failed with Win32 error {code}"),
             Self::Simulator(finding) => write!(f, "simulator finding: {finding}"),
             Self::UnknownHandle(index) => write!(f, "harness bug: unknown handle index {index}"),
@@ -191,6 +272,14 @@ pub trait Target {
         "the harness process only, not the driver's kernel memory"
     }
 
+    /// Whether [`Completion::information`] of a request that completed with an error status is
+    /// the count the driver set. `true` (the default) for the simulator. The Windows backend
+    /// says `false`: Microsoft documents `OVERLAPPED.InternalHigh` only for requests that
+    /// complete without error, so a 0 there may mean "not reported" (see `windows.rs`).
+    fn failed_information_exact(&self) -> bool {
+        true
+    }
+
     /// One line about the backend's state for the report (the simulator: the verifier's
     /// verdict and the virtual time); `None` (the default) when there is nothing to add.
     fn verdict(&self) -> Option<String> {
@@ -238,5 +327,47 @@ mod tests {
             mismatch.contains("version 2") && mismatch.contains("version 1"),
             "{mismatch}"
         );
+    }
+
+    #[test]
+    fn timeout_and_config_manager_errors_say_what_happened() {
+        let timeout = TargetError::Timeout {
+            ticket: 7,
+            seconds: 3,
+        }
+        .to_string();
+        assert!(
+            timeout.starts_with(
+                "request 7 did not complete within 3 s; the driver still owns its buffer"
+            ),
+            "{timeout}"
+        );
+        let cr = TargetError::ConfigManager {
+            call: "CM_Get_Device_Interface_ListW",
+            code: 0x13,
+            name: Some("CR_FAILURE"),
+        }
+        .to_string();
+        assert_eq!(
+            cr,
+            "CM_Get_Device_Interface_ListW failed with CONFIGRET 0x13 (CR_FAILURE)"
+        );
+        assert!(!cr.contains("Win32"), "{cr}");
+    }
+
+    #[test]
+    fn synchronous_failures_are_not_attributed_to_the_driver() {
+        let done = Completion {
+            origin: Origin::BeforeDriver { win32: 22 },
+            ..Completion::driver(crate::status::STATUS_INVALID_DEVICE_STATE, 0, Vec::new())
+        };
+        let text = done.describe_status();
+        assert!(
+            text.starts_with("STATUS_INVALID_DEVICE_STATE (0xC0000184)"),
+            "{text}"
+        );
+        assert!(text.contains("before the driver saw the request"), "{text}");
+        let driver = Completion::driver(crate::status::STATUS_CANCELLED, 0, Vec::new());
+        assert_eq!(driver.describe_status(), "STATUS_CANCELLED (0xC0000120)");
     }
 }
