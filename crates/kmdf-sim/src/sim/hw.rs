@@ -266,7 +266,10 @@ impl State {
         let mut effects = Vec::new();
         if let Some(hw) = self.hw.get_mut(index) {
             match &mut hw.model {
-                Model::Edu(edu) => edu.mmio_write(offset, size, value, &mut effects),
+                Model::Edu(edu) => {
+                    edu.set_now(self.now);
+                    edu.mmio_write(offset, size, value, &mut effects);
+                }
                 Model::System { peripheral, .. } => {
                     peripheral.mmio_write(offset, size, value, &mut effects);
                 }
@@ -364,7 +367,10 @@ impl State {
         hardware.timers.remove(&(source, token));
         let mut bus = Bus::checked(mem, windows.as_deref());
         match &mut hardware.model {
-            Model::Edu(edu) => edu.timer_fired(token, &mut bus, &mut effects),
+            Model::Edu(edu) => {
+                edu.set_now(self.now);
+                edu.timer_fired(token, &mut bus, &mut effects);
+            }
             Model::System {
                 peripheral,
                 controller: ctl,
