@@ -91,7 +91,14 @@ impl DeviceContext {
             Personality::BusMaster { interrupt, .. } => match regs::engine(&hw.bar) {
                 regs::Engine::Removed => self.abandon(EndReason::Removed, Some(seq), cx),
                 regs::Engine::Busy => return self.busy_engine(seq, cx),
-                regs::Engine::Idle => self.idle_without_interrupt(hw, interrupt, seq, cx),
+                regs::Engine::Idle => {
+                    // The engine finished: either its "DMA done" never reached a DPC (lost
+                    // interrupt), or the command was dropped.
+                    let stalled = crate::dma::Stalled { seq, interrupt };
+                    if self.edu_command_done(0, Some(&stalled), cx) {
+                        return crate::dma::IDLE_CONFIRM_MS;
+                    }
+                }
             },
             Personality::System { .. } => {
                 // Stop the controller; its completion ends the transaction at the real count.
@@ -126,40 +133,6 @@ impl DeviceContext {
         } else {
             crate::dma::RECOVERY_POLL_MS
         }
-    }
-
-    /// The edu engine is idle but the DPC never saw its command finish.
-    fn idle_without_interrupt(
-        &self,
-        hw: &crate::context::Hardware,
-        interrupt: &crate::wdf::interrupt::Interrupt<crate::context::IsrState>,
-        seq: u64,
-        cx: &Dispatch<'_>,
-    ) {
-        if self.take_dma_cause(&hw.bar, interrupt, cx) {
-            // The engine finished and raised its cause, but no interrupt reached the
-            // DPC: complete the command here.
-            self.edu_command_done(0, Some(seq), cx);
-        } else {
-            // The engine is idle without having raised "DMA done": the command was
-            // dropped, so none of its bytes can be counted.
-            self.abandon(EndReason::Timeout, Some(seq), cx);
-        }
-    }
-
-    /// Whether the edu reported "DMA done" that no DPC has handled yet, consuming it. Taken
-    /// under the interrupt lock, so the ISR and the DPC see the cause at most once between
-    /// them.
-    fn take_dma_cause(
-        &self,
-        bar: &crate::wdf::mmio::Bar,
-        interrupt: &crate::wdf::interrupt::Interrupt<crate::context::IsrState>,
-        cx: &Dispatch<'_>,
-    ) -> bool {
-        // The interrupt lock keeps the ISR off the status and acknowledge registers meanwhile.
-        let _lock = interrupt.lock(cx);
-        let _latched = self.latch_causes(bar);
-        self.take_dma_done()
     }
 
     /// Handles a command parked behind an engine that timed out: starts it once the engine is

@@ -24,6 +24,18 @@ pub const WATCHDOG_MS: u32 = 1_000;
 pub const RECOVERY_POLL_MS: u32 = 50;
 /// Polls before giving up on such an engine (2 s).
 pub const RECOVERY_POLLS: u32 = 40;
+/// How long the watchdog waits before it concludes that an idle engine dropped a command it
+/// never reported (a late "DMA done" gets this long to appear).
+pub const IDLE_CONFIRM_MS: u32 = 500;
+
+/// What the watchdog hands [`DeviceContext::edu_command_done`] for a transfer it judged
+/// stalled with the engine idle.
+pub struct Stalled<'a> {
+    /// The transfer judged stalled ([`crate::context::Programmed::seq`]).
+    pub seq: u64,
+    /// The device interrupt, whose lock serialises the latching of causes with the ISR.
+    pub interrupt: &'a crate::wdf::interrupt::Interrupt<crate::context::IsrState>,
+}
 
 /// How `program_edu` left the engine.
 enum EduStart {
@@ -118,25 +130,76 @@ impl DeviceContext {
         }
     }
 
-    /// The edu engine finished the command (its interrupt, or the watchdog saw it idle);
-    /// `interrupts` counts the interrupts that reported it. With `only`, nothing happens unless
-    /// that transfer is still the one programmed (the watchdog's view may be stale: another
-    /// processor may have completed it and programmed the next).
-    pub fn edu_command_done(&self, interrupts: u64, only: Option<u64>, cx: &Dispatch<'_>) {
+    /// Completes the edu command in flight if the device reported it done: the "DMA done"
+    /// cause is consumed, the engine confirmed idle and the transfer taken in one critical
+    /// section of the I/O lock, so the DPC and the watchdog (on other processors) agree on who
+    /// completes it, and neither takes a cause without acting on it. `interrupts` counts the
+    /// interrupts that reported it (the DPC).
+    ///
+    /// The watchdog passes `stalled`: the transfer it judged (nothing happens unless it is
+    /// still the one programmed), the interrupt whose lock keeps the ISR off the status
+    /// registers while pending causes are latched, and what to do when the idle engine never
+    /// reported the command: it was dropped, so the transaction ends with the bytes of the
+    /// transfers that did complete. That is concluded only when the watchdog sees the same
+    /// transfer idle and unreported twice, [`IDLE_CONFIRM_MS`] apart (a cause may be raised a
+    /// little after the engine goes idle); returns true when the watchdog should look again
+    /// that soon.
+    pub fn edu_command_done(
+        &self,
+        interrupts: u64,
+        stalled: Option<&Stalled<'_>>,
+        cx: &Dispatch<'_>,
+    ) -> bool {
+        let Some(hw) = self.hw.get() else {
+            return false;
+        };
         let how = {
             let mut io = self.io.lock(cx);
             io.stats.interrupts += interrupts;
-            if only.is_some_and(|seq| io.programmed.map(|work| work.seq) != Some(seq)) {
-                return;
+            if let Some(stalled) = stalled {
+                if io.programmed.map(|work| work.seq) != Some(stalled.seq) {
+                    // Another processor completed it (and maybe programmed the next).
+                    return false;
+                }
+                let _lock = stalled.interrupt.lock(&io.cx());
+                let _latched = self.latch_causes(&hw.bar);
+            }
+            let done = self.take_dma_done();
+            // The cause says "a command finished", not which: only an idle engine confirms
+            // the command in flight is done (a late interrupt of an earlier one is ignored).
+            let idle = regs::engine(&hw.bar) == regs::Engine::Idle;
+            if done && !idle {
+                // The engine already runs the next command: the cause was an earlier one's.
+                return false;
+            }
+            if !done {
+                match stalled {
+                    None => return false,
+                    Some(stalled) if io.unreported != Some(stalled.seq) => {
+                        io.unreported = Some(stalled.seq);
+                        return true;
+                    }
+                    Some(_) => {}
+                }
             }
             let Some(work) = io.programmed.take() else {
-                return;
+                return false;
             };
-            io.stats.fragments += 1;
-            io.progress += 1;
-            how_to_complete(work, work.count, io.end.is_some())
+            if done {
+                io.stats.fragments += 1;
+                io.progress += 1;
+                how_to_complete(work, work.count, io.end.is_some())
+            } else {
+                // Idle, and no "DMA done" was ever raised: the command was dropped.
+                io.end = Some(EndReason::Timeout);
+                drop(io);
+                // Stale causes would otherwise look like the next command's completion.
+                regs::clear_causes(&hw.bar);
+                Completion::Final(0)
+            }
         };
         self.complete_transfer(how, cx);
+        false
     }
 
     /// Programs one edu command for `transfer`, or parks it when a command that timed out

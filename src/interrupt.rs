@@ -24,18 +24,7 @@ impl InterruptHandler for DeviceContext {
     fn dpc(&self, _interrupt: &Interrupt<IsrState>, cx: &Dispatch<'_>) {
         // Everything the ISR recorded since the last DPC (several ISRs may share one DPC).
         let claimed = self.isr.claimed.swap(0, Ordering::AcqRel);
-        // The cause says "a command finished", not which: only an idle engine confirms the
-        // command in flight is done (a late interrupt of an earlier command is ignored).
-        let done = self.take_dma_done()
-            && self
-                .hw
-                .get()
-                .is_some_and(|hw| regs::engine(&hw.bar) == regs::Engine::Idle);
-        if done {
-            self.edu_command_done(claimed, None, cx);
-        } else if claimed > 0 {
-            self.io.lock(cx).stats.interrupts += claimed;
-        }
+        let _recheck = self.edu_command_done(claimed, None, cx);
     }
 }
 

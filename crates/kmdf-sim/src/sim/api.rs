@@ -577,11 +577,13 @@ pub(crate) fn queue_dpc(raw: usize) -> bool {
             return false;
         };
         if i.dpc_queued {
+            s.log(|| "WdfInterruptQueueDpcForIsr: already queued".into());
             return false;
         }
         i.dpc_queued = true;
         let latency = s.delay(s.policy.dpc_latency_ns);
         s.schedule(latency, super::Event::Dpc(id));
+        s.log(|| format!("WdfInterruptQueueDpcForIsr: DPC in {latency} ns"));
         true
     })
 }

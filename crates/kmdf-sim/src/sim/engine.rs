@@ -40,10 +40,12 @@ fn run_at<R>(irql: Irql, name: &'static str, f: impl FnOnce() -> R) -> R {
         let saved = s.irql;
         s.irql = irql;
         s.context.push(name);
+        s.log(|| format!("-> {name}"));
         (saved, s.held.len())
     });
     let result = f();
     with(|s| {
+        s.log(|| format!("<- {name}"));
         if s.held.len() > depth {
             s.finding(
                 "LOCK",
