@@ -1197,6 +1197,10 @@ pub(crate) fn stage(id: Id) {
             device,
             elements,
         }) => {
+            // The initialisation this staging belongs to: by the time EvtProgramDma returns,
+            // another processor may have completed the transfer, released the transaction and
+            // initialised it again (the device finished while the callback still ran).
+            let generation = with(|s| s.tx(id).map(|t| t.generation));
             let list = engine::at_irql(Irql::Dispatch, "EvtProgramDma", || {
                 engine::call_program_dma(
                     program,
@@ -1207,7 +1211,7 @@ pub(crate) fn stage(id: Id) {
                     &elements,
                 )
             });
-            let held = end_staging(id);
+            let held = end_staging(id, generation);
             // T15: packet and system lists die with EvtProgramDma; a scatter/gather list stays
             // valid until the transfer's DmaCompleted* (or the transaction ends).
             with(|s| {
@@ -1217,7 +1221,7 @@ pub(crate) fn stage(id: Id) {
                     .and_then(|e| s.enabler(e))
                     .is_some_and(|e| !e.is_packet() && !e.is_system());
                 match s.tx(id) {
-                    Some(t) if sg => t.sg_list = Some(list),
+                    Some(t) if sg && Some(t.generation) == generation => t.sg_list = Some(list),
                     _ => engine::poison_list(list),
                 }
             });
@@ -1255,8 +1259,12 @@ pub(crate) fn stage(id: Id) {
 
 /// Ends the staging of transaction `id` after its `EvtProgramDma` returned; returns a HAL
 /// notification held meanwhile (generation, status, bytes).
-fn end_staging(id: Id) -> Option<(u64, i32, u64)> {
+fn end_staging(id: Id, staged: Option<u64>) -> Option<(u64, i32, u64)> {
     with(|s| {
+        if s.tx(id).map(|t| t.generation) != staged {
+            // The staged transfer already ended; the transaction belongs to a newer one.
+            return None;
+        }
         // A controller may finish a short transfer before EvtProgramDma has returned (demand
         // mode: the peripheral raised its request line inside the callback).
         if s.rng.chance(s.policy.fast_completion_percent, 100) {
