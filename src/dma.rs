@@ -15,7 +15,7 @@ use crate::wdf::dma::{
     ChannelCore, Completion, Direction, DmaHandler, Finished, Programmed, Progress,
     SystemDmaStatus, Transfer,
 };
-use crate::wdf::irql::{AtMostDispatch, Dispatch};
+use crate::wdf::irql::{Dispatch, TrueAtDispatch};
 
 /// Watchdog period: a request in flight must complete a transfer within it (ten times edu's
 /// 100 ms per command).
@@ -36,7 +36,7 @@ enum EduStart {
 impl DeviceContext {
     /// Reports the transfer the device finished (`Completion` chosen by the caller) and acts on
     /// what the framework says: nothing more (next transfer already programmed), or the end.
-    pub fn complete_transfer(&self, how: Completion, cx: &impl AtMostDispatch) {
+    pub fn complete_transfer(&self, how: Completion, cx: &impl TrueAtDispatch) {
         let Some(hw) = self.hw.get() else { return };
         match hw.personality.channel().completed(how, cx) {
             Progress::More | Progress::Idle | Progress::Handed => {}
@@ -46,7 +46,7 @@ impl DeviceContext {
 
     /// A transaction ended: count its bytes, then start the loopback's second half or complete
     /// the request with the bytes transferred.
-    pub fn transaction_done(&self, finished: Finished, cx: &impl AtMostDispatch) {
+    pub fn transaction_done(&self, finished: Finished, cx: &impl TrueAtDispatch) {
         let Finished {
             request,
             status,
@@ -95,12 +95,12 @@ impl DeviceContext {
     /// stops the controller now. Safe to call when nothing is in flight. Takes no lock across
     /// the channel's DDIs: stopping a system transfer may deliver its notification (and so
     /// `transfer_complete`) before the call returns.
-    pub fn end_early(&self, reason: EndReason, cx: &impl AtMostDispatch) {
+    pub fn end_early(&self, reason: EndReason, cx: &impl TrueAtDispatch) {
         self.end_early_if(reason, None, cx);
     }
 
     /// [`Self::end_early`], only while transfer `only` (if given) is still the one programmed.
-    pub fn end_early_if(&self, reason: EndReason, only: Option<u64>, cx: &impl AtMostDispatch) {
+    pub fn end_early_if(&self, reason: EndReason, only: Option<u64>, cx: &impl TrueAtDispatch) {
         let Some(hw) = self.hw.get() else { return };
         {
             let mut io = self.io.lock(cx);

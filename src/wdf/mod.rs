@@ -27,7 +27,7 @@ pub use device::{
     Resource, Resources,
 };
 pub use object::{ContextTypeInfo, ObjectContext};
-pub use request::{Request, Unmark};
+pub use request::{CancelPending, CancelRan, Mismatch, Request};
 pub use status::{Error, Result, Status};
 
 /// Types `DriverEntry` receives, for the one export in `lib.rs`.
