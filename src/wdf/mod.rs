@@ -26,7 +26,7 @@ pub use device::{
     Device, DeviceHandler, DeviceInit, Driver, HardwareSlot, PowerState, Prepare, Release,
     Resource, Resources,
 };
-pub use object::{ContextTypeInfo, ObjectContext};
+pub use object::{ContextTypeInfo, MEMORY_ALLOCATION_ALIGNMENT, ObjectContext};
 pub use request::{CancelPending, CancelRan, Mismatch, Request};
 pub use status::{Error, Result, Status};
 
