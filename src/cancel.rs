@@ -22,33 +22,39 @@ use crate::wdf::request::{CancelledRequest, RequestCancel};
 use crate::wdf::timer::TimerHandler;
 
 impl RequestCancel for DeviceContext {
-    fn cancel(&self, _request: CancelledRequest<'_>, cx: &UpToDispatch<'_>) {
+    fn cancel(&self, request: CancelledRequest<'_>, cx: &mut UpToDispatch<'_>) {
         // Ends the operation in flight, if any (nothing when the DMA path already finished).
         self.end_early(EndReason::Cancelled, cx);
         // Whichever of this callback and the DMA path comes last completes the request. If the
         // DMA path finished first (before this callback was called, or inside `end_early` when
         // the cancel won outright) it parked the completion: make it now. Otherwise leave a
         // mark for `finish_request`.
+        let ran = request.into_ran();
         let parked = {
             let mut io = self.io.lock(cx);
             match core::mem::take(&mut io.rendezvous) {
-                Rendezvous::Parked(parked) => Some(parked),
-                Rendezvous::Open | Rendezvous::CallbackRan => {
-                    io.rendezvous = Rendezvous::CallbackRan;
+                Rendezvous::Parked(parked) => Some((parked, ran)),
+                Rendezvous::Open | Rendezvous::CallbackRan(_) => {
+                    io.rendezvous = Rendezvous::CallbackRan(ran);
                     None
                 }
             }
         };
-        if let Some(parked) = parked {
-            parked
-                .request
-                .complete_with_information(parked.status, parked.information, cx);
+        if let Some((parked, ran)) = parked {
+            let completed = parked.request.complete_with_information(
+                ran,
+                parked.status,
+                parked.information,
+                cx,
+            );
+            // One request at a time: the parked request is the one being cancelled.
+            debug_assert!(completed.is_ok(), "cancel proof of another request");
         }
     }
 }
 
 impl TimerHandler for DeviceContext {
-    fn timer(&self, cx: &Dispatch<'_>) {
+    fn timer(&self, cx: &mut Dispatch<'_>) {
         let Some(hw) = self.hw.get() else {
             return;
         };
@@ -86,7 +92,7 @@ impl DeviceContext {
     /// Transfer `seq` made no progress for a whole watchdog period. Returns the period after
     /// which the watchdog looks again. Every action re-checks, under the I/O lock, that `seq` is
     /// still the transfer programmed.
-    fn stalled(&self, hw: &crate::context::Hardware, seq: u64, cx: &Dispatch<'_>) -> u32 {
+    fn stalled(&self, hw: &crate::context::Hardware, seq: u64, cx: &mut Dispatch<'_>) -> u32 {
         match &hw.personality {
             Personality::BusMaster { interrupt, .. } => match regs::engine(&hw.bar) {
                 regs::Engine::Removed => self.abandon(EndReason::Removed, Some(seq), cx),

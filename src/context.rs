@@ -8,7 +8,7 @@ use crate::declare_context;
 use crate::wdf::dma::{BusMaster, ChannelCore, DmaChannel, DmaEnabler, SystemMode};
 use crate::wdf::interrupt::Interrupt;
 use crate::wdf::mmio::Bar;
-use crate::wdf::request::{Queue, Request};
+use crate::wdf::request::{CancelPending, CancelRan, Queue};
 use crate::wdf::sync::SpinLock;
 use crate::wdf::timer::Timer;
 use crate::wdf::{Device, Error, HardwareSlot, Status};
@@ -179,16 +179,16 @@ pub enum Rendezvous {
     /// Neither has arrived.
     #[default]
     Open,
-    /// The cancel callback ran and left the completion to the DMA path.
-    CallbackRan,
+    /// The cancel callback ran and left the completion to the DMA path, with its proof.
+    CallbackRan(CancelRan),
     /// The DMA path finished first and left this completion to the cancel callback.
     Parked(Parked),
 }
 
 /// A completion waiting for the cancel callback.
 pub struct Parked {
-    /// The request.
-    pub request: Request,
+    /// The request, which only the callback's proof lets complete.
+    pub request: CancelPending,
     /// Its status.
     pub status: Status,
     /// Its information.

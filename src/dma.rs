@@ -15,7 +15,7 @@ use crate::wdf::dma::{
     ChannelCore, Completion, Direction, DmaHandler, Finished, Programmed, Progress,
     SystemDmaStatus, Transfer,
 };
-use crate::wdf::irql::{AtMostDispatch, Dispatch};
+use crate::wdf::irql::{Dispatch, TrueAtDispatch};
 
 /// Watchdog period: a request in flight must complete a transfer within it (ten times edu's
 /// 100 ms per command).
@@ -48,7 +48,7 @@ enum EduStart {
 impl DeviceContext {
     /// Reports the transfer the device finished (`Completion` chosen by the caller) and acts on
     /// what the framework says: nothing more (next transfer already programmed), or the end.
-    pub fn complete_transfer(&self, how: Completion, cx: &impl AtMostDispatch) {
+    pub fn complete_transfer(&self, how: Completion, cx: &impl TrueAtDispatch) {
         let Some(hw) = self.hw.get() else { return };
         match hw.personality.channel().completed(how, cx) {
             Progress::More | Progress::Idle | Progress::Handed => {}
@@ -58,7 +58,7 @@ impl DeviceContext {
 
     /// A transaction ended: count its bytes, then start the loopback's second half or complete
     /// the request with the bytes transferred.
-    pub fn transaction_done(&self, finished: Finished, cx: &impl AtMostDispatch) {
+    pub fn transaction_done(&self, finished: Finished, cx: &impl TrueAtDispatch) {
         let Finished {
             request,
             status,
@@ -107,12 +107,12 @@ impl DeviceContext {
     /// stops the controller now. Safe to call when nothing is in flight. Takes no lock across
     /// the channel's DDIs: stopping a system transfer may deliver its notification (and so
     /// `transfer_complete`) before the call returns.
-    pub fn end_early(&self, reason: EndReason, cx: &impl AtMostDispatch) {
+    pub fn end_early(&self, reason: EndReason, cx: &impl TrueAtDispatch) {
         self.end_early_if(reason, None, cx);
     }
 
     /// [`Self::end_early`], only while transfer `only` (if given) is still the one programmed.
-    pub fn end_early_if(&self, reason: EndReason, only: Option<u64>, cx: &impl AtMostDispatch) {
+    pub fn end_early_if(&self, reason: EndReason, only: Option<u64>, cx: &impl TrueAtDispatch) {
         let Some(hw) = self.hw.get() else { return };
         {
             let mut io = self.io.lock(cx);
@@ -148,21 +148,26 @@ impl DeviceContext {
         &self,
         interrupts: u64,
         stalled: Option<&Stalled<'_>>,
-        cx: &Dispatch<'_>,
+        cx: &mut Dispatch<'_>,
     ) -> bool {
         let Some(hw) = self.hw.get() else {
             return false;
         };
+        if let Some(stalled) = stalled {
+            // Pending causes the ISR has not seen move into the record, with the ISR kept off
+            // the status registers meanwhile. (A cause latched here that turns out to be a
+            // later command's stays in the record for the DPC or the next look.)
+            let _lock = stalled.interrupt.lock(cx);
+            let _latched = self.latch_causes(&hw.bar);
+        }
         let how = {
             let mut io = self.io.lock(cx);
             io.stats.interrupts += interrupts;
-            if let Some(stalled) = stalled {
-                if io.programmed.map(|work| work.seq) != Some(stalled.seq) {
-                    // Another processor completed it (and maybe programmed the next).
-                    return false;
-                }
-                let _lock = stalled.interrupt.lock(&io.cx());
-                let _latched = self.latch_causes(&hw.bar);
+            if let Some(stalled) = stalled
+                && io.programmed.map(|work| work.seq) != Some(stalled.seq)
+            {
+                // Another processor completed it (and maybe programmed the next).
+                return false;
             }
             let done = self.take_dma_done();
             // The cause says "a command finished", not which: only an idle engine confirms

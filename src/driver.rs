@@ -20,7 +20,7 @@ use crate::wdf::{
 pub struct EduDriver;
 
 impl Driver for EduDriver {
-    fn device_add(mut init: DeviceInit<'_>, cx: &Passive<'_>) -> Result {
+    fn device_add(mut init: DeviceInit<'_>, cx: &mut Passive<'_>) -> Result {
         init.set_direct_io();
         init.create::<DeviceContext>(
             |device, cx| {
@@ -154,7 +154,7 @@ impl DeviceHandler for DeviceContext {
         device: Device,
         resources: &Resources<'_>,
         slot: &Prepare<'_>,
-        cx: &Passive<'_>,
+        cx: &mut Passive<'_>,
     ) -> Result {
         let found = scan(resources);
         let (start, length) = found.memory.ok_or(Error::DEVICE_HARDWARE_ERROR)?;
@@ -177,7 +177,12 @@ impl DeviceHandler for DeviceContext {
         }
     }
 
-    fn release_hardware(&self, _device: Device, slot: &Release<'_>, cx: &Passive<'_>) -> Result {
+    fn release_hardware(
+        &self,
+        _device: Device,
+        slot: &Release<'_>,
+        cx: &mut Passive<'_>,
+    ) -> Result {
         if let Some(hardware) = self.hw.take(slot) {
             let Hardware {
                 bar, personality, ..
@@ -194,7 +199,7 @@ impl DeviceHandler for DeviceContext {
         Ok(())
     }
 
-    fn d0_entry(&self, _device: Device, _previous: PowerState, _cx: &Passive<'_>) -> Result {
+    fn d0_entry(&self, _device: Device, _previous: PowerState, _cx: &mut Passive<'_>) -> Result {
         let Some(hw) = self.hw.get() else {
             return Err(Error::DEVICE_NOT_READY);
         };
@@ -214,7 +219,7 @@ impl DeviceHandler for DeviceContext {
         &self,
         _device: Device,
         _target: PowerState,
-        cx: &Passive<'_>,
+        cx: &mut Passive<'_>,
     ) -> Result {
         // The watchdog takes the interrupt lock: it must be finished (on every processor)
         // before the framework disconnects the interrupt. Every request has been completed or
@@ -223,7 +228,7 @@ impl DeviceHandler for DeviceContext {
         Ok(())
     }
 
-    fn d0_exit(&self, _device: Device, _target: PowerState, cx: &Passive<'_>) -> Result {
+    fn d0_exit(&self, _device: Device, _target: PowerState, cx: &mut Passive<'_>) -> Result {
         // After this the watchdog callback is not running and will not run.
         let _was_queued = self.watchdog.cancel_and_wait(cx);
         if let Some(Hardware {
@@ -237,10 +242,10 @@ impl DeviceHandler for DeviceContext {
         Ok(())
     }
 
-    fn surprise_removal(&self, _device: Device, cx: &Passive<'_>) {
-        self.io.lock(cx).removed = true;
+    fn surprise_removal(&self, _device: Device, cx: &mut Passive<'_>) {
+        self.io.lock(&cx.up_to_dispatch()).removed = true;
         // End the operation in flight at once: stop the controller (system DMA), or let the
         // watchdog find the edu gone (its registers read all ones).
-        self.end_early(crate::context::EndReason::Removed, cx);
+        self.end_early(crate::context::EndReason::Removed, &cx.up_to_dispatch());
     }
 }

@@ -21,7 +21,7 @@ impl InterruptHandler for DeviceContext {
         Claim::QueueDpc
     }
 
-    fn dpc(&self, _interrupt: &Interrupt<IsrState>, cx: &Dispatch<'_>) {
+    fn dpc(&self, _interrupt: &Interrupt<IsrState>, cx: &mut Dispatch<'_>) {
         // Everything the ISR recorded since the last DPC (several ISRs may share one DPC).
         let claimed = self.isr.claimed.swap(0, Ordering::AcqRel);
         let _recheck = self.edu_command_done(claimed, None, cx);

@@ -6,9 +6,9 @@ use edu_api::{DeviceInfo, DmaAt, DmaMode, Statistics};
 use crate::context::{DeviceContext, OpKind, Parked, Personality, Rendezvous};
 use crate::regs;
 use crate::wdf::dma::Direction;
-use crate::wdf::irql::{AtMostDispatch, UpToDispatch};
+use crate::wdf::irql::{AtMostDispatch, TrueAtDispatch, UpToDispatch};
 use crate::wdf::request::{CancelledRequest, QueueHandler, StopAction};
-use crate::wdf::{Error, Request, Result, Status, Unmark};
+use crate::wdf::{Error, Request, Result, Status};
 
 /// Largest transfer accepted, as in the I/O contract.
 const MAX_TRANSFER: usize = edu_api::MAX_TRANSFER_LENGTH;
@@ -69,10 +69,10 @@ impl DeviceContext {
     /// by whichever of the two comes last (`kmdf-dma-semantics.md` §4.2, pattern B).
     pub fn finish_request(
         &self,
-        mut request: Request,
+        request: Request,
         result: Result,
         information: usize,
-        cx: &impl AtMostDispatch,
+        cx: &impl TrueAtDispatch,
     ) {
         let status = Status::from(result);
         {
@@ -83,14 +83,17 @@ impl DeviceContext {
             io.end = None;
         }
         let _was_queued = self.watchdog.cancel(cx);
-        if request.unmark_cancelable(cx) == Unmark::Unmarked {
-            request.complete_with_information(status, information, cx);
-            return;
-        }
+        let request = match request.unmark(cx) {
+            Ok(request) => {
+                request.complete_with_information(status, information, cx);
+                return;
+            }
+            Err(pending) => pending,
+        };
         let now = {
             let mut io = self.io.lock(cx);
             match core::mem::take(&mut io.rendezvous) {
-                Rendezvous::CallbackRan => Some(request),
+                Rendezvous::CallbackRan(ran) => Some((request, ran)),
                 // One request at a time: nothing else can be parked here.
                 Rendezvous::Open | Rendezvous::Parked(_) => {
                     io.rendezvous = Rendezvous::Parked(Parked {
@@ -102,8 +105,10 @@ impl DeviceContext {
                 }
             }
         };
-        if let Some(request) = now {
-            request.complete_with_information(status, information, cx);
+        if let Some((request, ran)) = now {
+            let completed = request.complete_with_information(ran, status, information, cx);
+            // One request at a time: the callback's proof is this request's.
+            debug_assert!(completed.is_ok(), "cancel proof of another request");
         }
     }
 
@@ -111,11 +116,11 @@ impl DeviceContext {
     /// transaction. Any failure completes the request.
     pub fn start_dma(
         &self,
-        mut request: Request,
+        request: Request,
         kind: OpKind,
         base: u32,
         length: usize,
-        cx: &impl AtMostDispatch,
+        cx: &impl TrueAtDispatch,
     ) {
         let Some(hw) = self.hw.get() else {
             self.finish_request(request, Err(Error::DEVICE_NOT_READY), 0, cx);
@@ -140,12 +145,17 @@ impl DeviceContext {
                 io.rendezvous = Rendezvous::Open;
             }
         }
-        if kind != OpKind::LoopbackRead
-            && let Err(error) = request.mark_cancelable::<Self>(cx)
-        {
-            self.finish_request(request, Err(error), 0, cx);
-            return;
-        }
+        let request = if kind == OpKind::LoopbackRead {
+            request
+        } else {
+            match request.mark_cancelable::<Self>(cx) {
+                Ok(request) => request,
+                Err((request, error)) => {
+                    self.finish_request(request, Err(error), 0, cx);
+                    return;
+                }
+            }
+        };
         let direction = match kind {
             OpKind::Read | OpKind::LoopbackRead => Direction::FromDevice,
             OpKind::Write | OpKind::LoopbackWrite => Direction::ToDevice,
@@ -195,7 +205,7 @@ impl DeviceContext {
     }
 
     /// Copies `bytes` into the output buffer and completes with their length.
-    fn reply(&self, mut request: Request, bytes: &[u8], cx: &impl AtMostDispatch) {
+    fn reply(&self, mut request: Request, bytes: &[u8], cx: &impl TrueAtDispatch) {
         let result = request.output_buffer(bytes.len(), cx).map(|out| {
             if let Some(slot) = out.get_mut(..bytes.len()) {
                 slot.copy_from_slice(bytes);
@@ -209,7 +219,7 @@ impl DeviceContext {
     ///
     /// # Errors
     /// `STATUS_DEVICE_NOT_READY` when the hardware is not prepared.
-    fn reset(&self, cx: &impl AtMostDispatch) -> Result {
+    fn reset(&self, cx: &impl TrueAtDispatch) -> Result {
         let hw = self.hw.get().ok_or(Error::DEVICE_NOT_READY)?;
         if let Personality::BusMaster { .. } = hw.personality {
             regs::clear_causes(&hw.bar);
@@ -232,14 +242,14 @@ fn count(counters: &mut Statistics, status: Status) {
 }
 
 impl QueueHandler for DeviceContext {
-    fn read(&self, request: Request, length: usize, cx: &UpToDispatch<'_>) {
+    fn read(&self, request: Request, length: usize, cx: &mut UpToDispatch<'_>) {
         match check_length(length) {
             Ok(()) => self.start_dma(request, OpKind::Read, 0, length, cx),
             Err(error) => self.finish_request(request, Err(error), 0, cx),
         }
     }
 
-    fn write(&self, request: Request, length: usize, cx: &UpToDispatch<'_>) {
+    fn write(&self, request: Request, length: usize, cx: &mut UpToDispatch<'_>) {
         match check_length(length) {
             Ok(()) => self.start_dma(request, OpKind::Write, 0, length, cx),
             Err(error) => self.finish_request(request, Err(error), 0, cx),
@@ -252,7 +262,7 @@ impl QueueHandler for DeviceContext {
         code: u32,
         input_length: usize,
         output_length: usize,
-        cx: &UpToDispatch<'_>,
+        cx: &mut UpToDispatch<'_>,
     ) {
         match code {
             edu_api::IOCTL_EDU_GET_INFO => match self.info(cx) {
@@ -290,7 +300,12 @@ impl QueueHandler for DeviceContext {
         }
     }
 
-    fn stop(&self, _request: &CancelledRequest<'_>, _action: StopAction, cx: &UpToDispatch<'_>) {
+    fn stop(
+        &self,
+        _request: &CancelledRequest<'_>,
+        _action: StopAction,
+        cx: &mut UpToDispatch<'_>,
+    ) {
         // Suspend (power-down) and purge (removal) alike: the request in flight ends at the
         // next transfer boundary (system DMA: the controller stops now) and completes with
         // the bytes moved. Letting a long request run to its end would hold the power

@@ -34,7 +34,7 @@ struct Context;
 declare_context!(Context);
 
 impl Driver for TestDriver {
-    fn device_add(init: DeviceInit<'_>, cx: &Passive<'_>) -> Result {
+    fn device_add(init: DeviceInit<'_>, cx: &mut Passive<'_>) -> Result {
         init.create::<Context>(|_device, _cx| Ok(Context), cx)?;
         Ok(())
     }
@@ -46,7 +46,7 @@ impl DeviceHandler for Context {
         device: Device,
         _resources: &Resources<'_>,
         _slot: &Prepare<'_>,
-        cx: &Passive<'_>,
+        cx: &mut Passive<'_>,
     ) -> Result {
         let config = EnablerConfig {
             profile: Profile::Packet,
@@ -74,19 +74,24 @@ impl DeviceHandler for Context {
         Ok(())
     }
 
-    fn release_hardware(&self, _device: Device, _slot: &Release<'_>, _cx: &Passive<'_>) -> Result {
+    fn release_hardware(
+        &self,
+        _device: Device,
+        _slot: &Release<'_>,
+        _cx: &mut Passive<'_>,
+    ) -> Result {
         Ok(())
     }
 
-    fn d0_entry(&self, _device: Device, _previous: PowerState, _cx: &Passive<'_>) -> Result {
+    fn d0_entry(&self, _device: Device, _previous: PowerState, _cx: &mut Passive<'_>) -> Result {
         Ok(())
     }
 
-    fn d0_exit(&self, _device: Device, _target: PowerState, _cx: &Passive<'_>) -> Result {
+    fn d0_exit(&self, _device: Device, _target: PowerState, _cx: &mut Passive<'_>) -> Result {
         Ok(())
     }
 
-    fn surprise_removal(&self, _device: Device, _cx: &Passive<'_>) {}
+    fn surprise_removal(&self, _device: Device, _cx: &mut Passive<'_>) {}
 }
 
 /// The test driver's `DriverEntry`.

@@ -133,18 +133,18 @@ pub trait DeviceHandler: ObjectContext {
         device: Device,
         resources: &Resources<'_>,
         slot: &Prepare<'_>,
-        cx: &Passive<'_>,
+        cx: &mut Passive<'_>,
     ) -> Result;
     /// `EvtDeviceReleaseHardware`: undo `prepare_hardware`.
     ///
     /// # Errors
     /// Reported to the framework.
-    fn release_hardware(&self, device: Device, slot: &Release<'_>, cx: &Passive<'_>) -> Result;
+    fn release_hardware(&self, device: Device, slot: &Release<'_>, cx: &mut Passive<'_>) -> Result;
     /// `EvtDeviceD0Entry`.
     ///
     /// # Errors
     /// A failure fails the power-up.
-    fn d0_entry(&self, device: Device, previous: PowerState, cx: &Passive<'_>) -> Result;
+    fn d0_entry(&self, device: Device, previous: PowerState, cx: &mut Passive<'_>) -> Result;
     /// `EvtDeviceD0ExitPreInterruptsDisabled`: the device still has its interrupts; the last
     /// moment to stop work that takes the interrupt lock (a timer, say), since the framework
     /// disconnects them next. The default does nothing.
@@ -155,7 +155,7 @@ pub trait DeviceHandler: ObjectContext {
         &self,
         device: Device,
         target: PowerState,
-        cx: &Passive<'_>,
+        cx: &mut Passive<'_>,
     ) -> Result {
         let _ = (device, target, cx);
         Ok(())
@@ -164,9 +164,9 @@ pub trait DeviceHandler: ObjectContext {
     ///
     /// # Errors
     /// Reported to the framework.
-    fn d0_exit(&self, device: Device, target: PowerState, cx: &Passive<'_>) -> Result;
+    fn d0_exit(&self, device: Device, target: PowerState, cx: &mut Passive<'_>) -> Result;
     /// `EvtDeviceSurpriseRemoval`: the hardware is gone; do not touch it.
-    fn surprise_removal(&self, device: Device, cx: &Passive<'_>);
+    fn surprise_removal(&self, device: Device, cx: &mut Passive<'_>);
 }
 
 /// The `PWDFDEVICE_INIT` handed to `EvtDriverDeviceAdd`.
@@ -213,8 +213,8 @@ impl DeviceInit<'_> {
     /// the device and its children).
     pub fn create<C: DeviceHandler>(
         mut self,
-        build: impl FnOnce(Device, &Passive<'_>) -> Result<C>,
-        cx: &Passive<'_>,
+        build: impl FnOnce(Device, &mut Passive<'_>) -> Result<C>,
+        cx: &mut Passive<'_>,
     ) -> Result<Device> {
         let mut callbacks = sys::WDF_PNPPOWER_EVENT_CALLBACKS {
             Size: wdf_size_of::<sys::WDF_PNPPOWER_EVENT_CALLBACKS>(),
@@ -415,8 +415,8 @@ unsafe extern "C" fn evt_wdf_device_prepare_hardware<C: DeviceHandler>(
         _callback: PhantomData,
     };
     // SAFETY: EvtDevicePrepareHardware runs at PASSIVE_LEVEL.
-    let cx = unsafe { Passive::new() };
-    Status::from(context.prepare_hardware(device, &resources, &Prepare(PhantomData), &cx)).raw()
+    let mut cx = unsafe { Passive::new() };
+    Status::from(context.prepare_hardware(device, &resources, &Prepare(PhantomData), &mut cx)).raw()
 }
 
 /// `EvtDeviceReleaseHardware` trampoline.
@@ -432,8 +432,8 @@ unsafe extern "C" fn evt_wdf_device_release_hardware<C: DeviceHandler>(
         return Error::INVALID_DEVICE_STATE.raw();
     };
     // SAFETY: EvtDeviceReleaseHardware runs at PASSIVE_LEVEL.
-    let cx = unsafe { Passive::new() };
-    Status::from(context.release_hardware(device, &Release(PhantomData), &cx)).raw()
+    let mut cx = unsafe { Passive::new() };
+    Status::from(context.release_hardware(device, &Release(PhantomData), &mut cx)).raw()
 }
 
 /// `EvtDeviceD0Entry` trampoline.
@@ -449,8 +449,8 @@ unsafe extern "C" fn evt_wdf_device_d0_entry<C: DeviceHandler>(
         return Error::INVALID_DEVICE_STATE.raw();
     };
     // SAFETY: EvtDeviceD0Entry runs at PASSIVE_LEVEL (the driver is not power-pageable-only).
-    let cx = unsafe { Passive::new() };
-    Status::from(context.d0_entry(device, PowerState::from_raw(previous), &cx)).raw()
+    let mut cx = unsafe { Passive::new() };
+    Status::from(context.d0_entry(device, PowerState::from_raw(previous), &mut cx)).raw()
 }
 
 /// `EvtDeviceD0ExitPreInterruptsDisabled` trampoline.
@@ -466,9 +466,9 @@ unsafe extern "C" fn evt_wdf_device_d0_exit_pre_interrupts_disabled<C: DeviceHan
         return Error::INVALID_DEVICE_STATE.raw();
     };
     // SAFETY: EvtDeviceD0ExitPreInterruptsDisabled runs at PASSIVE_LEVEL.
-    let cx = unsafe { Passive::new() };
+    let mut cx = unsafe { Passive::new() };
     let target = PowerState::from_raw(target);
-    Status::from(context.d0_exit_pre_interrupts_disabled(device, target, &cx)).raw()
+    Status::from(context.d0_exit_pre_interrupts_disabled(device, target, &mut cx)).raw()
 }
 
 /// `EvtDeviceD0Exit` trampoline.
@@ -484,8 +484,8 @@ unsafe extern "C" fn evt_wdf_device_d0_exit<C: DeviceHandler>(
         return Error::INVALID_DEVICE_STATE.raw();
     };
     // SAFETY: EvtDeviceD0Exit runs at PASSIVE_LEVEL.
-    let cx = unsafe { Passive::new() };
-    Status::from(context.d0_exit(device, PowerState::from_raw(target), &cx)).raw()
+    let mut cx = unsafe { Passive::new() };
+    Status::from(context.d0_exit(device, PowerState::from_raw(target), &mut cx)).raw()
 }
 
 /// `EvtDeviceSurpriseRemoval` trampoline.
@@ -496,8 +496,8 @@ unsafe extern "C" fn evt_wdf_device_surprise_removal<C: DeviceHandler>(device: s
     // SAFETY: the framework's own callback, for a device created with `C` (installation).
     if let Some((device, context)) = unsafe { device_and_context::<C>(device) } {
         // SAFETY: EvtDeviceSurpriseRemoval runs at PASSIVE_LEVEL.
-        let cx = unsafe { Passive::new() };
-        context.surprise_removal(device, &cx);
+        let mut cx = unsafe { Passive::new() };
+        context.surprise_removal(device, &mut cx);
     }
 }
 
@@ -507,7 +507,7 @@ pub trait Driver {
     ///
     /// # Errors
     /// A failure makes the framework delete the device.
-    fn device_add(init: DeviceInit<'_>, cx: &Passive<'_>) -> Result;
+    fn device_add(init: DeviceInit<'_>, cx: &mut Passive<'_>) -> Result;
 }
 
 /// The body of `DriverEntry`: `WdfDriverCreate` with `D`'s device-add callback.
@@ -549,8 +549,8 @@ unsafe extern "C" fn evt_wdf_driver_device_add<D: Driver>(
     // SAFETY: the framework passes this callback's live device-init structure.
     let init = unsafe { DeviceInit::from_raw(init) };
     // SAFETY: EvtDriverDeviceAdd runs at PASSIVE_LEVEL.
-    let cx = unsafe { Passive::new() };
-    Status::from(D::device_add(init, &cx)).raw()
+    let mut cx = unsafe { Passive::new() };
+    Status::from(D::device_add(init, &mut cx)).raw()
 }
 
 /// Proof of running in `EvtDevicePrepareHardware`.

@@ -1109,7 +1109,9 @@ impl CommonBuffer {
 
     /// Copies `data` into the buffer at `offset`; false when it does not fit. The caller must
     /// not have a device transfer touching the buffer in flight (the device's DMA is not
-    /// ordered with the CPU's copy); `&mut self` keeps CPU accesses exclusive.
+    /// ordered with the CPU's copy); `&mut self` keeps CPU accesses exclusive. The accesses are
+    /// volatile byte stores, so a device writing meanwhile garbles bytes but is not undefined
+    /// behaviour.
     pub fn write(&mut self, offset: usize, data: &[u8]) -> bool {
         if offset
             .checked_add(data.len())
@@ -1117,16 +1119,13 @@ impl CommonBuffer {
         {
             return false;
         }
-        // SAFETY: `offset..offset + len` lies inside the mapping (checked; invariant), raw
-        // pointers only (no reference to memory a device may also access), non-overlapping
-        // with the caller's slice (framework memory).
-        unsafe {
-            core::ptr::copy_nonoverlapping(
-                data.as_ptr(),
-                self.virtual_address.as_ptr().wrapping_add(offset),
-                data.len(),
-            );
-        };
+        let start = self.virtual_address.as_ptr().wrapping_add(offset);
+        for (i, &byte) in data.iter().enumerate() {
+            // SAFETY: `offset + i` lies inside the mapping (checked; invariant); a volatile
+            // store through a raw pointer, since the device may access this memory outside
+            // the compiler's view (no reference to it is ever made).
+            unsafe { start.wrapping_add(i).write_volatile(byte) };
+        }
         true
     }
 
@@ -1139,14 +1138,11 @@ impl CommonBuffer {
         {
             return false;
         }
-        // SAFETY: as in `write`, with the copy's direction reversed.
-        unsafe {
-            core::ptr::copy_nonoverlapping(
-                self.virtual_address.as_ptr().wrapping_add(offset),
-                out.as_mut_ptr(),
-                out.len(),
-            );
-        };
+        let start = self.virtual_address.as_ptr().wrapping_add(offset);
+        for (i, byte) in out.iter_mut().enumerate() {
+            // SAFETY: as in `write`: in bounds, volatile, raw pointer only.
+            *byte = unsafe { start.wrapping_add(i).read_volatile() };
+        }
         true
     }
 

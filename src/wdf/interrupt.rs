@@ -33,7 +33,7 @@ pub trait InterruptHandler: DeviceHandler {
     fn isr(&self, shared: &mut Self::Shared, message: u32, cx: &Dirql<'_>) -> Claim;
 
     /// `EvtInterruptDpc`, at DISPATCH_LEVEL.
-    fn dpc(&self, interrupt: &Interrupt<Self::Shared>, cx: &Dispatch<'_>);
+    fn dpc(&self, interrupt: &Interrupt<Self::Shared>, cx: &mut Dispatch<'_>);
 }
 
 /// A framework interrupt object (WDFINTERRUPT) whose ISR shares `S` with the driver.
@@ -113,25 +113,80 @@ impl<S: ObjectContext> Interrupt<S> {
 
     /// Wraps `WdfInterruptAcquireLock`: the shared state, with the lock held (at DIRQL) until
     /// the guard drops. Keep the guard short: copy out what the ISR left and drop it before any
-    /// DMA or request DDI (the simulator reports DDIs called above DISPATCH_LEVEL).
-    pub fn lock<T: AtMostDispatch>(&self, _cx: &T) -> InterruptGuard<'_, S> {
+    /// DMA or request DDI.
+    ///
+    /// The caller's token is borrowed mutably for as long as the guard lives, and the guard
+    /// lends only a [`Dirql`] token, which no DMA or request DDI accepts:
+    ///
+    /// ```compile_fail
+    /// # use edu_dma::wdf::{Request, Status, interrupt::Interrupt, irql::Dispatch, ObjectContext};
+    /// fn complete_at_dirql<S: ObjectContext>(
+    ///     interrupt: &Interrupt<S>,
+    ///     request: Request,
+    ///     cx: &mut Dispatch<'_>,
+    /// ) {
+    ///     let guard = interrupt.lock(cx);
+    ///     request.complete(Status::SUCCESS, cx); // `*cx` is still borrowed by the guard
+    ///     drop(guard);
+    /// }
+    /// ```
+    ///
+    /// Nor can it be taken with a token only borrowed shared (a spin lock guard's, say), since
+    /// that token's other borrowers could still use it:
+    ///
+    /// ```compile_fail
+    /// # use edu_dma::wdf::{interrupt::Interrupt, irql::Dispatch, ObjectContext};
+    /// fn shared<S: ObjectContext>(interrupt: &Interrupt<S>, cx: &Dispatch<'_>) {
+    ///     let _guard = interrupt.lock(cx); // expected `&mut _`, found `&Dispatch<'_>`
+    /// }
+    /// ```
+    ///
+    /// Completing after the guard is dropped is fine:
+    ///
+    /// ```
+    /// # use edu_dma::wdf::{Request, Status, interrupt::Interrupt, irql::Dispatch, ObjectContext};
+    /// fn complete_after<S: ObjectContext>(
+    ///     interrupt: &Interrupt<S>,
+    ///     request: Request,
+    ///     cx: &mut Dispatch<'_>,
+    /// ) {
+    ///     {
+    ///         let guard = interrupt.lock(cx);
+    ///         let _at_dirql = guard.cx();
+    ///     }
+    ///     request.complete(Status::SUCCESS, cx);
+    /// }
+    /// ```
+    pub fn lock<'a, C: AtMostDispatch>(&'a self, _cx: &'a mut C) -> InterruptGuard<'a, S> {
         // SAFETY: the interrupt is live (invariant); IRQL <= DISPATCH_LEVEL by the token, so
         // this is not the ISR, which already holds the lock.
         unsafe { wdf_call!(WdfInterruptAcquireLock, self.handle.as_ptr()) };
         InterruptGuard {
             interrupt: self,
             shared: self.shared(),
-            _not_send: PhantomData,
+            // SAFETY: the interrupt lock is held (at the device's DIRQL) until the guard, which
+            // owns this token, drops.
+            cx: unsafe { Dirql::new() },
         }
     }
 }
 
 /// Holds an interrupt lock; releases it when dropped.
+///
+/// It keeps the caller's token mutably borrowed (`'a`) and lends only a [`Dirql`] token.
 #[must_use = "the lock is released as soon as the guard is dropped"]
 pub struct InterruptGuard<'a, S: ObjectContext> {
     interrupt: &'a Interrupt<S>,
     shared: *mut S,
-    _not_send: PhantomData<*mut ()>,
+    cx: Dirql<'a>,
+}
+
+impl<'a, S: ObjectContext> InterruptGuard<'a, S> {
+    /// The IRQL while the lock is held.
+    #[must_use]
+    pub const fn cx(&self) -> &Dirql<'a> {
+        &self.cx
+    }
 }
 
 impl<S: ObjectContext> Deref for InterruptGuard<'_, S> {
@@ -231,6 +286,6 @@ unsafe extern "C" fn evt_wdf_interrupt_dpc<C: InterruptHandler>(
         _shared: PhantomData,
     };
     // SAFETY: EvtInterruptDpc runs at DISPATCH_LEVEL.
-    let cx = unsafe { Dispatch::new() };
-    context.dpc(&interrupt, &cx);
+    let mut cx = unsafe { Dispatch::new() };
+    context.dpc(&interrupt, &mut cx);
 }

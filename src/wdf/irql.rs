@@ -3,6 +3,11 @@
 //! Trampolines hand callbacks a zero-sized token naming the IRQL KMDF documents for that
 //! callback; each wrapper asks for the token that matches its DDI's
 //! maximum IRQL. Tokens cannot be cloned, sent to another thread, or kept past the callback.
+//!
+//! Trampolines lend their token mutably (`&mut`), so that whatever raises the IRQL (a spin
+//! lock, the interrupt lock) can borrow it for as long as the IRQL stays raised and lend a
+//! token for the raised level instead: a token that would be false meanwhile cannot be used.
+//! Calls that do not raise the IRQL take tokens by shared reference (a `&mut` token coerces).
 
 use core::marker::PhantomData;
 
@@ -31,6 +36,16 @@ impl Passive<'_> {
     pub(in crate::wdf) unsafe fn new() -> Self {
         debug_check("Passive", |irql| irql == 0);
         Self(PhantomData)
+    }
+
+    /// Lends this token as an [`UpToDispatch`] one, for code shared with callbacks at
+    /// DISPATCH_LEVEL (taking a [`SpinLock`](super::sync::SpinLock), say). The PASSIVE token
+    /// stays borrowed while the lent one (or a lock guard holding it) lives, so no
+    /// PASSIVE_LEVEL-only call can be made at the raised IRQL.
+    pub fn up_to_dispatch(&mut self) -> UpToDispatch<'_> {
+        // SAFETY: PASSIVE_LEVEL (this token) is at most DISPATCH_LEVEL; anything that raises the
+        // IRQL while the lent token lives borrows it, and this token is borrowed meanwhile.
+        unsafe { UpToDispatch::new() }
     }
 }
 
@@ -83,3 +98,20 @@ pub trait AtMostDispatch: sealed::Sealed {}
 impl AtMostDispatch for Passive<'_> {}
 impl AtMostDispatch for Dispatch<'_> {}
 impl AtMostDispatch for UpToDispatch<'_> {}
+
+/// Tokens whose claim stays true when the IRQL is raised to DISPATCH_LEVEL: [`Dispatch`] and
+/// [`UpToDispatch`], not [`Passive`].
+///
+/// A spin lock raises the IRQL to DISPATCH_LEVEL while held, so it may borrow one of these
+/// tokens shared: using it under the lock is still right. A [`Passive`] token becomes false
+/// there, so it has to be lent first with [`Passive::up_to_dispatch`], which borrows it
+/// mutably until the lock guard is dropped.
+///
+/// ```compile_fail
+/// # use edu_dma::wdf::irql::{Passive, TrueAtDispatch};
+/// fn needs(_: &impl TrueAtDispatch) {}
+/// fn passive(cx: &Passive<'_>) { needs(cx) } // Passive: TrueAtDispatch is not satisfied
+/// ```
+pub trait TrueAtDispatch: AtMostDispatch {}
+impl TrueAtDispatch for Dispatch<'_> {}
+impl TrueAtDispatch for UpToDispatch<'_> {}

@@ -26,8 +26,8 @@ pub use device::{
     Device, DeviceHandler, DeviceInit, Driver, HardwareSlot, PowerState, Prepare, Release,
     Resource, Resources,
 };
-pub use object::{ContextTypeInfo, ObjectContext};
-pub use request::{Request, Unmark};
+pub use object::{ContextTypeInfo, MEMORY_ALLOCATION_ALIGNMENT, ObjectContext};
+pub use request::{CancelPending, CancelRan, Mismatch, Request};
 pub use status::{Error, Result, Status};
 
 /// Types `DriverEntry` receives, for the one export in `lib.rs`.

@@ -28,6 +28,16 @@ pub(in crate::wdf) const fn wdf_size_of<T>() -> sys::ULONG {
     size
 }
 
+/// `MEMORY_ALLOCATION_ALIGNMENT`: the alignment KMDF gives an object's context.
+///
+/// The context field of KMDF's `FxContextHeader` is declared with it: 16 bytes on 64-bit
+/// Windows, 8 on 32-bit. A context type needing more would be misaligned.
+pub const MEMORY_ALLOCATION_ALIGNMENT: usize = if cfg!(target_pointer_width = "64") {
+    16
+} else {
+    8
+};
+
 /// The memory KMDF allocates for a context of type `T`.
 ///
 /// # Invariants
@@ -56,8 +66,29 @@ unsafe impl<T> Sync for ContextTypeInfo<T> {}
 impl<T> ContextTypeInfo<T> {
     /// Describes `T`. `this` must be the static being initialised, as
     /// [`declare_context!`](crate::declare_context) writes it.
+    ///
+    /// A type whose alignment exceeds what the framework guarantees for contexts
+    /// ([`MEMORY_ALLOCATION_ALIGNMENT`]) does not compile:
+    ///
+    /// ```compile_fail,E0080
+    /// #[repr(align(32))]
+    /// struct Wide(u8);
+    /// edu_dma::declare_context!(Wide); // evaluation panicked: context type over-aligned
+    /// ```
+    ///
+    /// ```
+    /// #[repr(align(16))]
+    /// struct Aligned(u8);
+    /// edu_dma::declare_context!(Aligned);
+    /// ```
     #[must_use]
     pub const fn new(name: &'static CStr, this: &'static Self) -> Self {
+        const {
+            assert!(
+                core::mem::align_of::<ContextCell<T>>() <= MEMORY_ALLOCATION_ALIGNMENT,
+                "context type over-aligned: KMDF aligns contexts to MEMORY_ALLOCATION_ALIGNMENT"
+            );
+        }
         Self {
             raw: sys::WDF_OBJECT_CONTEXT_TYPE_INFO {
                 Size: wdf_size_of::<sys::WDF_OBJECT_CONTEXT_TYPE_INFO>(),

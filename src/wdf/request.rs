@@ -36,7 +36,9 @@ use super::{Error, Result, Status};
 ///
 /// # Invariants
 /// `handle` is a request presented to the driver by a queue and not yet completed; `cancelable`
-/// is true exactly while `WdfRequestMarkCancelableEx` is in effect.
+/// is true exactly while `WdfRequestMarkCancelableEx` is in effect. A cancelable request leaves
+/// that state only through [`Request::unmark`], which gives it back only when its cancel
+/// callback will not run.
 #[must_use = "complete the request"]
 pub struct Request {
     handle: NonNull<sys::WDFREQUEST__>,
@@ -45,15 +47,6 @@ pub struct Request {
 
 // SAFETY: a driver-owned request may be completed from any CPU at <= DISPATCH_LEVEL.
 unsafe impl Send for Request {}
-
-/// Outcome of [`Request::unmark_cancelable`].
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Unmark {
-    /// The cancel callback will not run; the driver completes the request.
-    Unmarked,
-    /// The cancel callback has run or will run: completion must be coordinated with it.
-    CancelPending,
-}
 
 impl Request {
     /// # Safety
@@ -170,8 +163,11 @@ impl Request {
     ///
     /// # Errors
     /// `STATUS_CANCELLED` when the request was already cancelled: the callback will not run
-    /// and the caller completes the request.
-    pub fn mark_cancelable<C: RequestCancel>(&mut self, _cx: &impl AtMostDispatch) -> Result {
+    /// and the caller completes the request, which comes back with the error.
+    pub fn mark_cancelable<C: RequestCancel>(
+        mut self,
+        _cx: &impl AtMostDispatch,
+    ) -> core::result::Result<Self, (Self, Error)> {
         debug_assert!(!self.cancelable, "request is already cancelable");
         // SAFETY: the request is driver-owned and not cancelable (invariant); the callback is a
         // trampoline for the device's context type, which every queue of the device shares.
@@ -182,25 +178,81 @@ impl Request {
                 Some(evt_wdf_request_cancel::<C>)
             )
         };
-        Status::from_raw(status).ok()?;
+        if let Err(error) = Status::from_raw(status).ok() {
+            return Err((self, error));
+        }
         // INVARIANT: the mark took effect.
         self.cancelable = true;
-        Ok(())
+        Ok(self)
     }
 
-    /// Wraps `WdfRequestUnmarkCancelable`. Does nothing for a request that is not cancelable.
-    pub fn unmark_cancelable(&mut self, _cx: &impl AtMostDispatch) -> Unmark {
+    /// Wraps `WdfRequestUnmarkCancelable`: the request back, no longer cancelable, or, when its
+    /// cancel callback has run or will run, a [`CancelPending`] that cannot be completed until
+    /// that callback hands over a [`CancelRan`]. A request that is not cancelable comes back
+    /// unchanged.
+    ///
+    /// # Errors
+    /// [`CancelPending`] when `WdfRequestUnmarkCancelable` returns `STATUS_CANCELLED`.
+    ///
+    /// Completing a request whose cancel callback is due does not compile:
+    ///
+    /// ```compile_fail
+    /// # use edu_dma::wdf::{Request, Status, irql::UpToDispatch};
+    /// fn racy(request: Request, cx: &UpToDispatch<'_>) {
+    ///     if let Err(_pending) = request.unmark(cx) {
+    ///         request.complete(Status::CANCELLED, cx); // use of moved value: `request`
+    ///     }
+    /// }
+    /// ```
+    ///
+    /// nor does completing the [`CancelPending`] without the callback's [`CancelRan`]:
+    ///
+    /// ```compile_fail
+    /// # use edu_dma::wdf::{Request, Status, irql::UpToDispatch};
+    /// fn racy(request: Request, cx: &UpToDispatch<'_>) {
+    ///     match request.unmark(cx) {
+    ///         Ok(request) => request.complete(Status::SUCCESS, cx),
+    ///         Err(pending) => pending.complete(Status::CANCELLED, cx), // no such method
+    ///     }
+    /// }
+    /// ```
+    ///
+    /// What compiles: complete an unmarked request at once, and a pending one with the proof
+    /// that its callback ran.
+    ///
+    /// ```
+    /// # use edu_dma::wdf::{CancelPending, CancelRan, Request, Status, irql::UpToDispatch};
+    /// fn finish(request: Request, ran: Option<CancelRan>, cx: &UpToDispatch<'_>) -> Option<CancelPending> {
+    ///     match (request.unmark(cx), ran) {
+    ///         (Ok(request), _) => request.complete(Status::SUCCESS, cx),
+    ///         (Err(pending), Some(ran)) => {
+    ///             if let Err(mismatch) = pending.complete_with_information(ran, Status::CANCELLED, 0, cx) {
+    ///                 return Some(mismatch.pending);
+    ///             }
+    ///         }
+    ///         // Park it for the callback.
+    ///         (Err(pending), None) => return Some(pending),
+    ///     }
+    ///     None
+    /// }
+    /// ```
+    pub fn unmark(
+        mut self,
+        _cx: &impl AtMostDispatch,
+    ) -> core::result::Result<Self, CancelPending> {
         if !self.cancelable {
-            return Unmark::Unmarked;
+            return Ok(self);
         }
         // SAFETY: the request is driver-owned and cancelable (invariant).
         let status = unsafe { wdf_call!(WdfRequestUnmarkCancelable, self.as_raw()) };
         // INVARIANT: either way the request is no longer cancelable by the driver's mark.
         self.cancelable = false;
         if status == sys::STATUS_CANCELLED {
-            Unmark::CancelPending
+            Err(CancelPending {
+                handle: self.handle,
+            })
         } else {
-            Unmark::Unmarked
+            Ok(self)
         }
     }
 
@@ -219,10 +271,97 @@ pub struct CancelledRequest<'cb> {
     _callback: PhantomData<&'cb ()>,
 }
 
+impl CancelledRequest<'_> {
+    /// Gives up this handle for the proof that the request's cancel callback has been
+    /// called, which completes the request's [`CancelPending`] (from the DMA path, if it
+    /// arrives later, or right here if it parked it first).
+    pub const fn into_ran(self) -> CancelRan {
+        CancelRan {
+            handle: self.handle,
+        }
+    }
+}
+
+/// A request whose cancel callback has run or will run.
+///
+/// `WdfRequestUnmarkCancelable` returned `STATUS_CANCELLED`. It can be completed only together
+/// with that callback's [`CancelRan`]: completing it earlier would hand the callback a freed
+/// request.
+///
+/// # Invariants
+/// `handle` is a driver-owned request, not yet completed, no longer cancelable by the driver,
+/// whose `EvtRequestCancel` has been or will be called.
+#[must_use = "complete it with the cancel callback's `CancelRan`"]
+#[derive(Debug)]
+pub struct CancelPending {
+    handle: NonNull<sys::WDFREQUEST__>,
+}
+
+// SAFETY: as for `Request`.
+unsafe impl Send for CancelPending {}
+
+/// Proof that the cancel callback of a request has been called and has given up its handle
+/// ([`CancelledRequest::into_ran`]).
+///
+/// A proof is meant to be used for the request it came from while that request is still
+/// pending; dropping it unused is harmless. (A proof kept past its request's completion
+/// could match a later request that reuses the handle: keep it with the request's state.)
+#[must_use = "complete the pending request with it"]
+#[derive(Debug)]
+pub struct CancelRan {
+    handle: NonNull<sys::WDFREQUEST__>,
+}
+
+// SAFETY: a proof holds no access to the request; the handle is only compared.
+unsafe impl Send for CancelRan {}
+
+/// A [`CancelRan`] presented for another request: nothing was completed.
+#[derive(Debug)]
+pub struct Mismatch {
+    /// The request, still pending.
+    pub pending: CancelPending,
+    /// The proof, for the request it belongs to.
+    pub ran: CancelRan,
+}
+
+impl CancelPending {
+    /// Wraps `WdfRequestCompleteWithInformation` once the cancel callback has been called;
+    /// consumes the request.
+    ///
+    /// # Errors
+    /// [`Mismatch`] when `ran` is about another request; both come back and nothing is
+    /// completed.
+    pub fn complete_with_information(
+        self,
+        ran: CancelRan,
+        status: Status,
+        information: usize,
+        _cx: &impl AtMostDispatch,
+    ) -> core::result::Result<(), Mismatch> {
+        if ran.handle != self.handle {
+            return Err(Mismatch { pending: self, ran });
+        }
+        // CAST: usize and ULONG_PTR have the same width on every Windows target.
+        let information = information as sys::ULONG_PTR;
+        // SAFETY: the request is driver-owned and not completed (invariant); its cancel
+        // callback has been called and gave up its handle (`ran`, same request), so no one else
+        // will touch it; this consumes it; IRQL <= DISPATCH_LEVEL by the token.
+        unsafe {
+            wdf_call!(
+                WdfRequestCompleteWithInformation,
+                self.handle.as_ptr(),
+                status.raw(),
+                information
+            );
+        };
+        Ok(())
+    }
+}
+
 /// `EvtRequestCancel`, implemented by the device context.
 pub trait RequestCancel: DeviceHandler {
     /// The request was cancelled while marked cancelable.
-    fn cancel(&self, request: CancelledRequest<'_>, cx: &UpToDispatch<'_>);
+    fn cancel(&self, request: CancelledRequest<'_>, cx: &mut UpToDispatch<'_>);
 }
 
 /// `EvtRequestCancel` trampoline.
@@ -243,13 +382,13 @@ unsafe extern "C" fn evt_wdf_request_cancel<C: RequestCancel>(request: sys::WDFR
         return;
     };
     // SAFETY: EvtRequestCancel runs at <= DISPATCH_LEVEL.
-    let cx = unsafe { UpToDispatch::new() };
+    let mut cx = unsafe { UpToDispatch::new() };
     context.cancel(
         CancelledRequest {
             handle,
             _callback: PhantomData,
         },
-        &cx,
+        &mut cx,
     );
 }
 
@@ -274,9 +413,9 @@ pub enum StopAction {
 /// Callbacks of a device's queues, implemented by the device context.
 pub trait QueueHandler: DeviceHandler {
     /// `EvtIoRead`.
-    fn read(&self, request: Request, length: usize, cx: &UpToDispatch<'_>);
+    fn read(&self, request: Request, length: usize, cx: &mut UpToDispatch<'_>);
     /// `EvtIoWrite`.
-    fn write(&self, request: Request, length: usize, cx: &UpToDispatch<'_>);
+    fn write(&self, request: Request, length: usize, cx: &mut UpToDispatch<'_>);
     /// `EvtIoDeviceControl`.
     fn device_control(
         &self,
@@ -284,10 +423,10 @@ pub trait QueueHandler: DeviceHandler {
         code: u32,
         input_length: usize,
         output_length: usize,
-        cx: &UpToDispatch<'_>,
+        cx: &mut UpToDispatch<'_>,
     );
     /// `EvtIoStop` for a request the driver owns.
-    fn stop(&self, request: &CancelledRequest<'_>, action: StopAction, cx: &UpToDispatch<'_>);
+    fn stop(&self, request: &CancelledRequest<'_>, action: StopAction, cx: &mut UpToDispatch<'_>);
 }
 
 /// A framework queue (WDFQUEUE).
@@ -389,8 +528,8 @@ unsafe extern "C" fn evt_wdf_io_queue_io_read<C: QueueHandler>(
         return;
     };
     // SAFETY: I/O callbacks of a queue without passive execution level run at <= DISPATCH.
-    let cx = unsafe { UpToDispatch::new() };
-    context.read(request, length, &cx);
+    let mut cx = unsafe { UpToDispatch::new() };
+    context.read(request, length, &mut cx);
 }
 
 /// `EvtIoWrite` trampoline.
@@ -407,8 +546,8 @@ unsafe extern "C" fn evt_wdf_io_queue_io_write<C: QueueHandler>(
         return;
     };
     // SAFETY: as for EvtIoRead.
-    let cx = unsafe { UpToDispatch::new() };
-    context.write(request, length, &cx);
+    let mut cx = unsafe { UpToDispatch::new() };
+    context.write(request, length, &mut cx);
 }
 
 /// `EvtIoDeviceControl` trampoline.
@@ -427,8 +566,8 @@ unsafe extern "C" fn evt_wdf_io_queue_io_device_control<C: QueueHandler>(
         return;
     };
     // SAFETY: as for EvtIoRead.
-    let cx = unsafe { UpToDispatch::new() };
-    context.device_control(request, code, input_length, output_length, &cx);
+    let mut cx = unsafe { UpToDispatch::new() };
+    context.device_control(request, code, input_length, output_length, &mut cx);
 }
 
 /// `EvtIoStop` trampoline.
@@ -457,13 +596,13 @@ unsafe extern "C" fn evt_wdf_io_queue_io_stop<C: QueueHandler>(
         StopAction::Suspend
     };
     // SAFETY: EvtIoStop runs at <= DISPATCH_LEVEL.
-    let cx = unsafe { UpToDispatch::new() };
+    let mut cx = unsafe { UpToDispatch::new() };
     context.stop(
         &CancelledRequest {
             handle,
             _callback: PhantomData,
         },
         action,
-        &cx,
+        &mut cx,
     );
 }

@@ -1,11 +1,10 @@
 //! `SpinLock<T>`: a WDFSPINLOCK that owns the data it protects.
 
 use core::cell::UnsafeCell;
-use core::marker::PhantomData;
 use core::ops::{Deref, DerefMut};
 use core::ptr::NonNull;
 
-use super::irql::{AtMostDispatch, Dispatch};
+use super::irql::{AtMostDispatch, Dispatch, TrueAtDispatch};
 use super::object::attributes;
 use super::sys::{self, wdf_call};
 use super::{Device, Result};
@@ -51,33 +50,79 @@ impl<T> SpinLock<T> {
     /// Wraps `WdfSpinLockAcquire`. While the guard lives the IRQL is DISPATCH_LEVEL; the
     /// guard lends out a [`Dispatch`] token for calls made under the lock.
     ///
+    /// The token is borrowed for as long as the guard lives. Only tokens that stay true at
+    /// DISPATCH_LEVEL are accepted ([`TrueAtDispatch`]); a [`Passive`](super::irql::Passive)
+    /// token is lent with `up_to_dispatch`, which keeps it mutably borrowed until the guard
+    /// is dropped, so a PASSIVE_LEVEL wait under the lock does not compile:
+    ///
+    /// ```compile_fail
+    /// # use edu_dma::wdf::{irql::Passive, sync::SpinLock, timer::Timer};
+    /// fn wait_under_lock(lock: &SpinLock<u32>, timer: &Timer, cx: &mut Passive<'_>) {
+    ///     let up = cx.up_to_dispatch();
+    ///     let guard = lock.lock(&up);
+    ///     let _ = timer.cancel_and_wait(cx); // `*cx` is still borrowed by the guard
+    ///     drop(guard);
+    /// }
+    /// ```
+    ///
+    /// Nor does taking the lock with the PASSIVE token itself:
+    ///
+    /// ```compile_fail
+    /// # use edu_dma::wdf::{irql::Passive, sync::SpinLock};
+    /// fn lock_passive(lock: &SpinLock<u32>, cx: &mut Passive<'_>) -> u32 {
+    ///     *lock.lock(cx) // `Passive: TrueAtDispatch` is not satisfied
+    /// }
+    /// ```
+    ///
+    /// Waiting after the guard is gone is fine:
+    ///
+    /// ```
+    /// # use edu_dma::wdf::{irql::Passive, sync::SpinLock, timer::Timer};
+    /// fn wait_after_lock(lock: &SpinLock<u32>, timer: &Timer, cx: &mut Passive<'_>) -> u32 {
+    ///     let value = {
+    ///         let up = cx.up_to_dispatch();
+    ///         let mut guard = lock.lock(&up);
+    ///         *guard += 1;
+    ///         *guard
+    ///     };
+    ///     let _ = timer.cancel_and_wait(cx);
+    ///     value
+    /// }
+    /// ```
+    ///
     /// The lock is not re-entrant: taking it again while holding it deadlocks (the simulator
     /// reports it).
-    pub fn lock<C: AtMostDispatch>(&self, _cx: &C) -> SpinLockGuard<'_, T> {
+    pub fn lock<'a, C: TrueAtDispatch>(&'a self, _cx: &'a C) -> SpinLockGuard<'a, T> {
         // SAFETY: the handle is live (invariant); the token proves IRQL <= DISPATCH_LEVEL.
         // Re-acquisition by the holder is a deadlock, not memory unsafety: the data is only
         // reached through the one guard that holds the lock.
         unsafe { wdf_call!(WdfSpinLockAcquire, self.handle.as_ptr()) };
         SpinLockGuard {
             lock: self,
-            _not_send: PhantomData,
+            // SAFETY: the lock is held, which raised the IRQL to DISPATCH_LEVEL, until the
+            // guard (which owns this token and lends it only by shared reference) drops.
+            cx: unsafe { Dispatch::new() },
         }
     }
 }
 
 /// Holds a [`SpinLock`]; releases it when dropped.
+///
+/// It keeps the caller's token borrowed (`'a`) and lends only a shared [`Dispatch`] token: no
+/// `&mut` token can be had from it, so the interrupt lock (which needs one) cannot be taken
+/// under a spin lock while the caller's DISPATCH-or-lower token is still usable.
 #[must_use = "the lock is released as soon as the guard is dropped"]
 pub struct SpinLockGuard<'a, T> {
     lock: &'a SpinLock<T>,
-    _not_send: PhantomData<*mut ()>,
+    /// Also makes the guard neither `Send` nor `Sync`.
+    cx: Dispatch<'a>,
 }
 
-impl<T> SpinLockGuard<'_, T> {
+impl<'a, T> SpinLockGuard<'a, T> {
     /// The IRQL while the lock is held.
     #[must_use]
-    pub fn cx(&self) -> Dispatch<'_> {
-        // SAFETY: holding a spin lock raises to DISPATCH_LEVEL until the guard drops.
-        unsafe { Dispatch::new() }
+    pub const fn cx(&self) -> &Dispatch<'a> {
+        &self.cx
     }
 }
 

@@ -11,7 +11,7 @@ use super::{Error, Result, Status};
 /// `EvtTimerFunc`, implemented by the device context.
 pub trait TimerHandler: DeviceHandler {
     /// The timer expired (DISPATCH_LEVEL).
-    fn timer(&self, cx: &Dispatch<'_>);
+    fn timer(&self, cx: &mut Dispatch<'_>);
 }
 
 /// A one-shot framework timer (WDFTIMER) parented to a device.
@@ -95,6 +95,6 @@ unsafe extern "C" fn evt_wdf_timer<C: TimerHandler>(timer: sys::WDFTIMER) {
         return;
     };
     // SAFETY: EvtTimerFunc runs at DISPATCH_LEVEL (not a passive-level timer).
-    let cx = unsafe { Dispatch::new() };
-    context.timer(&cx);
+    let mut cx = unsafe { Dispatch::new() };
+    context.timer(&mut cx);
 }
