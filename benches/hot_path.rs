@@ -100,6 +100,7 @@ fn measure(hardware: &HardwareConfig, write: bool, bytes: usize, count: u64) -> 
             isr_calls: after.isr_calls - before.isr_calls,
             dpc_calls: after.dpc_calls - before.dpc_calls,
             completions: after.completions - before.completions,
+            requeued: after.requeued - before.requeued,
         },
         allocations,
         fragments: after.program_dma_calls - before.program_dma_calls,

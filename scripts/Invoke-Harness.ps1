@@ -29,6 +29,8 @@
 
 .PARAMETER Scenario
     Scenario names to run (default: all). info roundtrip ioctls invalid cancel concurrent stress
+    pnp power (pnp disables and enables the device; power sleeps and hibernates the machine with
+    a wake timer 30 s ahead: wake timers must be allowed by the power plan)
 
 .PARAMETER Seed
     Seed for the harness's random choices (decimal or 0x-hex). Default: the harness's own.

@@ -1,7 +1,7 @@
 //! Seeded interleavings: the driver under random orderings of interrupts, DPCs, map-register
 //! grants, cancellation and faults (DMA errors, lost, late and spurious interrupts, hung and
-//! stalled engines, short transfers, D0 exit, surprise removal), injected at random event
-//! boundaries.
+//! stalled engines, short transfers, D0 exit, surprise removal, PnP stop and restart, resource
+//! rebalance, system sleep and hibernation), injected at random event boundaries.
 //!
 //! Every seed asserts: each request completed exactly once (the simulator's verifier reports a
 //! second completion or a missing one), with a documented status; the bytes reported equal the
@@ -26,7 +26,10 @@ use common::{SECOND, pattern, status};
 use edu_api::{DmaAt, IOCTL_EDU_DMA_READ_AT, IOCTL_EDU_DMA_WRITE_AT, IOCTL_EDU_LOOPBACK};
 use kmdf_sim::devices::edu::{Edu, EduConfig, EduFault};
 use kmdf_sim::devices::sysdma::{ControllerConfig, ControllerFault};
-use kmdf_sim::{HardwareConfig, IoOp, Irp, Machine, MachineConfig, Policy, Rng, Schedule};
+use kmdf_sim::{
+    HardwareConfig, IoOp, Irp, Machine, MachineConfig, NewResources, Policy, Rng, Schedule,
+    SystemSleep,
+};
 
 const MS: u64 = 1_000_000;
 
@@ -87,6 +90,44 @@ enum Fault {
     Controller(ControllerFault),
     PowerCycle,
     SurpriseRemoval,
+    /// Query-stop, stop, a pause, restart with the same resources.
+    Stop {
+        pause_ns: u64,
+    },
+    /// Query-stop, stop, restart with other resources.
+    Rebalance(NewResources),
+    /// System sleep or hibernation, a pause, wake.
+    Sleep {
+        state: SystemSleep,
+        pause_ns: u64,
+    },
+}
+
+/// A PnP or power transition for a seed, drawn from a generator of its own so that every
+/// other choice of the seed stays the one it made before these were drawn.
+fn pnp_fault(seed: u64, system: bool) -> Option<Fault> {
+    let mut rng = Rng::new(seed ^ 0x5107_BA1A_2CE5_11E9);
+    if !rng.chance(1, 3) {
+        return None;
+    }
+    let pause_ns = rng.below(300 * MS);
+    Some(match rng.below(3) {
+        0 => Fault::Stop { pause_ns },
+        1 => Fault::Rebalance(NewResources {
+            bar_base: Some([0xF000_0000, 0xF800_0000, 0xFE00_0000][rng.below(3) as usize]),
+            vector: Some(0x40 + rng.below(0x40) as u32),
+            msi: (!system).then(|| rng.chance(1, 2)),
+            dma_request: system.then(|| (rng.below(4) as u32, 7 + rng.below(8) as u32)),
+        }),
+        _ => Fault::Sleep {
+            state: if rng.chance(1, 2) {
+                SystemSleep::S3
+            } else {
+                SystemSleep::S4
+            },
+            pause_ns,
+        },
+    })
 }
 
 /// The model of the device's 4 KiB ring.
@@ -226,9 +267,15 @@ fn run_seed(seed: u64) -> Result<Tally, String> {
         });
     }
 
+    // Injected last, so the faults drawn before it keep their moments.
+    if let Some(fault) = pnp_fault(seed, system) {
+        faults.insert(0, fault);
+    }
+
     // Run, injecting each fault at a random event boundary.
     let mut removed = false;
     let injected = faults.len() as u64;
+    let mut pnp = 0u64;
     let mut steps = 0u64;
     while let Some(fault) = faults.last().copied() {
         if rng.chance(1, 8) {
@@ -251,7 +298,15 @@ fn run_seed(seed: u64) -> Result<Tally, String> {
                     machine.surprise_remove(device);
                     removed = true;
                 }
-                Fault::PowerCycle | Fault::SurpriseRemoval => {}
+                Fault::Stop { .. } | Fault::Rebalance(_) | Fault::Sleep { .. } if !removed => {
+                    pnp += 1;
+                    pnp_transition(&mut machine, device, fault)?;
+                }
+                Fault::PowerCycle
+                | Fault::SurpriseRemoval
+                | Fault::Stop { .. }
+                | Fault::Rebalance(_)
+                | Fault::Sleep { .. } => {}
             }
         }
         if !machine.step() {
@@ -402,6 +457,7 @@ fn run_seed(seed: u64) -> Result<Tally, String> {
         fragments: stats.program_dma_calls,
         ddi_calls: stats.ddi_calls,
         faults: injected,
+        pnp,
     })
 }
 
@@ -412,6 +468,51 @@ struct Tally {
     fragments: u64,
     ddi_calls: u64,
     faults: u64,
+    /// PnP and power transitions among the faults.
+    pnp: u64,
+}
+
+/// Runs a stop, rebalance or sleep fault.
+///
+/// # Errors
+/// A transition the driver failed.
+fn pnp_transition(
+    machine: &mut Machine,
+    device: kmdf_sim::DeviceHandle,
+    fault: Fault,
+) -> Result<(), String> {
+    match fault {
+        Fault::Stop { pause_ns } => {
+            if machine.query_stop(device) != status::SUCCESS
+                || machine.stop(device) != status::SUCCESS
+            {
+                return Err("stop failed".into());
+            }
+            machine.run_for(pause_ns);
+            if machine.restart(device, NewResources::default()) != status::SUCCESS {
+                return Err("restart failed".into());
+            }
+        }
+        Fault::Rebalance(resources) => {
+            let rebalanced = machine.rebalance(device, resources);
+            if rebalanced != status::SUCCESS {
+                return Err(format!(
+                    "rebalance to {resources:?} failed: {rebalanced:#x}"
+                ));
+            }
+        }
+        Fault::Sleep { state, pause_ns } => {
+            if machine.sleep(device, state) != status::SUCCESS {
+                return Err(format!("{state:?} failed"));
+            }
+            machine.run_for(pause_ns);
+            if machine.wake(device) != status::SUCCESS {
+                return Err("wake failed".into());
+            }
+        }
+        _ => {}
+    }
+    Ok(())
 }
 
 fn budget(name: &str, default: u64) -> u64 {
@@ -435,6 +536,7 @@ fn random_interleavings_keep_every_property() {
                 total.fragments += tally.fragments;
                 total.ddi_calls += tally.ddi_calls;
                 total.faults += tally.faults;
+                total.pnp += tally.pnp;
             }
             Err(why) => {
                 let (processors, schedule) = processors(seed);
@@ -451,12 +553,17 @@ fn random_interleavings_keep_every_property() {
         }
     }
     assert_eq!(failed, 0, "{failed} seed(s) failed");
+    assert!(
+        seeds < 100 || total.pnp > 0,
+        "no seed injected a stop, rebalance or sleep"
+    );
     eprintln!(
-        "interleavings: {seeds} seeds from {start} passed in {:.1} s: {} requests, {} DMA transfers, {} faults injected, {} WDF calls",
+        "interleavings: {seeds} seeds from {start} passed in {:.1} s: {} requests, {} DMA transfers, {} faults injected ({} stops, rebalances and sleeps), {} WDF calls",
         wall.elapsed().as_secs_f64(),
         total.requests,
         total.fragments,
         total.faults,
+        total.pnp,
         total.ddi_calls
     );
 }

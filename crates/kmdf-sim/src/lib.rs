@@ -23,8 +23,8 @@ pub mod mirror;
 pub(crate) mod sim;
 pub mod verifier;
 
-pub use machine::{DeviceHandle, DriverEntry, Footprint, Irp, Machine, MachineConfig};
-pub use sim::hw::HardwareConfig;
+pub use machine::{DeviceHandle, DriverEntry, Footprint, Irp, Machine, MachineConfig, SystemSleep};
+pub use sim::hw::{HardwareConfig, NewResources};
 pub use sim::io::{IoCompletion, IoOp};
 pub use sim::rng::Rng;
 pub use sim::sched::Schedule;

@@ -5,10 +5,13 @@ use std::marker::PhantomData;
 
 use crate::devices::edu::{Edu, EduFault};
 use crate::devices::sysdma::{ControllerFault, DmaController, FifoPeripheral};
+use crate::mirror::types::_WDF_POWER_DEVICE_STATE;
 use crate::mirror::types::{NTSTATUS, PCUNICODE_STRING, PDRIVER_OBJECT, UNICODE_STRING};
-use crate::sim::hw::{HardwareConfig, Model, Source};
+use crate::sim::hw::{HardwareConfig, Model, NewResources, Source};
 use crate::sim::io::{IoCompletion, IoOp};
+use crate::sim::objects::handle;
 use crate::sim::objects::{DevicePower, Kind};
+use crate::sim::pnp;
 use crate::sim::{self, Event, Irql, Policy, State, Stats, engine, with};
 use crate::verifier::{Finding, Report, Severity};
 
@@ -25,6 +28,15 @@ pub struct DeviceHandle {
     id: usize,
     /// Index of the hardware it drives.
     pub hw: usize,
+}
+
+/// The system sleep state of [`Machine::sleep`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SystemSleep {
+    /// S3, suspend to RAM.
+    S3,
+    /// S4, hibernation.
+    S4,
 }
 
 /// How to build a machine.
@@ -333,23 +345,99 @@ impl Machine {
     }
 
     /// Leaves D0 for D3 (system sleep or idle): stops power-managed queues, then the power-down
-    /// callbacks.
+    /// callbacks; requests acknowledged with `Requeue=TRUE` go back to their queue.
     pub fn power_down(&mut self, device: DeviceHandle) -> NTSTATUS {
-        sim::sched::quiesce();
-        engine::d0_exit(
-            device.id,
-            crate::mirror::types::_WDF_POWER_DEVICE_STATE::WdfPowerDeviceD3,
-            false,
-            with(|s| s.policy.power_deadline_ns),
-        )
+        pnp::power_down(device.id, _WDF_POWER_DEVICE_STATE::WdfPowerDeviceD3, false)
     }
 
     /// Returns to D0.
     pub fn power_up(&mut self, device: DeviceHandle) -> NTSTATUS {
+        pnp::power_up(device.id, _WDF_POWER_DEVICE_STATE::WdfPowerDeviceD3)
+    }
+
+    /// System sleep (S3) or hibernation (S4): the device leaves D0 for D3 (requests that
+    /// arrive meanwhile wait in the power-managed queue) until [`Machine::wake`].
+    pub fn sleep(&mut self, device: DeviceHandle, state: SystemSleep) -> NTSTATUS {
+        with(|s| s.log(|| format!("system enters {state:?}")));
+        self.power_down(device)
+    }
+
+    /// The system wakes: the device returns to D0 and its queues resume.
+    pub fn wake(&mut self, device: DeviceHandle) -> NTSTATUS {
+        with(|s| s.log(|| "system returns to S0".to_string()));
+        self.power_up(device)
+    }
+
+    /// `IRP_MN_QUERY_STOP_DEVICE`: `EvtDeviceQueryStop` (success when the driver has none).
+    /// A failure vetoes the stop; nothing else changes.
+    pub fn query_stop(&mut self, device: DeviceHandle) -> NTSTATUS {
         sim::sched::quiesce();
-        engine::d0_entry(
-            device.id,
-            crate::mirror::types::_WDF_POWER_DEVICE_STATE::WdfPowerDeviceD3,
+        pnp::query(device.id, pnp::Query::Stop)
+    }
+
+    /// `IRP_MN_STOP_DEVICE`: D0 exit to `WdfPowerDeviceD3Final` with the queues held
+    /// (`EvtIoStop` with `WdfRequestStopActionSuspend`), then `EvtDeviceReleaseHardware`.
+    /// Requests sent while the device is stopped wait in its power-managed queues.
+    pub fn stop(&mut self, device: DeviceHandle) -> NTSTATUS {
+        pnp::stop(device.id)
+    }
+
+    /// `IRP_MN_START_DEVICE` after a stop: the hardware gets `resources`, then
+    /// `EvtDevicePrepareHardware` with the new lists, D0 entry, and the held requests run.
+    pub fn restart(&mut self, device: DeviceHandle, resources: NewResources) -> NTSTATUS {
+        pnp::restart(device.id, resources)
+    }
+
+    /// A resource rebalance: query-stop, stop, restart with `resources`. Returns the first
+    /// failing status (a vetoed query leaves the device started).
+    pub fn rebalance(&mut self, device: DeviceHandle, resources: NewResources) -> NTSTATUS {
+        let query = self.query_stop(device);
+        if query < 0 {
+            return query;
+        }
+        let stop = self.stop(device);
+        let start = self.restart(device, resources);
+        if stop < 0 { stop } else { start }
+    }
+
+    /// `IRP_MN_QUERY_REMOVE_DEVICE`: `EvtDeviceQueryRemove` (success when the driver has
+    /// none). Follow with [`Machine::cancel_remove`] or [`Machine::remove`].
+    pub fn query_remove(&mut self, device: DeviceHandle) -> NTSTATUS {
+        sim::sched::quiesce();
+        pnp::query(device.id, pnp::Query::Remove)
+    }
+
+    /// `IRP_MN_CANCEL_REMOVE_DEVICE`: the device stays started; the driver is not called
+    /// (KMDF's `PnpEventQueryRemoveCanceled` returns to Started).
+    pub fn cancel_remove(&mut self, device: DeviceHandle) {
+        with(|s| {
+            s.log(|| format!("remove of device {:#x} cancelled", handle(device.id)));
+        });
+    }
+
+    /// Disables the device (Device Manager's Disable, `CM_Disable_DevNode`): query-remove,
+    /// then removal. Returns the query's status; a veto leaves the device started.
+    pub fn disable(&mut self, device: DeviceHandle) -> NTSTATUS {
+        let query = self.query_remove(device);
+        if query >= 0 {
+            self.remove(device);
+        }
+        query
+    }
+
+    /// Enables a disabled device: a new `EvtDriverDeviceAdd` for the hardware, then start.
+    ///
+    /// # Errors
+    /// As [`Machine::add_device`].
+    pub fn enable(&mut self, hw: usize) -> Result<DeviceHandle, NTSTATUS> {
+        self.add_device(hw)
+    }
+
+    /// Whether the device is started (prepared and in D0).
+    #[must_use]
+    pub fn is_started(&self, device: DeviceHandle) -> bool {
+        with(
+            |s| matches!(s.obj(device.id).map(|o| &o.kind), Some(Kind::Device(d)) if d.power == DevicePower::D0),
         )
     }
 
@@ -378,27 +466,12 @@ impl Machine {
         self.remove(device);
     }
 
-    /// Orderly removal (device disabled or driver unloading).
+    /// Orderly removal (device disabled or driver unloading): D0 exit with the queues purged
+    /// (when powered), release hardware (when prepared), queued requests cancelled, the
+    /// device deleted.
     pub fn remove(&mut self, device: DeviceHandle) {
         sim::sched::quiesce();
-        let powered = with(
-            |s| matches!(s.obj(device.id).map(|o| &o.kind), Some(Kind::Device(d)) if d.power == DevicePower::D0),
-        );
-        if powered {
-            engine::d0_exit(
-                device.id,
-                crate::mirror::types::_WDF_POWER_DEVICE_STATE::WdfPowerDeviceD3Final,
-                true,
-                with(|s| s.policy.power_deadline_ns),
-            );
-        }
-        engine::release_hardware(device.id);
-        with(|s| {
-            if let Some(Kind::Device(d)) = s.obj_mut(device.id).map(|o| &mut o.kind) {
-                d.power = DevicePower::Removed;
-            }
-        });
-        engine::delete_tree(device.id, false);
+        pnp::remove(device.id);
     }
 
     /// Removes every device, unloads the driver, and runs the end-of-run checks (no request

@@ -14,7 +14,8 @@ usage: edu-harness [--sim | --device] [--scenario NAME]... [--seed N]
   --device          drive the real device through its driver (Windows; the default there)
   --sim             drive the simulated machine (non-Windows hosts; the default there)
   --scenario NAME   run only this scenario (repeatable); NAME is one of
-                    info roundtrip ioctls invalid cancel concurrent stress, or all
+                    info roundtrip ioctls invalid cancel concurrent stress pnp
+                    power, or all
   --seed N          seed of every random choice (decimal or 0x-hex)
   --iterations N    bound the stress scenario by iterations
   --seconds S       bound the stress scenario by wall-clock seconds (a soak); the report

@@ -23,7 +23,7 @@ use crate::status::{
     STATUS_BUFFER_TOO_SMALL, STATUS_CANCELLED, STATUS_INVALID_BUFFER_SIZE,
     STATUS_INVALID_DEVICE_REQUEST, STATUS_INVALID_PARAMETER, STATUS_SUCCESS, describe,
 };
-use crate::target::{Completion, Op, Origin, Target, TargetError, Ticket};
+use crate::target::{Completion, Op, Origin, Target, TargetError, Ticket, Transition};
 
 /// Identification register value of edu 1.0.
 pub const EDU_DEVICE_ID: u32 = 0x0100_00ED;
@@ -42,6 +42,10 @@ pub const CONCURRENT_HANDLES: usize = 4;
 
 /// Requests the `concurrent` scenario keeps in flight at once.
 pub const CONCURRENT_REQUESTS: usize = 16;
+
+/// Length of the write the `pnp` and `power` scenarios keep in flight across each transition
+/// (16 device commands).
+pub const TRANSITION_LENGTH: usize = 16 * 4096;
 
 /// Iterations of the `stress` scenario when neither `--iterations` nor `--seconds` is given.
 pub const DEFAULT_STRESS_ITERATIONS: u64 = 100;
@@ -63,11 +67,17 @@ pub enum Scenario {
     Concurrent,
     /// Random requests and sizes, bounded by `--iterations` or `--seconds`.
     Stress,
+    /// I/O in flight while the device is stopped and restarted with other resources, and
+    /// disabled and enabled; data verified afterwards.
+    Pnp,
+    /// I/O in flight while the system sleeps (S3) and hibernates (S4); data verified
+    /// afterwards.
+    Power,
 }
 
 impl Scenario {
     /// Every scenario, in the order a full run executes them.
-    pub const ALL: [Self; 7] = [
+    pub const ALL: [Self; 9] = [
         Self::Info,
         Self::Roundtrip,
         Self::Ioctls,
@@ -75,6 +85,8 @@ impl Scenario {
         Self::Cancel,
         Self::Concurrent,
         Self::Stress,
+        Self::Pnp,
+        Self::Power,
     ];
 
     /// The name used on the command line and in reports.
@@ -88,6 +100,8 @@ impl Scenario {
             Self::Cancel => "cancel",
             Self::Concurrent => "concurrent",
             Self::Stress => "stress",
+            Self::Pnp => "pnp",
+            Self::Power => "power",
         }
     }
 
@@ -107,6 +121,8 @@ impl Scenario {
             Self::Cancel => 5,
             Self::Concurrent => 6,
             Self::Stress => 7,
+            Self::Pnp => 8,
+            Self::Power => 9,
         }
     }
 }
@@ -257,6 +273,17 @@ impl<'t> Engine<'t> {
                 Scenario::Cancel => self.cancel(&mut rng),
                 Scenario::Concurrent => self.concurrent(&mut rng),
                 Scenario::Stress => self.stress(&mut rng),
+                Scenario::Pnp => self.transitions(
+                    &mut rng,
+                    &[
+                        Transition::Rebalance,
+                        Transition::Rebalance,
+                        Transition::DisableEnable,
+                    ],
+                ),
+                Scenario::Power => {
+                    self.transitions(&mut rng, &[Transition::Sleep, Transition::Hibernate])
+                }
             }
         });
         if result.is_err() {
@@ -843,6 +870,64 @@ impl<'t> Engine<'t> {
         })?;
         let after = self.stats()?;
         expected.check(&before, &after, &what)
+    }
+
+    /// `pnp` and `power`: a long write in flight and a read queued behind it while the device
+    /// goes through each transition the backend supports. Each completion is settled (the write
+    /// may end cancelled with the bytes it moved; the read runs after the transition, or is
+    /// cancelled when the device is removed), then a write and a read of the whole buffer check
+    /// the data path after the transition.
+    ///
+    /// # Errors
+    /// The first check that failed, or the backend error that stopped the step.
+    fn transitions(&mut self, rng: &mut SplitMix64, list: &[Transition]) -> Step {
+        let mut ran = 0;
+        for &transition in list {
+            if !self.target.supports(transition) {
+                continue;
+            }
+            ran += 1;
+            self.expect(0, &Request::Write(rng.bytes(RING)))?;
+            let long = Request::Write(rng.bytes(TRANSITION_LENGTH));
+            let queued = Request::Read(RING);
+            let what = format!(
+                "{} and {} around a {}",
+                long.describe(),
+                queued.describe(),
+                transition.name()
+            );
+            let before = self.stats()?;
+            let tickets = [
+                self.target.submit(0, long.op())?,
+                self.target.submit(0, queued.op())?,
+            ];
+            // A few device commands into the long write.
+            self.target
+                .advance(COMMAND_MICROS + rng.below(3 * COMMAND_MICROS));
+            self.target.transition(transition)?;
+            let first = self.target.wait(tickets[0])?;
+            let second = self.target.wait(tickets[1])?;
+            self.settle(&long, &first, &what)?;
+            if !self.target.keeps_device_memory(transition) {
+                // The device lost power or was re-created: its buffer is unknown until written.
+                self.ring = RingModel::new();
+            }
+            self.settle(&queued, &second, &what)?;
+            if transition == Transition::DisableEnable {
+                // A new device: its counters started from zero at the enable.
+                self.carried_fragments += before.fragments.saturating_sub(self.base.fragments);
+                self.base = Statistics::default();
+            }
+            let probe = rng.bytes(RING);
+            self.expect(0, &Request::Write(probe))?;
+            self.expect(0, &Request::Read(RING))?;
+        }
+        ensure(ran > 0, || {
+            format!(
+                "the {} backend supports none of these transitions",
+                self.target.name()
+            )
+        })
     }
 
     /// Checks how a request that may have been cancelled ended, and records its effect:

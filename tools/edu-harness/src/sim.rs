@@ -12,11 +12,12 @@ use std::collections::HashMap;
 
 use kmdf_sim::devices::edu::EduConfig;
 use kmdf_sim::{
-    DeviceHandle, HardwareConfig, IoCompletion, IoOp, Irp, Machine, MachineConfig, Policy, Report,
+    DeviceHandle, HardwareConfig, IoCompletion, IoOp, Irp, Machine, MachineConfig, NewResources,
+    Policy, Report, SystemSleep,
 };
 
 use crate::status::describe;
-use crate::target::{Completion, Op, Target, TargetError, Ticket};
+use crate::target::{Completion, Op, Target, TargetError, Ticket, Transition};
 
 /// How long [`Target::wait`] lets virtual time run before it gives up on a request: ten
 /// minutes, far beyond the 16 MiB maximum transfer (4096 commands of 100 ms, about 410 s).
@@ -42,6 +43,9 @@ pub struct SimTarget {
     next_ticket: u64,
     /// The verifier's report once the driver was unloaded.
     unloaded: Option<Report>,
+    /// Rebalances so far: each moves the BAR and the vector and switches between MSI and
+    /// INTx.
+    rebalances: u32,
 }
 
 impl core::fmt::Debug for SimTarget {
@@ -102,6 +106,7 @@ impl SimTarget {
             in_flight: HashMap::new(),
             next_ticket: 1,
             unloaded: None,
+            rebalances: 0,
         })
     }
 
@@ -230,6 +235,71 @@ impl Target for SimTarget {
         self.machine.run_for(micros.saturating_mul(1000));
     }
 
+    fn supports(&self, _transition: Transition) -> bool {
+        true
+    }
+
+    fn keeps_device_memory(&self, _transition: Transition) -> bool {
+        // The model's buffer survives D3 and a new device add, as nothing resets it.
+        true
+    }
+
+    fn transition(&mut self, transition: Transition) -> Result<(), TargetError> {
+        self.check_running()?;
+        let failed = |what: &str, status: i32, machine: &Machine| {
+            TargetError::Simulator(format!(
+                "{what} failed with {}; {}",
+                describe(status),
+                machine.report()
+            ))
+        };
+        match transition {
+            Transition::Rebalance => {
+                self.rebalances += 1;
+                let odd = self.rebalances % 2 == 1;
+                let resources = NewResources {
+                    // The first device's BAR is at 0xFE00_0000; alternate with another window.
+                    bar_base: Some(if odd { 0xF800_0000 } else { 0xFE00_0000 }),
+                    vector: Some(0x51 + self.rebalances % 16),
+                    msi: Some(!odd),
+                    dma_request: None,
+                };
+                let status = self.machine.rebalance(self.device, resources);
+                if status < 0 {
+                    return Err(failed("the rebalance", status, &self.machine));
+                }
+            }
+            Transition::DisableEnable => {
+                let status = self.machine.disable(self.device);
+                if status < 0 {
+                    return Err(failed("the disable", status, &self.machine));
+                }
+                self.device = self
+                    .machine
+                    .enable(self.device.hw)
+                    .map_err(|status| failed("the enable", status, &self.machine))?;
+            }
+            Transition::Sleep | Transition::Hibernate => {
+                let state = if transition == Transition::Sleep {
+                    SystemSleep::S3
+                } else {
+                    SystemSleep::S4
+                };
+                let status = self.machine.sleep(self.device, state);
+                if status < 0 {
+                    return Err(failed("the power-down", status, &self.machine));
+                }
+                // The machine sleeps a while; requests that arrive meanwhile wait.
+                self.machine.run_for(200_000_000);
+                let status = self.machine.wake(self.device);
+                if status < 0 {
+                    return Err(failed("the wake", status, &self.machine));
+                }
+            }
+        }
+        self.check_running()
+    }
+
     fn name(&self) -> &'static str {
         "simulator"
     }
@@ -355,6 +425,64 @@ mod tests {
         assert_eq!(done.status, STATUS_CANCELLED);
         assert!(done.information < 64 * 4096);
         assert_eq!(done.output.len(), done.information);
+        assert_eq!(sim.finish(), Ok(()));
+    }
+
+    fn msi(sim: &mut SimTarget) -> u32 {
+        let ticket = sim
+            .submit(
+                0,
+                Op::Ioctl {
+                    code: edu_api::IOCTL_EDU_GET_INFO,
+                    input: Vec::new(),
+                    output_len: edu_api::DeviceInfo::SIZE,
+                },
+            )
+            .unwrap();
+        let done = sim.wait(ticket).unwrap();
+        edu_api::DeviceInfo::from_bytes(&done.output).unwrap().msi
+    }
+
+    #[test]
+    fn rebalances_alternate_intx_and_msi_and_a_write_in_flight_ends_at_a_command_boundary() {
+        let mut sim = SimTarget::new(11).unwrap();
+        assert_eq!(msi(&mut sim), 1);
+        let data: Vec<u8> = (0..16 * 4096_u32)
+            .map(|i| u8::try_from(i % 251).unwrap())
+            .collect();
+        let ticket = sim.submit(0, Op::Write { data }).unwrap();
+        sim.advance(250_000);
+        sim.transition(Transition::Rebalance).unwrap();
+        let done = sim.wait(ticket).unwrap();
+        assert_eq!(done.status, STATUS_CANCELLED);
+        assert!(done.information > 0 && done.information < 16 * 4096);
+        assert_eq!(done.information % 4096, 0, "{}", done.information);
+        assert_eq!(msi(&mut sim), 0, "INTx after the first rebalance");
+        sim.transition(Transition::Rebalance).unwrap();
+        assert_eq!(msi(&mut sim), 1, "MSI after the second");
+        assert_eq!(sim.finish(), Ok(()));
+    }
+
+    #[test]
+    fn a_read_sent_during_a_disable_is_cancelled_and_handles_work_after_the_enable() {
+        let mut sim = SimTarget::new(12).unwrap();
+        let long = sim
+            .submit(
+                0,
+                Op::Write {
+                    data: vec![5; 8 * 4096],
+                },
+            )
+            .unwrap();
+        let queued = sim.submit(0, Op::Read { len: 4096 }).unwrap();
+        sim.advance(150_000);
+        sim.transition(Transition::DisableEnable).unwrap();
+        assert_eq!(sim.wait(long).unwrap().status, STATUS_CANCELLED);
+        let queued = sim.wait(queued).unwrap();
+        assert_eq!((queued.status, queued.information), (STATUS_CANCELLED, 0));
+        let read = sim.submit(0, Op::Read { len: 4096 }).unwrap();
+        let read = sim.wait(read).unwrap();
+        assert_eq!((read.status, read.output), (STATUS_SUCCESS, vec![5; 4096]));
         assert_eq!(sim.finish(), Ok(()));
     }
 }

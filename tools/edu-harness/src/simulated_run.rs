@@ -70,7 +70,7 @@ fn every_scenario_passes_on_the_simulated_device_and_the_verifier_is_clean() {
     for outcome in &outcomes {
         if matches!(
             outcome.name,
-            "roundtrip" | "ioctls" | "concurrent" | "stress"
+            "roundtrip" | "ioctls" | "concurrent" | "stress" | "pnp" | "power"
         ) {
             assert!(
                 outcome.bytes > 0 && outcome.fragments > 0,

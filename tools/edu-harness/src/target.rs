@@ -114,6 +114,33 @@ pub enum Origin {
     },
 }
 
+/// A PnP or power transition the `pnp` and `power` scenarios put the device through while
+/// their I/O runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Transition {
+    /// Stop and restart with other resources (a resource rebalance).
+    Rebalance,
+    /// Disable, then enable the device (a remove and a new device add).
+    DisableEnable,
+    /// System sleep (S3) and wake.
+    Sleep,
+    /// Hibernation (S4) and resume.
+    Hibernate,
+}
+
+impl Transition {
+    /// A short name for messages.
+    #[must_use]
+    pub const fn name(self) -> &'static str {
+        match self {
+            Self::Rebalance => "rebalance",
+            Self::DisableEnable => "disable/enable",
+            Self::Sleep => "sleep (S3)",
+            Self::Hibernate => "hibernate (S4)",
+        }
+    }
+}
+
 /// Handle to an operation in flight.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct Ticket(pub u64);
@@ -248,6 +275,34 @@ pub trait Target {
 
     /// Lets time pass: real sleep on Windows, virtual time in the simulator.
     fn advance(&mut self, micros: u64);
+
+    /// Whether this backend can put the device through `transition`.
+    fn supports(&self, transition: Transition) -> bool {
+        let _ = transition;
+        false
+    }
+
+    /// Whether the device still holds its buffer after `transition` (the simulated device does;
+    /// a real one that lost power or was re-created may not).
+    fn keeps_device_memory(&self, transition: Transition) -> bool {
+        transition == Transition::Rebalance
+    }
+
+    /// Puts the device through `transition` and back to working, while the requests in flight
+    /// keep running (they end as the driver ends them: at a transfer boundary, or held in the
+    /// queue and finished afterwards). Handle indexes stay valid: a backend whose transition
+    /// removes the device reopens them afterwards. Completions stay collectable through
+    /// [`Target::wait`].
+    ///
+    /// # Errors
+    /// [`TargetError::Unsupported`] when [`Target::supports`] says no (the default), or the
+    /// backend's error.
+    fn transition(&mut self, transition: Transition) -> Result<(), TargetError> {
+        Err(TargetError::Unsupported(format!(
+            "{} on this backend",
+            transition.name()
+        )))
+    }
 
     /// A short name for reports ("windows" or "simulator").
     fn name(&self) -> &'static str;

@@ -66,7 +66,7 @@ use windows_sys::Win32::System::Threading::{CreateEventW, WaitForSingleObject};
 use windows_sys::core::GUID;
 
 use crate::status::{nt, synchronous_status};
-use crate::target::{Completion, Op, Origin, Target, TargetError, Ticket};
+use crate::target::{Completion, Op, Origin, Target, TargetError, Ticket, Transition};
 
 /// `STATUS_PENDING`: what `OVERLAPPED.Internal` holds until the request completes.
 const STATUS_PENDING: i32 = 0x103;
@@ -382,6 +382,8 @@ pub struct WindowsTarget {
     timeout: Duration,
     /// The ticket of the first request that did not complete within the limit.
     stalled: Option<u64>,
+    /// Completions collected early (before a disable closed the handles), by ticket.
+    finished: HashMap<u64, Result<Completion, TargetError>>,
 }
 
 impl WindowsTarget {
@@ -418,6 +420,7 @@ impl WindowsTarget {
             next_ticket: 1,
             timeout,
             stalled: None,
+            finished: HashMap::new(),
         };
         target.open_handle()?;
         Ok(target)
@@ -453,6 +456,264 @@ impl Drop for WindowsTarget {
             entry.drop_limit = deadline.saturating_duration_since(Instant::now());
             drop(entry);
         }
+    }
+}
+
+impl WindowsTarget {
+    /// Disables and enables the device with the configuration manager, as Device Manager does.
+    ///
+    /// Windows vetoes the query-remove of a device with open handles, so the requests in flight
+    /// are collected first (kept for [`Target::wait`]) and the handles closed; after the enable
+    /// the same number of handles is opened again on the same interface path.
+    ///
+    /// # Errors
+    /// A request that did not complete within the limit, or the failing call.
+    fn disable_enable(&mut self) -> Result<(), TargetError> {
+        let tickets: Vec<u64> = self.in_flight.keys().copied().collect();
+        for ticket in tickets {
+            let Some(mut entry) = self.in_flight.remove(&ticket) else {
+                continue;
+            };
+            if let Some(result) = entry.collect(self.timeout) {
+                self.finished.insert(ticket, result);
+            } else {
+                abandon(entry);
+                self.stalled = Some(ticket);
+                return Err(TargetError::Timeout {
+                    ticket,
+                    seconds: seconds(self.timeout),
+                });
+            }
+        }
+        let instance = pnp::instance_id(&self.path)?;
+        let count = self.handles.len();
+        self.handles.clear();
+        pnp::disable_enable(&instance)?;
+        let deadline = Instant::now() + self.timeout;
+        loop {
+            match self.open_handle() {
+                Ok(_) => break,
+                Err(error) if Instant::now() >= deadline => return Err(error),
+                Err(_) => std::thread::sleep(Duration::from_millis(100)),
+            }
+        }
+        while self.handles.len() < count {
+            self.open_handle()?;
+        }
+        Ok(())
+    }
+}
+
+/// Configuration-manager and power calls of the `pnp` and `power` scenarios.
+mod pnp {
+    use std::ptr;
+    use std::time::Duration;
+
+    use windows_sys::Win32::Devices::DeviceAndDriverInstallation::{
+        CM_DISABLE_UI_NOT_OK, CM_Disable_DevNode, CM_Enable_DevNode,
+        CM_Get_Device_Interface_PropertyW, CM_LOCATE_DEVNODE_NORMAL, CM_Locate_DevNodeW,
+        CR_BUFFER_SMALL, CR_SUCCESS,
+    };
+    use windows_sys::Win32::Devices::Properties::{DEVPKEY_Device_InstanceId, DEVPROPTYPE};
+    use windows_sys::Win32::Foundation::{FALSE, LUID, TRUE, WAIT_OBJECT_0};
+    use windows_sys::Win32::Security::{
+        AdjustTokenPrivileges, LUID_AND_ATTRIBUTES, LookupPrivilegeValueW, SE_PRIVILEGE_ENABLED,
+        SE_SHUTDOWN_NAME, TOKEN_ADJUST_PRIVILEGES, TOKEN_PRIVILEGES, TOKEN_QUERY,
+    };
+    use windows_sys::Win32::System::Power::SetSuspendState;
+    use windows_sys::Win32::System::Threading::{
+        CreateWaitableTimerW, GetCurrentProcess, OpenProcessToken, SetWaitableTimer,
+        WaitForSingleObject,
+    };
+
+    use super::{OwnedHandle, config_manager_error, last_error, millis};
+    use crate::target::TargetError;
+
+    /// How long the machine sleeps before its wake timer resumes it.
+    const SLEEP_SECONDS: i64 = 30;
+
+    /// The device instance ID (NUL-terminated UTF-16) behind a device interface path.
+    ///
+    /// # Errors
+    /// The failing `CM_Get_Device_Interface_PropertyW`.
+    pub(super) fn instance_id(path: &[u16]) -> Result<Vec<u16>, TargetError> {
+        let call = "CM_Get_Device_Interface_PropertyW";
+        let key = DEVPKEY_Device_InstanceId;
+        let mut kind: DEVPROPTYPE = 0;
+        let mut size: u32 = 0;
+        // SAFETY: `path` is NUL-terminated; a null buffer with size 0 asks for the size.
+        let code = unsafe {
+            CM_Get_Device_Interface_PropertyW(
+                path.as_ptr(),
+                &raw const key,
+                &raw mut kind,
+                ptr::null_mut(),
+                &raw mut size,
+                0,
+            )
+        };
+        if code != CR_BUFFER_SMALL && code != CR_SUCCESS {
+            return Err(config_manager_error(call, code));
+        }
+        let mut buffer = vec![0u16; (size as usize).div_ceil(2)];
+        // SAFETY: `buffer` holds `size` bytes; the other pointers are live locals.
+        let code = unsafe {
+            CM_Get_Device_Interface_PropertyW(
+                path.as_ptr(),
+                &raw const key,
+                &raw mut kind,
+                buffer.as_mut_ptr().cast(),
+                &raw mut size,
+                0,
+            )
+        };
+        if code != CR_SUCCESS {
+            return Err(config_manager_error(call, code));
+        }
+        if buffer.last() != Some(&0) {
+            buffer.push(0);
+        }
+        Ok(buffer)
+    }
+
+    /// `CM_Locate_DevNodeW`, `CM_Disable_DevNode`, `CM_Enable_DevNode`.
+    ///
+    /// # Errors
+    /// The failing call (`CR_REMOVE_VETOED` when something still holds the device open).
+    pub(super) fn disable_enable(instance: &[u16]) -> Result<(), TargetError> {
+        let mut node: u32 = 0;
+        // SAFETY: `instance` is NUL-terminated; `node` is a live out value.
+        let code = unsafe {
+            CM_Locate_DevNodeW(&raw mut node, instance.as_ptr(), CM_LOCATE_DEVNODE_NORMAL)
+        };
+        if code != CR_SUCCESS {
+            return Err(config_manager_error("CM_Locate_DevNodeW", code));
+        }
+        // SAFETY: a devnode handle from CM_Locate_DevNodeW.
+        let code = unsafe { CM_Disable_DevNode(node, CM_DISABLE_UI_NOT_OK) };
+        if code != CR_SUCCESS {
+            return Err(config_manager_error("CM_Disable_DevNode", code));
+        }
+        // SAFETY: as above.
+        let code = unsafe { CM_Enable_DevNode(node, 0) };
+        if code != CR_SUCCESS {
+            return Err(config_manager_error("CM_Enable_DevNode", code));
+        }
+        Ok(())
+    }
+
+    /// Enables `SeShutdownPrivilege` in the process token (`SetSuspendState` needs it).
+    ///
+    /// # Errors
+    /// The failing call.
+    fn enable_shutdown_privilege() -> Result<(), TargetError> {
+        let mut token = ptr::null_mut();
+        // SAFETY: no arguments; returns the pseudo-handle of this process.
+        let process = unsafe { GetCurrentProcess() };
+        // SAFETY: the pseudo-handle of this process and a live out handle.
+        let ok = unsafe {
+            OpenProcessToken(
+                process,
+                TOKEN_ADJUST_PRIVILEGES | TOKEN_QUERY,
+                &raw mut token,
+            )
+        };
+        if ok == FALSE {
+            return Err(TargetError::Os {
+                call: "OpenProcessToken",
+                code: last_error(),
+            });
+        }
+        let token = OwnedHandle(token);
+        let mut luid = LUID {
+            LowPart: 0,
+            HighPart: 0,
+        };
+        // SAFETY: a null system name means this machine; the name is a static wide string.
+        let ok = unsafe { LookupPrivilegeValueW(ptr::null(), SE_SHUTDOWN_NAME, &raw mut luid) };
+        if ok == FALSE {
+            return Err(TargetError::Os {
+                call: "LookupPrivilegeValueW",
+                code: last_error(),
+            });
+        }
+        let privileges = TOKEN_PRIVILEGES {
+            PrivilegeCount: 1,
+            Privileges: [LUID_AND_ATTRIBUTES {
+                Luid: luid,
+                Attributes: SE_PRIVILEGE_ENABLED,
+            }],
+        };
+        // SAFETY: a token opened with TOKEN_ADJUST_PRIVILEGES and a live TOKEN_PRIVILEGES; no
+        // previous state is asked for.
+        let ok = unsafe {
+            AdjustTokenPrivileges(
+                token.0,
+                FALSE,
+                &raw const privileges,
+                0,
+                ptr::null_mut(),
+                ptr::null_mut(),
+            )
+        };
+        // AdjustTokenPrivileges succeeds without assigning a privilege the token lacks
+        // (ERROR_NOT_ALL_ASSIGNED): then SetSuspendState fails and reports it.
+        if ok == FALSE {
+            return Err(TargetError::Os {
+                call: "AdjustTokenPrivileges",
+                code: last_error(),
+            });
+        }
+        Ok(())
+    }
+
+    /// Sleeps (S3) or hibernates (S4) the machine until its wake timer resumes it.
+    ///
+    /// The timer is armed [`SLEEP_SECONDS`] ahead; the call returns once the system has resumed
+    /// and the timer fired (waiting at most `limit` after the resume). Wake timers must be
+    /// allowed by the power plan, and S3 or hibernation available.
+    ///
+    /// # Errors
+    /// The failing call.
+    pub(super) fn suspend(hibernate: bool, limit: Duration) -> Result<(), TargetError> {
+        enable_shutdown_privilege()?;
+        // SAFETY: null attributes and name; manual reset.
+        let timer = unsafe { CreateWaitableTimerW(ptr::null(), TRUE, ptr::null()) };
+        if timer.is_null() {
+            return Err(TargetError::Os {
+                call: "CreateWaitableTimerW",
+                code: last_error(),
+            });
+        }
+        let timer = OwnedHandle(timer);
+        // Relative due time, in 100 ns units.
+        let due: i64 = -SLEEP_SECONDS * 10_000_000;
+        // SAFETY: a timer handle and a live due time; no completion routine; fResume wakes
+        // the system.
+        let ok = unsafe { SetWaitableTimer(timer.0, &raw const due, 0, None, ptr::null(), TRUE) };
+        if ok == FALSE {
+            return Err(TargetError::Os {
+                call: "SetWaitableTimer",
+                code: last_error(),
+            });
+        }
+        // SAFETY: plain arguments; the call returns after the system resumes.
+        let ok = unsafe { SetSuspendState(hibernate, false, false) };
+        if !ok {
+            return Err(TargetError::Os {
+                call: "SetSuspendState",
+                code: last_error(),
+            });
+        }
+        // SAFETY: a live timer handle.
+        let waited = unsafe { WaitForSingleObject(timer.0, millis(limit)) };
+        if waited != WAIT_OBJECT_0 {
+            return Err(TargetError::Os {
+                call: "WaitForSingleObject (wake timer)",
+                code: last_error(),
+            });
+        }
+        Ok(())
     }
 }
 
@@ -701,6 +962,9 @@ impl Target for WindowsTarget {
     }
 
     fn wait(&mut self, ticket: Ticket) -> Result<Completion, TargetError> {
+        if let Some(result) = self.finished.remove(&ticket.0) {
+            return result;
+        }
         let mut entry = self
             .in_flight
             .remove(&ticket.0)
@@ -727,6 +991,23 @@ impl Target for WindowsTarget {
 
     fn advance(&mut self, micros: u64) {
         std::thread::sleep(Duration::from_micros(micros));
+    }
+
+    fn supports(&self, transition: Transition) -> bool {
+        // Windows offers no call that makes the PnP manager rebalance a device's resources;
+        // the DevFund rebalance cases (scripts/Invoke-DeviceFundamentals.ps1) exercise it.
+        transition != Transition::Rebalance
+    }
+
+    fn transition(&mut self, transition: Transition) -> Result<(), TargetError> {
+        match transition {
+            Transition::DisableEnable => self.disable_enable(),
+            Transition::Sleep => pnp::suspend(false, self.timeout),
+            Transition::Hibernate => pnp::suspend(true, self.timeout),
+            Transition::Rebalance => Err(TargetError::Unsupported(
+                "a resource rebalance from user mode (run the DevFund rebalance cases)".to_owned(),
+            )),
+        }
     }
 
     fn name(&self) -> &'static str {

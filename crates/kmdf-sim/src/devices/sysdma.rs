@@ -539,6 +539,17 @@ pub struct DmaController {
 }
 
 impl DmaController {
+    /// The data port transfers must aim at, if the controller checks it.
+    #[must_use]
+    pub const fn data_port(&self) -> Option<u64> {
+        self.config.data_port
+    }
+
+    /// Moves the data port the controller checks against (the peripheral's BAR moved).
+    pub const fn set_data_port(&mut self, port: Option<u64>) {
+        self.config.data_port = port;
+    }
+
     /// A controller with all channels idle.
     #[must_use]
     pub fn new(config: ControllerConfig) -> Self {

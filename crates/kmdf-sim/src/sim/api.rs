@@ -473,15 +473,20 @@ pub(crate) fn stop_acknowledge(raw: usize, requeue: bool) {
         let Some(id) = s.owned_request(raw, "WdfRequestStopAcknowledge") else {
             return;
         };
-        if requeue {
+        let cancelable = s.request(id).is_some_and(|r| r.cancel_routine.is_some());
+        if requeue && cancelable {
+            // FxRequest::VerifyStopAcknowledge: a cancelable request cannot go back to its
+            // queue; the acknowledgement is ignored.
             s.finding(
                 "STOP",
-                Severity::Warning,
-                "WdfRequestStopAcknowledge with Requeue=TRUE is not simulated".into(),
+                Severity::Error,
+                format!("WdfRequestStopAcknowledge(Requeue=TRUE): request {raw:#x} is still cancelable (call WdfRequestUnmarkCancelable first); the acknowledgement is ignored"),
             );
+            return;
         }
-        if let Some(Kind::Request(r)) = s.obj_mut(id).map(|o| &mut o.kind) {
+        if let Some(r) = s.request(id) {
             r.stop_acked = true;
+            r.requeue = requeue;
         }
     });
 }

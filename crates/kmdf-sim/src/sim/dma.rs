@@ -34,6 +34,8 @@ pub(crate) struct SystemConfig {
     pub(crate) demand: bool,
     pub(crate) device_address: u64,
     pub(crate) hw: usize,
+    /// The controller channel and request line the adapter was built for.
+    pub(crate) request: (u32, u32),
 }
 
 /// A WDFDMAENABLER and its adapter.
@@ -512,6 +514,7 @@ impl State {
                 demand,
                 device_address: address,
                 hw,
+                request: (ch, line),
             });
             let duplex = enabler.is_duplex_system();
             match usize::try_from(direction)
@@ -925,6 +928,19 @@ impl State {
         };
         let address = crate::mirror::quad(first.Address).cast_unsigned();
         let length = first.Length;
+        if self
+            .hw
+            .get(config.hw)
+            .is_some_and(|h| h.dma_channel != Some(config.request))
+        {
+            let (ch, line) = config.request;
+            self.finding(
+                "STALE",
+                Severity::Fatal,
+                format!("system DMA through an adapter built for channel {ch}/{line}, which the device no longer owns (its resources changed at a restart): the enabler must be rebuilt in EvtDevicePrepareHardware"),
+            );
+            return;
+        }
         let Some(hw) = self.hw.get_mut(config.hw) else {
             return;
         };

@@ -49,6 +49,8 @@ pub(crate) struct Hardware {
     pub(crate) bar_base: u64,
     pub(crate) bar_len: u64,
     pub(crate) msi: bool,
+    /// The interrupt vector in the resource list.
+    pub(crate) vector: u32,
     pub(crate) intx: bool,
     pub(crate) device: Option<Id>,
     pub(crate) interrupt: Option<Id>,
@@ -78,6 +80,20 @@ pub enum HardwareConfig {
     },
 }
 
+/// Resources the PnP manager assigns when it restarts a device after a stop (a rebalance).
+/// Fields left `None` keep their current value.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct NewResources {
+    /// The BAR's new physical address (must not overlap another device's BAR).
+    pub bar_base: Option<u64>,
+    /// The interrupt's new vector (edu).
+    pub vector: Option<u32>,
+    /// Message-signalled (`true`) or line-based (`false`) interrupt (edu).
+    pub msi: Option<bool>,
+    /// The DMA controller channel and request line (system DMA peripheral).
+    pub dma_request: Option<(u32, u32)>,
+}
+
 /// A `CmResourceType*` value as the descriptor's `UCHAR`.
 fn resource_type(kind: u32) -> u8 {
     u8::try_from(kind).unwrap_or(0)
@@ -97,7 +113,10 @@ fn memory(start: u64, len: u32) -> CM_PARTIAL_RESOURCE_DESCRIPTOR {
     d
 }
 
-fn interrupt(msi: bool) -> CM_PARTIAL_RESOURCE_DESCRIPTOR {
+/// The interrupt vector a device gets at its first start.
+const FIRST_VECTOR: u32 = 0x51;
+
+fn interrupt(msi: bool, vector: u32) -> CM_PARTIAL_RESOURCE_DESCRIPTOR {
     let flags = if msi {
         u16::try_from(CM_RESOURCE_INTERRUPT_MESSAGE).unwrap_or(0)
     } else {
@@ -110,7 +129,7 @@ fn interrupt(msi: bool) -> CM_PARTIAL_RESOURCE_DESCRIPTOR {
     };
     d.u.Interrupt = InterruptDesc {
         Level: 11,
-        Vector: 0x51,
+        Vector: vector,
         Affinity: 1,
     };
     d
@@ -138,13 +157,20 @@ impl State {
             HardwareConfig::Edu { config, msi } => {
                 let mut edu = Edu::new(config.clone());
                 edu.set_msi_enabled(*msi);
-                let resources = vec![memory(bar_base, 0x10_0000), interrupt(*msi)];
+                let resources = vec![memory(bar_base, 0x10_0000), interrupt(*msi, FIRST_VECTOR)];
                 (Model::Edu(Box::new(edu)), 0x10_0000, *msi, resources, None)
             }
             HardwareConfig::SystemDma { controller } => {
+                // Each peripheral gets its own request line on channel 3 (7 for the first).
+                let earlier = self
+                    .hw
+                    .iter()
+                    .filter(|h| matches!(h.model, Model::System { .. }))
+                    .count();
+                let line = 7 + u32::try_from(earlier).unwrap_or(0);
                 let peripheral = Box::new(FifoPeripheral::new());
                 let controller = Box::new(DmaController::new(controller.clone()));
-                let resources = vec![memory(bar_base, 0x1000), dma(3, 7)];
+                let resources = vec![memory(bar_base, 0x1000), dma(3, line)];
                 (
                     Model::System {
                         peripheral,
@@ -153,7 +179,7 @@ impl State {
                     0x1000,
                     false,
                     resources,
-                    Some((3, 7)),
+                    Some((3, line)),
                 )
             }
         };
@@ -162,6 +188,7 @@ impl State {
             bar_base,
             bar_len,
             msi,
+            vector: FIRST_VECTOR,
             intx: false,
             device: None,
             interrupt: None,
@@ -172,6 +199,66 @@ impl State {
             active_tx: None,
         });
         index
+    }
+
+    /// Assigns new resources to hardware `index` (its device is stopped: no mapping, no
+    /// connected interrupt). The hardware answers at the new BAR address, raises the new kind
+    /// of interrupt and serves the new request line from now on.
+    ///
+    /// # Panics
+    /// If the new BAR overlaps another device's, or the hardware does not exist.
+    pub(crate) fn reassign(&mut self, index: usize, new: NewResources) {
+        let bar_len = self.hw.get(index).map(|h| h.bar_len).unwrap_or_default();
+        if let Some(base) = new.bar_base {
+            let overlaps = self.hw.iter().enumerate().any(|(i, h)| {
+                i != index && base < h.bar_base + h.bar_len && h.bar_base < base + bar_len
+            });
+            assert!(
+                !overlaps,
+                "kmdf-sim: BAR {base:#x} overlaps another device's"
+            );
+        }
+        let Some(hw) = self.hw.get_mut(index) else {
+            #[expect(clippy::panic, reason = "a test named hardware that does not exist")]
+            {
+                panic!("kmdf-sim: no hardware {index}")
+            }
+        };
+        let old_base = hw.bar_base;
+        let mut effects = Vec::new();
+        if let Some(base) = new.bar_base {
+            hw.bar_base = base;
+        }
+        if let Some(msi) = new.msi {
+            hw.msi = msi;
+            if let Model::Edu(edu) = &mut hw.model {
+                effects.extend(edu.set_msi_enabled(msi));
+            }
+        }
+        if let Some(vector) = new.vector {
+            hw.vector = vector;
+        }
+        if let Some(request) = new.dma_request {
+            hw.dma_channel = Some(request);
+        }
+        if let Model::System { controller, .. } = &mut hw.model
+            && controller.data_port() == Some(FifoPeripheral::data_port_addr(old_base))
+        {
+            controller.set_data_port(Some(FifoPeripheral::data_port_addr(hw.bar_base)));
+        }
+        for d in &mut hw.resources {
+            let kind = u32::from(d.Type);
+            if kind == CmResourceTypeMemory {
+                *d = memory(hw.bar_base, u32::try_from(hw.bar_len).unwrap_or(u32::MAX));
+            } else if kind == CmResourceTypeInterrupt {
+                *d = interrupt(hw.msi, hw.vector);
+            } else if kind == CmResourceTypeDma
+                && let Some((channel, line)) = hw.dma_channel
+            {
+                *d = dma(channel, line);
+            }
+        }
+        self.apply_effects(index, Source::Device, effects);
     }
 
     /// `MmMapIoSpaceEx`: maps a BAR; returns the virtual address or 0.

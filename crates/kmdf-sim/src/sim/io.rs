@@ -116,6 +116,10 @@ pub(crate) enum RequestState {
 }
 
 /// A WDFREQUEST.
+#[expect(
+    clippy::struct_excessive_bools,
+    reason = "independent flags of the framework's request state"
+)]
 pub(crate) struct Request {
     pub(crate) irp: u64,
     pub(crate) queue: Id,
@@ -127,6 +131,9 @@ pub(crate) struct Request {
     pub(crate) cancel_pending: bool,
     pub(crate) irp_refs: u32,
     pub(crate) stop_acked: bool,
+    /// Acknowledged with `Requeue=TRUE`: goes back to the head of its queue once the queue
+    /// has stopped.
+    pub(crate) requeue: bool,
     pub(crate) information: u64,
 }
 
@@ -289,6 +296,7 @@ impl State {
                 cancel_pending: false,
                 irp_refs: 0,
                 stop_acked: false,
+                requeue: false,
                 information: 0,
             })),
             Some(queue),

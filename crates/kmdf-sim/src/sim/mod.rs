@@ -17,6 +17,7 @@ pub(crate) mod hw;
 pub(crate) mod io;
 pub(crate) mod mem;
 pub(crate) mod objects;
+pub(crate) mod pnp;
 pub(crate) mod rng;
 pub(crate) mod sched;
 
@@ -215,6 +216,9 @@ pub struct Stats {
     pub dpc_calls: u64,
     /// Requests completed.
     pub completions: u64,
+    /// Requests the driver acknowledged in `EvtIoStop` with `Requeue=TRUE` that went back to
+    /// their queue.
+    pub requeued: u64,
 }
 
 thread_local! {
