@@ -661,6 +661,7 @@ pub(crate) fn d0_exit(device: Id, target: i32, purge: bool, wait_ns: u64) -> NTS
             }
         }
     });
+    flush_dpcs(device);
     match pnp.EvtDeviceD0Exit {
         // SAFETY: registered by the driver; the device handle is live.
         Some(f) => pnp_call("EvtDeviceD0Exit", || unsafe {
@@ -668,6 +669,33 @@ pub(crate) fn d0_exit(device: Id, target: i32, purge: bool, wait_ns: u64) -> NTS
         }),
         None => STATUS_SUCCESS,
     }
+}
+
+/// What KMDF does right after disconnecting a device's interrupts (`FxInterrupt::FlushAndRundown`
+/// flushes the queued DPCs): every DPC already queued runs now, and every DPC or other callback
+/// running on another processor finishes, before `EvtDeviceD0Exit` and the release of the
+/// hardware.
+fn flush_dpcs(device: Id) {
+    sched::quiesce();
+    let queued: Vec<Id> = with(|s| {
+        let interrupts = interrupts_of(s, device);
+        let keys: Vec<_> = s
+            .queue
+            .iter()
+            .filter(|(_, event)| matches!(event, Event::Dpc(i) if interrupts.contains(i)))
+            .map(|(key, _)| *key)
+            .collect();
+        keys.iter()
+            .filter_map(|key| match s.queue.remove(key) {
+                Some(Event::Dpc(interrupt)) => Some(interrupt),
+                _ => None,
+            })
+            .collect()
+    });
+    for interrupt in queued {
+        dpc(interrupt);
+    }
+    sched::quiesce();
 }
 
 /// Release hardware.
