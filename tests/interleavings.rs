@@ -150,18 +150,17 @@ impl RingModel {
 /// The processor count and schedule of a seed.
 ///
 /// They are drawn from a generator of their own so that every other choice of the seed is the one it made with a single processor. With
-/// `KMDF_SIM_CPUS` unset or `1`: one processor, callbacks one at a time. With
-/// `KMDF_SIM_CPUS=draw`: 1 to 4 processors and a random-walk or PCT schedule drawn from the
-/// seed; with `KMDF_SIM_CPUS=<n>`: n processors and a drawn schedule.
+/// `KMDF_SIM_CPUS` unset or `draw`: 1 to 4 processors and a random-walk or PCT schedule drawn
+/// from the seed. `KMDF_SIM_CPUS=1`: one processor, callbacks one at a time (the serial
+/// schedule of the earlier simulator); `KMDF_SIM_CPUS=<n>`: n processors and a drawn schedule.
 fn processors(seed: u64) -> (usize, Schedule) {
     let mut rng = Rng::new(seed ^ 0xC0FF_EE00_D15C_0BA1);
     match std::env::var("KMDF_SIM_CPUS").as_deref() {
-        Ok("draw") => (1 + rng.below(4) as usize, Schedule::draw(&mut rng)),
+        Err(_) | Ok("draw") => (1 + rng.below(4) as usize, Schedule::draw(&mut rng)),
         Ok(n) => match n.parse::<usize>() {
             Ok(0 | 1) | Err(_) => (1, Schedule::Serial),
             Ok(n) => (n, Schedule::draw(&mut rng)),
         },
-        Err(_) => (1, Schedule::Serial),
     }
 }
 

@@ -23,6 +23,7 @@ use super::device::{Device, DeviceHandler, DmaResource};
 use super::irql::{AtMostDispatch, Dispatch, Passive};
 use super::object::{attributes, wdf_size_of};
 use super::request::Request;
+use super::sys::atomic::{AtomicBool, Ordering};
 use super::sys::{self, wdf_call};
 use super::{Error, Result, Status};
 
@@ -419,6 +420,9 @@ pub struct ChannelCore {
     lock: NonNull<sys::WDFSPINLOCK__>,
     guarded: UnsafeCell<Guarded>,
     context: sys::WDFCONTEXT,
+    /// Set when a run starts, cleared by its first `EvtProgramDma`, which then marks the run
+    /// programmed under the lock.
+    unmarked: AtomicBool,
     program: sys::PFN_WDF_PROGRAM_DMA,
     transfer_complete: sys::PFN_WDF_DMA_TRANSACTION_DMA_TRANSFER_COMPLETE,
     system: bool,
@@ -505,6 +509,7 @@ impl<K> DmaChannel<K> {
                     next_epoch: 0,
                 }),
                 context: core::ptr::from_ref(context).cast_mut().cast(),
+                unmarked: AtomicBool::new(false),
                 program: Some(evt_wdf_program_dma::<C>),
                 transfer_complete: if system {
                     Some(evt_wdf_dma_transaction_dma_transfer_complete::<C>)
@@ -551,8 +556,9 @@ impl DmaChannel<SystemMode> {
 /// What the lock holder decided, to be carried out after the lock is dropped.
 enum Action {
     Nothing,
-    /// The cancel won under the lock: finish with `STATUS_CANCELLED`.
-    Cancelled(Request),
+    /// The run ended (a completion returned TRUE, or the cancel won under the lock): release
+    /// and hand back the request with this status.
+    Ended(Request, Status),
     /// The stop was claimed: issue it.
     Stop,
 }
@@ -599,6 +605,7 @@ impl ChannelCore {
                 stop: Stop::None,
                 handed: None,
             });
+            self.unmarked.store(true, Ordering::Release);
             Ok(g.next_epoch)
         });
         let epoch = match epoch {
@@ -663,6 +670,14 @@ impl ChannelCore {
         });
         // A cancel or stop asked for while Execute ran is carried out now.
         Ok(self.follow_up(epoch))
+    }
+
+    /// The epoch of the run in progress (the caller is one of its callbacks).
+    fn running_epoch(&self) -> Option<u32> {
+        locked(self, |g| match &g.phase {
+            Phase::Running(run) => Some(run.epoch),
+            Phase::Idle | Phase::Ended => None,
+        })
     }
 
     /// Takes the request of run `epoch` out of a transaction that was never executed and goes
@@ -750,31 +765,30 @@ impl ChannelCore {
     /// completers) and settles what it led to.
     fn complete_now(&self, epoch: u32, how: Completion) -> Progress {
         let (ended, status) = self.dma_completed(how);
-        let ended_run = locked(self, |g| {
+        let action = locked(self, |g| {
             let Phase::Running(run) = &mut g.phase else {
                 // A nested completion ended this run (and maybe started the next): nothing
                 // is left for this frame.
-                return None;
+                return Action::Nothing;
             };
             if run.epoch != epoch {
-                return None;
+                return Action::Nothing;
             }
             run.completers -= 1;
             if ended == 0 {
-                return None;
+                // More transfers follow: an end asked for meanwhile is carried out now, in
+                // this critical section (the per-fragment path takes the lock only twice).
+                return self.decide(g, epoch);
             }
             match core::mem::replace(&mut g.phase, Phase::Ended) {
-                Phase::Running(run) => Some(run.request),
+                Phase::Running(run) => Action::Ended(run.request, Status::from_raw(status)),
                 other => {
                     g.phase = other;
-                    None
+                    Action::Nothing
                 }
             }
         });
-        if let Some(request) = ended_run {
-            return Progress::Done(self.finish(request, Status::from_raw(status)));
-        }
-        match self.follow_up(epoch) {
+        match self.act(action, epoch) {
             Some(finished) => Progress::Done(finished),
             None => Progress::More,
         }
@@ -838,47 +852,56 @@ impl ChannelCore {
     /// Carries out a pending end request of run `epoch` if nothing stands in its way any
     /// more.
     fn follow_up(&self, epoch: u32) -> Option<Finished> {
+        let action = locked(self, |g| self.decide(g, epoch));
+        self.act(action, epoch)
+    }
+
+    /// With the lock held: what a pending end request of run `epoch` calls for now (a cancel
+    /// is tried right here, under the lock).
+    fn decide(&self, g: &mut Guarded, epoch: u32) -> Action {
         let tx = self.transaction.as_ptr();
-        let system = self.system;
-        let action = locked(self, |g| {
-            let Phase::Running(run) = &mut g.phase else {
-                return Action::Nothing;
-            };
-            if run.epoch != epoch
-                || run.end != EndRequest::Pending
-                || !run.executed
-                || run.completers > 0
-                || run.stop == Stop::InProgress
-            {
-                return Action::Nothing;
+        let Phase::Running(run) = &mut g.phase else {
+            return Action::Nothing;
+        };
+        if run.epoch != epoch
+            || run.end != EndRequest::Pending
+            || !run.executed
+            || run.completers > 0
+            || run.stop == Stop::InProgress
+        {
+            return Action::Nothing;
+        }
+        run.end = EndRequest::Done;
+        if !run.programmed {
+            // SAFETY: the run is executing (Execute returned, no completer, not ended: nothing
+            // else can end it while the lock is held, and the only other ender before
+            // EvtProgramDma is this call) on a DMA v3 enabler (invariant of `DmaEnabler`); no
+            // EvtProgramDma ran yet (Learn's condition); the DDI calls nothing in the driver,
+            // so holding the lock is allowed; <= DISPATCH_LEVEL (the lock is held).
+            let won = unsafe { wdf_call!(WdfDmaTransactionCancel, tx) } != 0;
+            if won {
+                return match core::mem::replace(&mut g.phase, Phase::Ended) {
+                    Phase::Running(run) => Action::Ended(run.request, Status::CANCELLED),
+                    other => {
+                        g.phase = other;
+                        Action::Nothing
+                    }
+                };
             }
-            run.end = EndRequest::Done;
-            if !run.programmed {
-                // SAFETY: the run is executing (Execute returned, no completer, not ended:
-                // nothing else can end it while the lock is held, and the only other ender
-                // before EvtProgramDma is this call) on a DMA v3 enabler (invariant of
-                // `DmaEnabler`); no EvtProgramDma ran yet (Learn's condition); the DDI calls
-                // nothing in the driver, so holding the lock is allowed; <= DISPATCH_LEVEL.
-                let won = unsafe { wdf_call!(WdfDmaTransactionCancel, tx) } != 0;
-                if won {
-                    return match core::mem::replace(&mut g.phase, Phase::Ended) {
-                        Phase::Running(run) => Action::Cancelled(run.request),
-                        other => {
-                            g.phase = other;
-                            Action::Nothing
-                        }
-                    };
-                }
-            }
-            if system && run.stop == Stop::None {
-                run.stop = Stop::InProgress;
-                return Action::Stop;
-            }
-            Action::Nothing
-        });
+        }
+        if self.system && run.stop == Stop::None {
+            run.stop = Stop::InProgress;
+            return Action::Stop;
+        }
+        Action::Nothing
+    }
+
+    /// Carries out what [`Self::decide`] (or an ending completion) chose, with the lock
+    /// dropped.
+    fn act(&self, action: Action, epoch: u32) -> Option<Finished> {
         match action {
             Action::Nothing => None,
-            Action::Cancelled(request) => Some(self.finish(request, Status::CANCELLED)),
+            Action::Ended(request, status) => Some(self.finish(request, status)),
             Action::Stop => self.stop_now(epoch),
         }
     }
@@ -936,15 +959,15 @@ unsafe extern "C" fn evt_wdf_program_dma<C: DmaHandler>(
     };
     // SAFETY: the list holds `NumberOfElements` initialised elements in its allocation.
     let elements = unsafe { list.Elements.as_slice(list.NumberOfElements as usize) };
-    let Some(epoch) = locked(channel, |g| match &mut g.phase {
-        Phase::Running(run) => {
-            run.programmed = true;
-            Some(run.epoch)
-        }
-        Phase::Idle | Phase::Ended => None,
-    }) else {
-        return 0;
-    };
+    // The first EvtProgramDma of a run marks it (from now on `Cancel` is off limits); the
+    // flag spares the lock on every later transfer of the run.
+    if channel.unmarked.swap(false, Ordering::AcqRel) {
+        locked(channel, |g| {
+            if let Phase::Running(run) = &mut g.phase {
+                run.programmed = true;
+            }
+        });
+    }
     // SAFETY: the transaction is live and executing (this callback is part of it).
     let offset = unsafe { wdf_call!(WdfDmaTransactionGetBytesTransferred, transaction) };
     // The elements cover exactly the current transfer (§2.5).
@@ -960,6 +983,9 @@ unsafe extern "C" fn evt_wdf_program_dma<C: DmaHandler>(
     match context.program(&transfer, &cx) {
         Programmed::Started => 1,
         Programmed::Abort(_) if channel.system => {
+            let Some(epoch) = channel.running_epoch() else {
+                return 0;
+            };
             // A system transfer is already mapped on the controller, and with a transfer-complete
             // callback registered no DmaCompleted* may precede its notification (§3.1): stop
             // it (unless a stop is already on its way); the notification then ends the
@@ -979,6 +1005,9 @@ unsafe extern "C" fn evt_wdf_program_dma<C: DmaHandler>(
             0
         }
         Programmed::Abort(error) => {
+            let Some(epoch) = channel.running_epoch() else {
+                return 0;
+            };
             // KMDF allows DmaCompletedFinal from EvtProgramDma to end the transaction (§2.5);
             // no transfer was started, so 0 bytes of it count.
             let counted = locked(channel, |g| match &mut g.phase {

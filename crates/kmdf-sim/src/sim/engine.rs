@@ -671,10 +671,11 @@ pub(crate) fn d0_exit(device: Id, target: i32, purge: bool, wait_ns: u64) -> NTS
     }
 }
 
-/// What KMDF does right after disconnecting a device's interrupts (`FxInterrupt::FlushAndRundown`
-/// flushes the queued DPCs): every DPC already queued runs now, and every DPC or other callback
-/// running on another processor finishes, before `EvtDeviceD0Exit` and the release of the
-/// hardware.
+/// Flushes a device's DPCs after its interrupts were disconnected.
+///
+/// KMDF does this (`FxInterrupt::FlushAndRundown` flushes the queued DPCs): every DPC already
+/// queued runs now, and every DPC or other callback running on another processor finishes,
+/// before `EvtDeviceD0Exit` and the release of the hardware.
 fn flush_dpcs(device: Id) {
     sched::quiesce();
     let queued: Vec<Id> = with(|s| {

@@ -97,6 +97,10 @@ pub struct Policy {
     /// completed) before the verifier's wait limit (60 s, then a break: bugcheck 0x1E without a
     /// debugger) and Windows' power watchdog (0x9F) end the machine.
     pub power_deadline_ns: u64,
+    /// How far virtual time may run while a callback at DISPATCH_LEVEL or above is suspended
+    /// mid-way (a slow processor), in nanoseconds. Windows bounds how long a DPC or ISR may run
+    /// (the DPC watchdog, 0x133); a PASSIVE_LEVEL callback may be held up for any time.
+    pub dispatch_stall_ns: u64,
     /// Report device DMA outside every mapped transfer and common buffer (rule DMA-END). Off
     /// only for tests that show what a misconfigured address width does to the data.
     pub check_dma_windows: bool,
@@ -126,8 +130,9 @@ impl Default for Policy {
             removal_notice_ns: (0, 2_000_000),
             power_deadline_ns: 60_000_000_000,
             check_dma_windows: true,
-            processors: 1,
-            schedule: sched::Schedule::Serial,
+            dispatch_stall_ns: 1_000_000,
+            processors: 2,
+            schedule: sched::Schedule::RandomWalk { switch_percent: 20 },
         }
     }
 }

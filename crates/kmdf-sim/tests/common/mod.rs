@@ -1540,6 +1540,10 @@ impl Setup {
             inline_stop_completion_percent: 0,
             fast_completion_percent: 0,
             removal_notice_ns: (0, 0),
+            // The test driver here is written for one processor (it keeps its state in plain
+            // cells): the simulator's own tests run it serially.
+            processors: 1,
+            schedule: kmdf_sim::Schedule::Serial,
             ..Policy::default()
         }
     }
