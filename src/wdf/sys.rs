@@ -27,9 +27,11 @@ static GLOBAL_ALLOCATOR: wdk_alloc::WdkAllocator = wdk_alloc::WdkAllocator;
 #[cfg(not(windows))]
 pub(crate) use kmdf_sim::mirror::*;
 
-/// Atomics: core's on Windows. Elsewhere the glob above brings `kmdf_sim::mirror::atomic`,
-/// whose types have the same API and make every operation a switch point of the simulated
-/// processors' schedule, so races through atomics are explored like races through DDIs.
+/// Atomics: core's on Windows.
+///
+/// Elsewhere the glob above brings `kmdf_sim::mirror::atomic`, whose types have the same API
+/// and make every operation a switch point of the simulated processors' schedule, so races
+/// through atomics are explored like races through DDIs.
 #[cfg(windows)]
 pub(crate) mod atomic {
     pub(crate) use core::sync::atomic::*;

@@ -17,6 +17,7 @@ pub(crate) mod hw;
 pub(crate) mod io;
 pub(crate) mod mem;
 pub(crate) mod objects;
+pub(crate) mod registry;
 pub(crate) mod rng;
 pub(crate) mod sched;
 
@@ -196,6 +197,9 @@ pub(crate) struct State {
     pub(crate) trace: Vec<String>,
     pub(crate) tracing: bool,
     pub(crate) sched: sched::Sched,
+    /// Values of the driver's service `Parameters` key (`REG_DWORD`), by lower-case name
+    /// (registry names are case-insensitive); set through `Machine::set_parameter`.
+    pub(crate) parameters: BTreeMap<String, u32>,
 }
 
 /// Counters a test or benchmark reads.
@@ -249,6 +253,7 @@ impl State {
             trace: Vec::new(),
             tracing: false,
             sched,
+            parameters: BTreeMap::new(),
         }
     }
 
