@@ -178,6 +178,32 @@ pub fn ring_len() -> usize {
     usable_ring_bytes().map_or(4096, |bytes| bytes as usize)
 }
 
+/// Bytes the first `commands` edu commands of a transfer of `len` bytes from ring position 0
+/// move.
+///
+/// Each framework transfer is at most 4096 bytes (page-aligned buffers) and the driver
+/// cuts a command at the end of the ring ([`ring_len`]), completing the rest later. With the
+/// whole buffer this is `commands * 4096` (capped at `len`).
+pub fn bytes_after_commands(len: usize, commands: usize) -> u64 {
+    command_ends(len)
+        .get(commands.wrapping_sub(1))
+        .map_or(0, |&end| end)
+}
+
+/// The byte counts at which each edu command of a transfer of `len` bytes from ring position 0
+/// ends (see [`bytes_after_commands`]).
+pub fn command_ends(len: usize) -> Vec<u64> {
+    let ring = ring_len();
+    let mut ends = Vec::new();
+    let mut offset = 0;
+    while offset < len {
+        let transfer = (len - offset).min(4096);
+        offset += transfer.min(ring - offset % ring);
+        ends.push(offset as u64);
+    }
+    ends
+}
+
 /// A seeded byte pattern.
 pub fn pattern(len: usize, seed: u64) -> Vec<u8> {
     let mut rng = kmdf_sim::Rng::new(seed);
