@@ -160,3 +160,33 @@ fn newer_qemu_versions_run_the_whole_buffer_without_the_parameter() {
         rig.finish_clean();
     }
 }
+
+#[test]
+fn the_inf_and_the_kit_name_the_parameter_the_driver_reads() {
+    let root = env!("CARGO_MANIFEST_DIR");
+    let inx = std::fs::read_to_string(format!("{root}/inf/edu_dma.inx")).expect("the INX");
+    let line = inx
+        .lines()
+        .find(|line| !line.trim_start().starts_with(';') && line.contains("UsableRingBytes"))
+        .expect("an AddReg line for the parameter");
+    let fields: Vec<&str> = line.split(',').map(str::trim).collect();
+    let default = edu_dma::params::Parameters::default().usable_ring_bytes;
+    assert_eq!(
+        fields,
+        [
+            "HKR",
+            "Parameters",
+            edu_dma::params::USABLE_RING_BYTES,
+            "0x00010003",
+            &default.to_string()
+        ],
+        "REG_DWORD without clobbering a value the kit set, default as the driver's"
+    );
+    let kit = std::fs::read_to_string(format!("{root}/scripts/Install-Driver.ps1"))
+        .expect("Install-Driver.ps1");
+    assert!(kit.contains("-Name 'UsableRingBytes'"));
+    assert!(
+        kit.contains("$UsableRingBytes = 4095"),
+        "-OldQemu sets 4095"
+    );
+}
