@@ -10,7 +10,10 @@
       2. adds the driver to the driver store and installs it on matching devices
          (pnputil /add-driver edu_dma.inf /install);
       3. lists the edu devices (PCI\VEN_1234&DEV_11E8) with their status
-         (pnputil /enum-devices /deviceids).
+         (pnputil /enum-devices /deviceids);
+      4. with -OldQemu or -UsableRingBytes, writes the driver's UsableRingBytes parameter
+         (HKLM\SYSTEM\CurrentControlSet\Services\edu_dma\Parameters, REG_DWORD) and restarts
+         the edu devices so the driver reads it (pnputil /restart-device).
 
     Test signing must be on (see Enable-TestSigning.ps1).
     Commands as documented on Microsoft Learn: "PnPUtil command syntax", "Certutil".
@@ -23,8 +26,20 @@
     The edu_dma_package folder (contains edu_dma.inf, edu_dma.sys, edu_dma.cat and
     WDRLocalTestCert.cer).
 
+.PARAMETER OldQemu
+    The VM runs on QEMU 8.2.0 or older (Debian 12 ships 7.2, Ubuntu 22.04 ships 6.2), whose edu
+    device aborts the whole VM on a DMA that ends at its buffer end: sets UsableRingBytes to
+    4095 so no transfer reaches the buffer's last byte. Same as -UsableRingBytes 4095.
+
+.PARAMETER UsableRingBytes
+    Sets UsableRingBytes (1..4096) to this value. The INF installs 4096 (the whole buffer) unless
+    a value is already set; an out-of-range value in the registry is ignored by the driver.
+
 .EXAMPLE
     .\Install-Driver.ps1 -PackagePath C:\edu\edu_dma_package
+
+.EXAMPLE
+    .\Install-Driver.ps1 -PackagePath C:\edu\edu_dma_package -OldQemu
 
 .NOTES
     Run from an elevated PowerShell. Remove with Uninstall-Driver.ps1.
@@ -32,7 +47,12 @@
 [CmdletBinding()]
 param(
     [Parameter(Mandatory)]
-    [string] $PackagePath
+    [string] $PackagePath,
+
+    [switch] $OldQemu,
+
+    [ValidateRange(1, 4096)]
+    [int] $UsableRingBytes = 0
 )
 
 Set-StrictMode -Version Latest
@@ -40,6 +60,13 @@ $ErrorActionPreference = 'Stop'
 Import-Module (Join-Path $PSScriptRoot 'EduDmaKit.psm1') -Force
 
 Assert-Elevated -Purpose 'Installing a driver needs administrator rights.'
+
+if ($OldQemu) {
+    if ($UsableRingBytes -ne 0 -and $UsableRingBytes -ne 4095) {
+        throw '-OldQemu sets UsableRingBytes to 4095; do not combine it with another -UsableRingBytes.'
+    }
+    $UsableRingBytes = 4095
+}
 
 $package = (Resolve-Path -LiteralPath $PackagePath).Path
 foreach ($file in 'edu_dma.inf', 'edu_dma.sys', 'edu_dma.cat', 'WDRLocalTestCert.cer') {
@@ -75,4 +102,24 @@ if ($devices.Count -eq 0) {
     Write-Host "edu device(s): $($devices.Count)"
     $devices | ForEach-Object { Write-Host $_; Write-Host '' }
     Write-Host 'Expected: Status "Started" and Driver Name oemNN.inf. See docs/test-machine.md (Troubleshooting) otherwise.'
+}
+
+if ($UsableRingBytes -ne 0) {
+    # The service key exists once pnputil installed the package (its INF adds the service).
+    $parameters = 'HKLM:\SYSTEM\CurrentControlSet\Services\edu_dma\Parameters'
+    New-Item -Path $parameters -Force | Out-Null
+    New-ItemProperty -Path $parameters -Name 'UsableRingBytes' -PropertyType DWord -Value $UsableRingBytes -Force | Out-Null
+    Write-Host "Set UsableRingBytes = $UsableRingBytes under $parameters."
+    # The driver reads it when a device is added: restart the edu devices.
+    foreach ($device in $devices) {
+        if ($device -match 'Instance ID:\s+(\S+)') {
+            $instance = $Matches[1]
+            $restart = Invoke-Tool -FilePath 'pnputil.exe' -ArgumentList @('/restart-device', $instance) -SuccessCodes @(0, 3010)
+            if ($restart.ExitCode -eq 3010) {
+                Write-Warning "Restarting $instance needs a reboot; the driver uses the new value after it."
+            } else {
+                Write-Host "Restarted $instance."
+            }
+        }
+    }
 }

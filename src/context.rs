@@ -27,8 +27,20 @@ pub struct DeviceContext {
     pub hw: HardwareSlot<Hardware>,
     /// The operation in flight and the statistics.
     pub io: SpinLock<IoState>,
+    /// What the registry configured (read in `EvtDriverDeviceAdd`).
+    pub params: crate::params::Parameters,
 }
 declare_context!(DeviceContext);
+
+impl DeviceContext {
+    /// Length of the device's ring: the prepared hardware's, else the configured edu ring.
+    #[must_use]
+    pub fn ring_len(&self) -> usize {
+        self.hw
+            .get()
+            .map_or(self.params.usable_ring_bytes, |hw| hw.ring)
+    }
+}
 
 /// What exists while the hardware is prepared.
 pub struct Hardware {
@@ -36,6 +48,9 @@ pub struct Hardware {
     pub bar: Bar,
     /// How the device moves data.
     pub personality: Personality,
+    /// Length of the ring in the device buffer: edu's usable part (`UsableRingBytes`), or
+    /// the FIFO peripheral's whole ring.
+    pub ring: usize,
 }
 
 /// The device's DMA personality, chosen from its resources in prepare-hardware.

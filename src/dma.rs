@@ -217,14 +217,15 @@ impl DeviceContext {
         bar: &crate::wdf::mmio::Bar,
         transfer: &Transfer<'_>,
         base: u32,
+        ring_len: usize,
         suspect: bool,
     ) -> Result<EduStart, Error> {
         let engine = regs::engine(bar);
         if engine == regs::Engine::Removed {
             return Err(Error::DEVICE_REMOVED);
         }
-        let ring = regs::ring_offset(base, transfer.offset);
-        let count = regs::until_wrap(ring, transfer.length);
+        let ring = regs::ring_offset(base, transfer.offset, ring_len);
+        let count = regs::until_wrap(ring, transfer.length, ring_len);
         let device = regs::EDU_BUFFER_BASE + ring as u64;
         let (source, destination, direction) = match transfer.direction {
             Direction::ToDevice => (transfer.address(), device, 0),
@@ -255,11 +256,12 @@ impl DeviceContext {
         bar: &crate::wdf::mmio::Bar,
         transfer: &Transfer<'_>,
         base: u32,
+        ring_len: usize,
     ) -> Result<usize, Error> {
         if bar.read::<regs::PeripheralId>().0 != regs::PERIPHERAL_ID {
             return Err(Error::DEVICE_REMOVED);
         }
-        let ring = regs::ring_offset(base, transfer.offset);
+        let ring = regs::ring_offset(base, transfer.offset, ring_len);
         let direction = if transfer.direction == Direction::FromDevice {
             ctrl::TO_MEMORY
         } else {
@@ -308,10 +310,10 @@ impl DmaHandler for DeviceContext {
         let base = io.op.map_or(0, |op| op.base);
         let started = match &hw.personality {
             Personality::BusMaster { .. } => {
-                Self::program_edu(&hw.bar, transfer, base, io.engine_suspect)
+                Self::program_edu(&hw.bar, transfer, base, hw.ring, io.engine_suspect)
             }
             Personality::System { .. } => {
-                Self::program_peripheral(&hw.bar, transfer, base).map(EduStart::Running)
+                Self::program_peripheral(&hw.bar, transfer, base, hw.ring).map(EduStart::Running)
             }
         };
         match started {

@@ -21,6 +21,7 @@ pub struct EduDriver;
 
 impl Driver for EduDriver {
     fn device_add(mut init: DeviceInit<'_>, cx: &mut Passive<'_>) -> Result {
+        let params = crate::params::Parameters::read(&init, cx);
         init.set_direct_io();
         init.create::<DeviceContext>(
             |device, cx| {
@@ -36,6 +37,7 @@ impl Driver for EduDriver {
                     isr: crate::context::IsrRecord::default(),
                     hw: HardwareSlot::default(),
                     io,
+                    params,
                 })
             },
             cx,
@@ -159,14 +161,24 @@ impl DeviceHandler for DeviceContext {
         let found = scan(resources);
         let (start, length) = found.memory.ok_or(Error::DEVICE_HARDWARE_ERROR)?;
         let bar = Bar::map(start, length as usize, cx)?;
-        let personality = if found.dma.is_some() {
-            system(device, &bar, start, &found, cx)
+        let (personality, ring) = if found.dma.is_some() {
+            (system(device, &bar, start, &found, cx), regs::BUFFER_SIZE)
         } else {
-            bus_master(device, &bar, &found, cx)
+            (
+                bus_master(device, &bar, &found, cx),
+                self.params.usable_ring_bytes,
+            )
         };
         match personality {
             Ok(personality) => {
-                self.hw.set(Hardware { bar, personality }, slot);
+                self.hw.set(
+                    Hardware {
+                        bar,
+                        personality,
+                        ring,
+                    },
+                    slot,
+                );
                 Ok(())
             }
             Err(error) => {

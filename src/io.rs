@@ -31,21 +31,21 @@ pub const fn check_length(length: usize) -> Result {
 ///
 /// # Errors
 /// `STATUS_BUFFER_TOO_SMALL` for a short header, `STATUS_INVALID_PARAMETER` for an offset
-/// outside the buffer or a non-zero reserved field.
-pub fn check_dma_at(input: &[u8]) -> Result<u32> {
+/// outside the ring of `ring` bytes or a non-zero reserved field.
+pub fn check_dma_at(input: &[u8], ring: usize) -> Result<u32> {
     let header = DmaAt::from_bytes(input).ok_or(Error::BUFFER_TOO_SMALL)?;
-    if header.reserved != 0 || header.offset as usize >= regs::BUFFER_SIZE {
+    if header.reserved != 0 || header.offset as usize >= ring {
         return Err(Error::INVALID_PARAMETER);
     }
     Ok(header.offset)
 }
 
-/// Validates loopback lengths: equal, between 1 and the device buffer size.
+/// Validates loopback lengths: equal, between 1 and the ring length `ring`.
 ///
 /// # Errors
 /// `STATUS_INVALID_PARAMETER` otherwise.
-pub const fn check_loopback(input_length: usize, output_length: usize) -> Result {
-    if input_length == 0 || input_length > regs::BUFFER_SIZE || output_length != input_length {
+pub const fn check_loopback(input_length: usize, output_length: usize, ring: usize) -> Result {
+    if input_length == 0 || input_length > ring || output_length != input_length {
         Err(Error::INVALID_PARAMETER)
     } else {
         Ok(())
@@ -199,7 +199,7 @@ impl DeviceContext {
             max_transfer: u32::try_from(enabler.maximum_length(cx)).unwrap_or(u32::MAX),
             fragment_length: u32::try_from(enabler.fragment_length(Direction::FromDevice, cx))
                 .unwrap_or(u32::MAX),
-            buffer_size: edu_api::DEVICE_BUFFER_SIZE,
+            buffer_size: u32::try_from(hw.ring).unwrap_or(edu_api::DEVICE_BUFFER_SIZE),
             msi,
         })
     }
@@ -280,7 +280,7 @@ impl QueueHandler for DeviceContext {
             edu_api::IOCTL_EDU_DMA_WRITE_AT | edu_api::IOCTL_EDU_DMA_READ_AT => {
                 let checked = request
                     .input_buffer(DmaAt::SIZE, cx)
-                    .and_then(check_dma_at)
+                    .and_then(|input| check_dma_at(input, self.ring_len()))
                     .and_then(|offset| check_length(output_length).map(|()| offset));
                 let kind = if code == edu_api::IOCTL_EDU_DMA_WRITE_AT {
                     OpKind::Write
@@ -292,10 +292,12 @@ impl QueueHandler for DeviceContext {
                     Err(error) => self.finish_request(request, Err(error), 0, cx),
                 }
             }
-            edu_api::IOCTL_EDU_LOOPBACK => match check_loopback(input_length, output_length) {
-                Ok(()) => self.start_dma(request, OpKind::LoopbackWrite, 0, input_length, cx),
-                Err(error) => self.finish_request(request, Err(error), 0, cx),
-            },
+            edu_api::IOCTL_EDU_LOOPBACK => {
+                match check_loopback(input_length, output_length, self.ring_len()) {
+                    Ok(()) => self.start_dma(request, OpKind::LoopbackWrite, 0, input_length, cx),
+                    Err(error) => self.finish_request(request, Err(error), 0, cx),
+                }
+            }
             _ => self.finish_request(request, Err(Error::INVALID_DEVICE_REQUEST), 0, cx),
         }
     }
@@ -340,7 +342,8 @@ mod tests {
                     offset: 4095,
                     reserved: 0
                 }
-                .to_bytes()
+                .to_bytes(),
+                4096
             ),
             Ok(4095)
         );
@@ -350,7 +353,8 @@ mod tests {
                     offset: 4096,
                     reserved: 0
                 }
-                .to_bytes()
+                .to_bytes(),
+                4096
             ),
             Err(Error::INVALID_PARAMETER)
         );
@@ -360,20 +364,42 @@ mod tests {
                     offset: 0,
                     reserved: 1
                 }
-                .to_bytes()
+                .to_bytes(),
+                4096
             ),
             Err(Error::INVALID_PARAMETER)
         );
-        assert_eq!(check_dma_at(&[0; 7]), Err(Error::BUFFER_TOO_SMALL));
+        assert_eq!(check_dma_at(&[0; 7], 4096), Err(Error::BUFFER_TOO_SMALL));
     }
 
     #[test]
     fn loopback_lengths_must_match_and_fit() {
-        assert_eq!(check_loopback(1, 1), Ok(()));
-        assert_eq!(check_loopback(4096, 4096), Ok(()));
-        assert_eq!(check_loopback(4097, 4097), Err(Error::INVALID_PARAMETER));
-        assert_eq!(check_loopback(0, 0), Err(Error::INVALID_PARAMETER));
-        assert_eq!(check_loopback(8, 7), Err(Error::INVALID_PARAMETER));
+        assert_eq!(check_loopback(1, 1, 4096), Ok(()));
+        assert_eq!(check_loopback(4096, 4096, 4096), Ok(()));
+        assert_eq!(
+            check_loopback(4097, 4097, 4096),
+            Err(Error::INVALID_PARAMETER)
+        );
+        assert_eq!(check_loopback(0, 0, 4096), Err(Error::INVALID_PARAMETER));
+        assert_eq!(check_loopback(8, 7, 4096), Err(Error::INVALID_PARAMETER));
+    }
+
+    #[test]
+    fn a_shortened_ring_narrows_offsets_and_loopback_lengths() {
+        let at = |offset| {
+            DmaAt {
+                offset,
+                reserved: 0,
+            }
+            .to_bytes()
+        };
+        assert_eq!(check_dma_at(&at(4094), 4095), Ok(4094));
+        assert_eq!(check_dma_at(&at(4095), 4095), Err(Error::INVALID_PARAMETER));
+        assert_eq!(check_loopback(4095, 4095, 4095), Ok(()));
+        assert_eq!(
+            check_loopback(4096, 4096, 4095),
+            Err(Error::INVALID_PARAMETER)
+        );
     }
 
     #[test]

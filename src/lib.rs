@@ -16,6 +16,7 @@ pub mod dma;
 pub mod driver;
 pub mod interrupt;
 pub mod io;
+pub mod params;
 pub mod regs;
 #[expect(
     unsafe_code,

@@ -127,16 +127,18 @@ pub const fn is_edu(id: u32) -> bool {
     id & 0xFF00_00FF == EDU_ID & 0xFF00_00FF
 }
 
-/// Device-side offset of byte `offset` of a transfer that starts at ring position `base`.
+/// Device-side offset of byte `offset` of a transfer that starts at ring position `base`, in a
+/// ring of `ring_len` bytes (the start of the device buffer; `1..=BUFFER_SIZE`).
 #[must_use]
-pub const fn ring_offset(base: u32, offset: usize) -> usize {
-    (base as usize + offset) % BUFFER_SIZE
+pub const fn ring_offset(base: u32, offset: usize, ring_len: usize) -> usize {
+    (base as usize + offset) % ring_len
 }
 
-/// Bytes of a transfer of `length` that fit before the ring wraps at `ring`.
+/// Bytes of a transfer of `length` that fit before a ring of `ring_len` bytes wraps, from
+/// position `ring`.
 #[must_use]
-pub const fn until_wrap(ring: usize, length: usize) -> usize {
-    let room = BUFFER_SIZE - ring;
+pub const fn until_wrap(ring: usize, length: usize, ring_len: usize) -> usize {
+    let room = ring_len.saturating_sub(ring);
     if length < room { length } else { room }
 }
 
@@ -154,10 +156,23 @@ mod tests {
 
     #[test]
     fn ring_arithmetic_wraps_at_the_buffer_end() {
-        assert_eq!(ring_offset(0, 4096), 0);
-        assert_eq!(ring_offset(4095, 2), 1);
-        assert_eq!(until_wrap(4000, 4096), 96);
-        assert_eq!(until_wrap(0, 4096), 4096);
-        assert_eq!(until_wrap(10, 5), 5);
+        assert_eq!(ring_offset(0, 4096, BUFFER_SIZE), 0);
+        assert_eq!(ring_offset(4095, 2, BUFFER_SIZE), 1);
+        assert_eq!(until_wrap(4000, 4096, BUFFER_SIZE), 96);
+        assert_eq!(until_wrap(0, 4096, BUFFER_SIZE), 4096);
+        assert_eq!(until_wrap(10, 5, BUFFER_SIZE), 5);
+    }
+
+    #[test]
+    fn a_shortened_ring_never_reaches_the_buffer_end() {
+        // UsableRingBytes = 4095 (QEMU <= 8.2.0): no command ends at 0x41000.
+        let ring = BUFFER_SIZE - 1;
+        assert_eq!(ring_offset(0, 4095, ring), 0);
+        assert_eq!(ring_offset(4094, 1, ring), 0);
+        assert_eq!(until_wrap(0, 4096, ring), 4095);
+        assert_eq!(until_wrap(4000, 4096, ring), 95);
+        for start in 0..ring {
+            assert!(start + until_wrap(start, 4096, ring) < BUFFER_SIZE);
+        }
     }
 }

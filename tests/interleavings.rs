@@ -22,7 +22,7 @@
 
 mod common;
 
-use common::{SECOND, pattern, status};
+use common::{SECOND, pattern, status, usable_ring_bytes};
 use edu_api::{DmaAt, IOCTL_EDU_DMA_READ_AT, IOCTL_EDU_DMA_WRITE_AT, IOCTL_EDU_LOOPBACK};
 use kmdf_sim::devices::edu::{Edu, EduConfig, EduFault};
 use kmdf_sim::devices::sysdma::{ControllerConfig, ControllerFault};
@@ -130,19 +130,20 @@ fn pnp_fault(seed: u64, system: bool) -> Option<Fault> {
     })
 }
 
-/// The model of the device's 4 KiB ring.
-struct RingModel([u8; 4096]);
+/// The model of the device's ring (4 KiB, or edu's shortened ring on QEMU <= 8.2.0).
+struct RingModel(Vec<u8>);
 
 impl RingModel {
     fn write(&mut self, base: u32, data: &[u8]) {
+        let len = self.0.len();
         for (i, byte) in data.iter().enumerate() {
-            self.0[(base as usize + i) % 4096] = *byte;
+            self.0[(base as usize + i) % len] = *byte;
         }
     }
 
     fn read(&self, base: u32, len: usize) -> Vec<u8> {
         (0..len)
-            .map(|i| self.0[(base as usize + i) % 4096])
+            .map(|i| self.0[(base as usize + i) % self.0.len()])
             .collect()
     }
 }
@@ -201,6 +202,12 @@ fn run_seed(seed: u64) -> Result<Tally, String> {
         hardware: vec![hardware],
         trace,
     });
+    // The edu ring: what the kit sets on QEMU <= 8.2.0 (KMDF_SIM_EDU_QEMU=8.2.0), else 4096.
+    let ring_bytes = if system { None } else { usable_ring_bytes() };
+    let ring_len = ring_bytes.map_or(4096, |bytes| bytes as usize);
+    if let Some(bytes) = ring_bytes {
+        machine.set_parameter(edu_dma::params::USABLE_RING_BYTES, bytes);
+    }
     if machine.load_driver(edu_dma::driver_entry) != 0 {
         return Err("DriverEntry failed".into());
     }
@@ -214,7 +221,7 @@ fn run_seed(seed: u64) -> Result<Tally, String> {
             let limit = if rng.chance(1, 4) { 20_000 } else { 5_000 };
             let len = 1 + rng.below(limit) as usize;
             let base = if rng.chance(1, 3) {
-                rng.below(4096) as u32
+                rng.below(ring_len as u64) as u32
             } else {
                 0
             };
@@ -225,7 +232,7 @@ fn run_seed(seed: u64) -> Result<Tally, String> {
                 },
                 1 => Kind::Read { base, len },
                 _ => Kind::Loopback {
-                    data: pattern(len.min(4096), seed * 16 + i as u64),
+                    data: pattern(len.min(ring_len), seed * 16 + i as u64),
                 },
             }
         })
@@ -361,7 +368,7 @@ fn run_seed(seed: u64) -> Result<Tally, String> {
             );
         }
     }
-    let mut ring = RingModel([0; 4096]);
+    let mut ring = RingModel(vec![0; ring_len]);
     let mut expected_moved = 0u64;
     let mut exact = true;
     // False once a request moved an unknown prefix (a loopback ended in its write half).

@@ -12,7 +12,7 @@
 )]
 mod common;
 
-use common::{Hw, Rig, pattern, ring_after_write, ring_read, status};
+use common::{Hw, Rig, pattern, ring_after_write, ring_len, ring_read, status};
 
 fn roundtrip(seed: u64, hw: Hw, size: usize) {
     let mut rig = Rig::new(seed, hw);
@@ -23,9 +23,10 @@ fn roundtrip(seed: u64, hw: Hw, size: usize) {
         (status::SUCCESS, size as u64),
         "write of {size} (seed {seed})"
     );
-    let expected = ring_after_write(&[0; 4096], 0, &data);
+    let expected = ring_after_write(&vec![0; ring_len()], 0, &data);
     assert_eq!(
-        rig.machine.edu(0, |edu| edu.buffer().to_vec()),
+        rig.machine
+            .edu(0, |edu| edu.buffer()[..ring_len()].to_vec()),
         expected,
         "device buffer after write of {size}"
     );

@@ -16,7 +16,9 @@
 )]
 mod common;
 
-use common::{Hw, Rig, SECOND, pattern, ring_after_write, status};
+use common::{
+    Hw, Rig, SECOND, bytes_after_commands, command_ends, pattern, ring_after_write, status,
+};
 use kmdf_sim::devices::edu::{Edu, EduFault};
 use kmdf_sim::devices::sysdma::PeripheralFault;
 use kmdf_sim::{IoOp, Policy};
@@ -202,8 +204,11 @@ fn power_down_ends_a_16_mib_request_at_the_next_transfer_within_the_deadline() {
         .expect("completed before D0 exit finished");
     assert_eq!(done.status, status::CANCELLED);
     assert_eq!(done.information, rig.machine.edu(0, Edu::bytes_moved));
-    assert_eq!(done.information % 4096, 0, "ended at a transfer boundary");
-    assert!(done.information >= 3 * 4096 && done.information < len as u64);
+    assert!(
+        command_ends(len).contains(&done.information),
+        "ended at a transfer boundary"
+    );
+    assert!(done.information >= bytes_after_commands(len, 3) && done.information < len as u64);
     assert_eq!(rig.machine.power_up(rig.device), status::SUCCESS);
     rig.assert_usable("after the power-up");
     rig.finish_clean();
@@ -228,13 +233,15 @@ fn watchdog_never_gives_a_buffer_back_while_the_edu_engine_still_runs_the_comman
             .submit(rig.device, IoOp::Write { data: data.clone() });
         let done = rig.wait(irp);
         assert_eq!(done.status, status::IO_TIMEOUT, "seed {seed}");
+        let first = bytes_after_commands(2 * 4096, 1);
         assert_eq!(
-            done.information, 4096,
+            done.information, first,
             "seed {seed}: the late command counts, nothing after it runs"
         );
-        assert_eq!(rig.machine.edu(0, Edu::bytes_moved), 4096);
+        assert_eq!(rig.machine.edu(0, Edu::bytes_moved), first);
+        let first = first as usize;
         let buffer = rig.machine.edu(0, |edu| edu.buffer().to_vec());
-        assert_eq!(&buffer[..4096], &data[..4096], "seed {seed}");
+        assert_eq!(&buffer[..first], &data[..first], "seed {seed}");
         rig.assert_usable("after the late command");
         rig.finish_clean();
     }

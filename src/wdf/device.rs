@@ -173,21 +173,31 @@ pub trait DeviceHandler: ObjectContext {
 ///
 /// # Invariants
 /// `raw` is the live device-init structure of the current `EvtDriverDeviceAdd` call, not yet
-/// consumed by `WdfDeviceCreate`.
+/// consumed by `WdfDeviceCreate`; `driver` is the live driver object that call received.
 pub struct DeviceInit<'cb> {
     raw: sys::PWDFDEVICE_INIT,
+    driver: sys::WDFDRIVER,
     _callback: PhantomData<&'cb mut ()>,
 }
 
 impl DeviceInit<'_> {
     /// # Safety
-    /// `raw` is the device-init pointer of the current `EvtDriverDeviceAdd`.
-    pub(in crate::wdf) const unsafe fn from_raw(raw: sys::PWDFDEVICE_INIT) -> Self {
+    /// `raw` and `driver` are the arguments of the current `EvtDriverDeviceAdd`.
+    pub(in crate::wdf) const unsafe fn from_raw(
+        driver: sys::WDFDRIVER,
+        raw: sys::PWDFDEVICE_INIT,
+    ) -> Self {
         // INVARIANT: the caller's contract.
         Self {
             raw,
+            driver,
             _callback: PhantomData,
         }
+    }
+
+    /// The driver object, for the driver-wide DDIs (the `Parameters` key).
+    pub(in crate::wdf) const fn driver(&self) -> sys::WDFDRIVER {
+        self.driver
     }
 
     /// Wraps `WdfDeviceInitSetIoType(WdfDeviceIoDirect)`: reads and writes arrive with the
@@ -543,11 +553,12 @@ pub unsafe fn driver_entry<D: Driver>(
 /// # Safety
 /// Installed only by [`driver_entry::<D>`].
 unsafe extern "C" fn evt_wdf_driver_device_add<D: Driver>(
-    _driver: sys::WDFDRIVER,
+    driver: sys::WDFDRIVER,
     init: sys::PWDFDEVICE_INIT,
 ) -> sys::NTSTATUS {
-    // SAFETY: the framework passes this callback's live device-init structure.
-    let init = unsafe { DeviceInit::from_raw(init) };
+    // SAFETY: the framework passes its live driver object and this callback's live
+    // device-init structure.
+    let init = unsafe { DeviceInit::from_raw(driver, init) };
     // SAFETY: EvtDriverDeviceAdd runs at PASSIVE_LEVEL.
     let mut cx = unsafe { Passive::new() };
     Status::from(D::device_add(init, &mut cx)).raw()

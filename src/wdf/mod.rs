@@ -16,6 +16,7 @@ pub mod interrupt;
 pub mod irql;
 pub mod mmio;
 pub mod object;
+pub mod registry;
 pub mod request;
 pub mod status;
 pub mod sync;

@@ -12,7 +12,7 @@
     reason = "test helpers"
 )]
 
-use kmdf_sim::devices::edu::EduConfig;
+use kmdf_sim::devices::edu::{EduConfig, QemuVersion};
 use kmdf_sim::devices::sysdma::ControllerConfig;
 use kmdf_sim::{
     DeviceHandle, HardwareConfig, IoCompletion, IoOp, Irp, Machine, MachineConfig, Policy,
@@ -71,12 +71,35 @@ impl Rig {
                 controller: ControllerConfig::default(),
             },
         };
+        Self::build(seed, hardware, policy, usable_ring_bytes())
+    }
+
+    /// An edu device (MSI) whose model imitates `qemu`, with `UsableRingBytes` set to `ring`
+    /// (`None`: not set, the driver's default).
+    pub fn edu_on(seed: u64, qemu: QemuVersion, ring: Option<u32>) -> Self {
+        let hardware = HardwareConfig::Edu {
+            config: EduConfig {
+                qemu,
+                ..EduConfig::default()
+            },
+            msi: true,
+        };
+        Self::build(seed, hardware, Policy::default(), ring)
+    }
+
+    fn build(seed: u64, hardware: HardwareConfig, policy: Policy, ring: Option<u32>) -> Self {
         let mut machine = Machine::new(MachineConfig {
             seed,
             policy,
             hardware: vec![hardware],
             trace: false,
         });
+        // What the kit's installer sets on QEMU <= 8.2.0 (README, "QEMU versions"): with the
+        // model in that version's mode (KMDF_SIM_EDU_QEMU=8.2.0) the suite runs as a user on
+        // such a QEMU would run the driver.
+        if let Some(bytes) = ring {
+            machine.set_parameter(edu_dma::params::USABLE_RING_BYTES, bytes);
+        }
         assert_eq!(machine.load_driver(edu_dma::driver_entry), 0, "DriverEntry");
         let device = machine.add_device(0).expect("device start");
         Self { machine, device }
@@ -141,6 +164,44 @@ impl Rig {
         let report = self.machine.unload();
         assert!(report.is_clean(), "{report}");
     }
+}
+
+/// The `UsableRingBytes` parameter the rigs set: 4095 when the edu model imitates QEMU <=
+/// 8.2.0, else none (the driver's default, 4096).
+pub fn usable_ring_bytes() -> Option<u32> {
+    (EduConfig::default().qemu == QemuVersion::AbortOffByOne).then_some(4095)
+}
+
+/// The edu ring length the driver uses in this run (see [`usable_ring_bytes`]; the FIFO
+/// peripheral's ring is always 4096).
+pub fn ring_len() -> usize {
+    usable_ring_bytes().map_or(4096, |bytes| bytes as usize)
+}
+
+/// Bytes the first `commands` edu commands of a transfer of `len` bytes from ring position 0
+/// move.
+///
+/// Each framework transfer is at most 4096 bytes (page-aligned buffers) and the driver
+/// cuts a command at the end of the ring ([`ring_len`]), completing the rest later. With the
+/// whole buffer this is `commands * 4096` (capped at `len`).
+pub fn bytes_after_commands(len: usize, commands: usize) -> u64 {
+    command_ends(len)
+        .get(commands.wrapping_sub(1))
+        .map_or(0, |&end| end)
+}
+
+/// The byte counts at which each edu command of a transfer of `len` bytes from ring position 0
+/// ends (see [`bytes_after_commands`]).
+pub fn command_ends(len: usize) -> Vec<u64> {
+    let ring = ring_len();
+    let mut ends = Vec::new();
+    let mut offset = 0;
+    while offset < len {
+        let transfer = (len - offset).min(4096);
+        offset += transfer.min(ring - offset % ring);
+        ends.push(offset as u64);
+    }
+    ends
 }
 
 /// A seeded byte pattern.

@@ -14,7 +14,8 @@
  * only SYSTEM and Administrators, so the caller must run elevated.
  *
  * Data path: ReadFile/WriteFile move data between the caller's buffer and the device's 4 KiB
- * buffer, used as a ring (byte i goes to device offset i % 4096). At most
+ * buffer, used as a ring (byte i goes to device offset i % BufferSize of EDU_DEVICE_INFO:
+ * 4096, or 4095 with UsableRingBytes on QEMU <= 8.2.0). At most
  * EDU_MAX_TRANSFER_LENGTH bytes per request (STATUS_INVALID_BUFFER_SIZE above); a zero-length
  * request completes with success and 0 bytes.
  */
@@ -51,7 +52,7 @@ extern "C" {
  *   IOCTL_EDU_RESET          0x802     METHOD_BUFFERED    FILE_WRITE_ACCESS           none             none
  *   IOCTL_EDU_DMA_WRITE_AT   0x803     METHOD_IN_DIRECT   FILE_WRITE_ACCESS           EDU_DMA_AT       the DATA TO WRITE (1..16 MiB)
  *   IOCTL_EDU_DMA_READ_AT    0x804     METHOD_OUT_DIRECT  FILE_READ_ACCESS            EDU_DMA_AT       receives the data (1..16 MiB)
- *   IOCTL_EDU_LOOPBACK       0x805     METHOD_BUFFERED    FILE_READ|FILE_WRITE_ACCESS 1..4096 bytes    same length as the input
+ *   IOCTL_EDU_LOOPBACK       0x805     METHOD_BUFFERED    FILE_READ|FILE_WRITE_ACCESS 1..BufferSize    same length as the input
  *
  * IOCTL_EDU_DMA_WRITE_AT carries its data in the OUTPUT buffer (lpOutBuffer of
  * DeviceIoControl): METHOD_IN_DIRECT maps that buffer for reading by the device.
@@ -86,7 +87,7 @@ DEFINE_GUID(GUID_DEVINTERFACE_EDU_DMA, 0x5E3C9A52, 0x8D1F, 0x4B7E, 0x9C, 0x2A, 0
 
 /* Input of IOCTL_EDU_DMA_READ_AT and IOCTL_EDU_DMA_WRITE_AT. */
 typedef struct _EDU_DMA_AT {
-    uint32_t Offset;   /* device-buffer offset of the first byte, below EDU_DEVICE_BUFFER_SIZE */
+    uint32_t Offset;   /* device-buffer offset of the first byte, below EDU_DEVICE_INFO.BufferSize */
     uint32_t Reserved; /* must be 0 */
 } EDU_DMA_AT;
 
@@ -98,7 +99,7 @@ typedef struct _EDU_DEVICE_INFO {
     uint32_t AddressWidth;   /* address width declared to the DMA enabler, in bits */
     uint32_t MaxTransfer;    /* largest single device transfer (the enabler's MaximumLength) */
     uint32_t FragmentLength; /* fragment length the framework uses */
-    uint32_t BufferSize;     /* size of the device buffer */
+    uint32_t BufferSize;     /* ring length: 4096, or less (UsableRingBytes, QEMU <= 8.2.0) */
     uint32_t Msi;            /* 1 when the interrupt is message-signalled */
 } EDU_DEVICE_INFO;
 

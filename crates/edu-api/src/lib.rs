@@ -6,11 +6,12 @@
 //!
 //! # Data path
 //! `ReadFile`/`WriteFile` move data between the caller's buffer and the device's 4 KiB DMA
-//! buffer. The device buffer is treated as a ring: byte `i` of a transfer maps to device
-//! offset `(start + i) % 4096`, where `start` is 0 for `ReadFile`/`WriteFile` and the given
-//! offset for [`IOCTL_EDU_DMA_READ_AT`]/[`IOCTL_EDU_DMA_WRITE_AT`]. So a write longer than
-//! 4 KiB leaves the last 4 KiB in the device, and a read longer than 4 KiB returns the device
-//! buffer repeated. Transfers longer than [`MAX_TRANSFER_LENGTH`] are refused with
+//! buffer. The device buffer is treated as a ring of [`DeviceInfo::buffer_size`] bytes (4096,
+//! or fewer when the driver's `UsableRingBytes` parameter shortens it for QEMU 8.2.0 and
+//! older): byte `i` of a transfer maps to device offset `(start + i) % buffer_size`, where
+//! `start` is 0 for `ReadFile`/`WriteFile` and the given offset for
+//! [`IOCTL_EDU_DMA_READ_AT`]/[`IOCTL_EDU_DMA_WRITE_AT`]. So a write longer than the ring leaves
+//! its last `buffer_size` bytes in the device, and a longer read returns the ring repeated. Transfers longer than [`MAX_TRANSFER_LENGTH`] are refused with
 //! `STATUS_INVALID_BUFFER_SIZE`. Zero-length reads and writes are completed by the framework
 //! with success and 0 bytes.
 #![no_std]
@@ -114,7 +115,8 @@ pub const IOCTL_EDU_DMA_READ_AT: u32 = ctl_code(
 /// Loopback: DMA the input bytes into the device buffer at offset 0, then back.
 ///
 /// The same number of bytes returns into the output buffer. `METHOD_BUFFERED`; input and output
-/// lengths must be equal and between 1 and [`DEVICE_BUFFER_SIZE`]. Information = bytes read
+/// lengths must be equal and between 1 and [`DeviceInfo::buffer_size`] (at most
+/// [`DEVICE_BUFFER_SIZE`]). Information = bytes read
 /// back (0 when the request ends during the write half). On an error status the I/O manager
 /// copies no buffered output back, so the caller's output buffer is left as it was.
 pub const IOCTL_EDU_LOOPBACK: u32 = ctl_code(
@@ -162,7 +164,8 @@ fn put(out: &mut [u8], at: usize, value: &[u8]) {
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 #[repr(C)]
 pub struct DmaAt {
-    /// Device-buffer offset of the first byte, below [`DEVICE_BUFFER_SIZE`].
+    /// Device-buffer offset of the first byte, below [`DeviceInfo::buffer_size`] (at most
+    /// [`DEVICE_BUFFER_SIZE`]); a larger one fails with `STATUS_INVALID_PARAMETER`.
     pub offset: u32,
     /// Must be zero.
     pub reserved: u32,
@@ -217,7 +220,8 @@ pub struct DeviceInfo {
     pub max_transfer: u32,
     /// Fragment length the framework uses (`WdfDmaEnablerGetFragmentLength`).
     pub fragment_length: u32,
-    /// Size of the device buffer.
+    /// Bytes of the device buffer the driver uses as its ring: 4096, or the smaller
+    /// `UsableRingBytes` set for QEMU 8.2.0 and older.
     pub buffer_size: u32,
     /// 1 when the interrupt is message-signalled.
     pub msi: u32,

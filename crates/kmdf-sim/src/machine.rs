@@ -119,6 +119,19 @@ impl Machine {
         })
     }
 
+    /// Stores a `REG_DWORD` value under the driver's service `Parameters` key (what an INF
+    /// `AddReg` or `reg add` would leave there), for `WdfDriverOpenParametersRegistryKey` and
+    /// `WdfRegistryQueryULong`. Names are case-insensitive. Set it before the driver reads it
+    /// (the edu driver reads its parameters in `EvtDriverDeviceAdd`).
+    pub fn set_parameter(&mut self, name: &str, value: u32) {
+        with(|s| s.parameters.insert(name.to_lowercase(), value));
+    }
+
+    /// Removes a value set by [`Machine::set_parameter`].
+    pub fn clear_parameter(&mut self, name: &str) {
+        with(|s| s.parameters.remove(&name.to_lowercase()));
+    }
+
     /// Runs `EvtDriverDeviceAdd` for hardware `hw`, then starts the device (prepare hardware,
     /// D0 entry).
     ///

@@ -75,13 +75,14 @@ pub fn run(args: &Args, target: &mut dyn Target, progress: bool, out: &mut dyn W
         let _ = writeln!(
             out,
             "edu-harness: target {name}, seed {:#x}, contract v{}, device 0x{:08X}, DMA mode {}, \
-             {}-bit addressing, fragment {} B, {}",
+             {}-bit addressing, fragment {} B, ring {} B, {}",
             args.seed,
             info.api_version,
             info.device_id,
             info.dma_mode,
             info.address_width,
             info.fragment_length,
+            info.buffer_size,
             if info.msi == 1 {
                 "MSI"
             } else {

@@ -9,7 +9,7 @@ pub const DEFAULT_SEED: u64 = 0x0ED0_5EED;
 pub const USAGE: &str = "\
 usage: edu-harness [--sim | --device] [--scenario NAME]... [--seed N]
                    [--iterations N] [--seconds S] [--timeout S]
-                   [--device-path PATH] [--json] [--quiet]
+                   [--device-path PATH] [--ring-bytes N] [--json] [--quiet]
 
   --device          drive the real device through its driver (Windows; the default there)
   --sim             drive the simulated machine (non-Windows hosts; the default there)
@@ -27,6 +27,9 @@ usage: edu-harness [--sim | --device] [--scenario NAME]... [--seed N]
                     because the driver still owns them)
   --device-path P   open this device interface path instead of looking up the
                     first present edu DMA device (Windows)
+  --ring-bytes N    --sim: set the driver's UsableRingBytes parameter to N (1..=4096)
+                    before it starts; 4095 is what QEMU <= 8.2.0 needs (the default
+                    with KMDF_SIM_EDU_QEMU=8.2.0, else the driver's own 4096)
   --json            print one JSON object instead of the text report (its process_memory
                     holds resident_end_bytes, resident_peak_bytes and their scope)
   --quiet           print only failures and the summary (with --seconds, the memory line too)
@@ -76,6 +79,8 @@ pub struct Args {
     pub timeout: u64,
     /// `--device-path`: a device interface path to open instead of looking one up.
     pub device_path: Option<String>,
+    /// `--ring-bytes`: the `UsableRingBytes` parameter of the simulated driver.
+    pub ring_bytes: Option<u32>,
     /// `--json`.
     pub json: bool,
     /// `--quiet`.
@@ -113,6 +118,7 @@ where
         seconds: None,
         timeout: DEFAULT_TIMEOUT_SECONDS,
         device_path: None,
+        ring_bytes: None,
         json: false,
         quiet: false,
         help: false,
@@ -170,6 +176,15 @@ where
                 }
             }
             "--device-path" => parsed.device_path = Some(value()?),
+            "--ring-bytes" => {
+                let bytes = number("--ring-bytes", &value()?)?;
+                parsed.ring_bytes = Some(
+                    u32::try_from(bytes)
+                        .ok()
+                        .filter(|bytes| (1..=4096).contains(bytes))
+                        .ok_or_else(|| "--ring-bytes: must be 1..=4096".to_owned())?,
+                );
+            }
             "--json" => parsed.json = true,
             "--quiet" => parsed.quiet = true,
             "-h" | "--help" => parsed.help = true,
@@ -276,5 +291,20 @@ mod tests {
                 .contains("at least 1")
         );
         assert!(args(&["--timeout"]).unwrap_err().contains("needs a value"));
+    }
+
+    #[test]
+    fn ring_bytes_is_checked_against_the_buffer() {
+        assert_eq!(
+            args(&["--ring-bytes", "4095"]).unwrap().ring_bytes,
+            Some(4095)
+        );
+        assert_eq!(args(&[]).unwrap().ring_bytes, None);
+        assert!(args(&["--ring-bytes=0"]).unwrap_err().contains("1..=4096"));
+        assert!(
+            args(&["--ring-bytes=4097"])
+                .unwrap_err()
+                .contains("1..=4096")
+        );
     }
 }

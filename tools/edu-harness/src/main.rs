@@ -25,7 +25,7 @@ fn main() -> ExitCode {
     }
     let opened = match args.backend {
         Backend::Device => open_device(&args),
-        Backend::Sim => open_sim(args.seed),
+        Backend::Sim => open_sim(args.seed, args.ring_bytes),
     };
     let mut stdout = std::io::stdout().lock();
     let progress = std::io::stderr().is_terminal();
@@ -67,8 +67,11 @@ fn open_device(_args: &Args) -> Result<Box<dyn Target>, TargetError> {
 /// # Errors
 /// Whatever the simulator reports while building the machine and starting the driver.
 #[cfg(not(windows))]
-fn open_sim(seed: u64) -> Result<Box<dyn Target>, TargetError> {
-    Ok(Box::new(edu_harness::sim::SimTarget::new(seed)?))
+fn open_sim(seed: u64, ring_bytes: Option<u32>) -> Result<Box<dyn Target>, TargetError> {
+    let ring_bytes = ring_bytes.or_else(edu_harness::sim::SimTarget::default_ring_bytes);
+    Ok(Box::new(edu_harness::sim::SimTarget::with_ring_bytes(
+        seed, ring_bytes,
+    )?))
 }
 
 /// The simulator is built only on non-Windows hosts.
@@ -76,7 +79,7 @@ fn open_sim(seed: u64) -> Result<Box<dyn Target>, TargetError> {
 /// # Errors
 /// Always [`TargetError::Unsupported`].
 #[cfg(windows)]
-fn open_sim(_seed: u64) -> Result<Box<dyn Target>, TargetError> {
+fn open_sim(_seed: u64, _ring_bytes: Option<u32>) -> Result<Box<dyn Target>, TargetError> {
     Err(TargetError::Unsupported(
         "--sim exists only in non-Windows builds (the simulator runs on the build host); \
          use --device"

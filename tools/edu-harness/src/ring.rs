@@ -1,17 +1,20 @@
-//! A model of the device's 4 KiB buffer, as the I/O contract describes it.
+//! A model of the device's ring, as the I/O contract describes it.
 //!
 //! Byte `i` of a transfer starting at offset `start` maps to device offset
-//! `(start + i) % 4096` (see `edu_api`). The model remembers which bytes it knows: the buffer
+//! `(start + i) % ring`, where `ring` is `DeviceInfo::buffer_size`: 4096, or less when the
+//! driver's `UsableRingBytes` parameter shortens it (QEMU <= 8.2.0; see `edu_api`). The model remembers which bytes it knows: the buffer
 //! survives driver reloads and guest reboots, so at the start of a run nothing is known.
 
 use core::fmt;
 
-/// Size of the device buffer, as an index type.
+/// Size of the whole device buffer, as an index type (the longest ring).
 pub const RING: usize = edu_api::DEVICE_BUFFER_SIZE as usize;
 
 /// What the harness knows about the device buffer.
 #[derive(Clone, PartialEq, Eq)]
 pub struct RingModel {
+    /// Ring length.
+    len: usize,
     /// Expected contents.
     bytes: Vec<u8>,
     /// Whether each byte's contents are known.
@@ -46,7 +49,7 @@ impl fmt::Display for Mismatch {
 impl fmt::Debug for RingModel {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let known = self.known.iter().filter(|&&k| k).count();
-        write!(f, "RingModel {{ known: {known}/{RING} }}")
+        write!(f, "RingModel {{ known: {known}/{} }}", self.len)
     }
 }
 
@@ -57,22 +60,36 @@ impl Default for RingModel {
 }
 
 impl RingModel {
-    /// A model that knows nothing.
+    /// A model of a 4096-byte ring that knows nothing.
     #[must_use]
     pub fn new() -> Self {
+        Self::with_len(RING)
+    }
+
+    /// A model of a ring of `len` bytes (at least 1) that knows nothing.
+    #[must_use]
+    pub fn with_len(len: usize) -> Self {
+        let len = len.max(1);
         Self {
-            bytes: vec![0; RING],
-            known: vec![false; RING],
+            len,
+            bytes: vec![0; len],
+            known: vec![false; len],
         }
+    }
+
+    /// The ring length.
+    #[must_use]
+    pub const fn ring_len(&self) -> usize {
+        self.len
     }
 
     /// Records a completed write of `data` starting at device offset `start`: the last byte
     /// written to each offset wins.
     pub fn write(&mut self, start: usize, data: &[u8]) {
-        // Only the last RING bytes can survive; skip the rest to keep huge writes cheap.
-        let skip = data.len().saturating_sub(RING);
+        // Only the last ring-length bytes can survive; skip the rest to keep huge writes cheap.
+        let skip = data.len().saturating_sub(self.len);
         for (i, &byte) in data.iter().enumerate().skip(skip) {
-            let offset = (start + i) % RING;
+            let offset = (start + i) % self.len;
             if let (Some(slot), Some(known)) =
                 (self.bytes.get_mut(offset), self.known.get_mut(offset))
             {
@@ -85,8 +102,8 @@ impl RingModel {
     /// Forgets the bytes a transfer of `len` bytes from `start` may have touched (a write that
     /// was cancelled or failed part-way).
     pub fn forget(&mut self, start: usize, len: usize) {
-        for i in 0..len.min(RING) {
-            if let Some(known) = self.known.get_mut((start + i) % RING) {
+        for i in 0..len.min(self.len) {
+            if let Some(known) = self.known.get_mut((start + i) % self.len) {
                 *known = false;
             }
         }
@@ -97,7 +114,7 @@ impl RingModel {
     pub fn expected(&self, start: usize, len: usize) -> Vec<Option<u8>> {
         (0..len)
             .map(|i| {
-                let offset = (start + i) % RING;
+                let offset = (start + i) % self.len;
                 match (self.known.get(offset), self.bytes.get(offset)) {
                     (Some(true), Some(&byte)) => Some(byte),
                     _ => None,
@@ -109,7 +126,12 @@ impl RingModel {
     /// Whether every byte a read of `len` bytes from `start` returns is known.
     #[must_use]
     pub fn all_known(&self, start: usize, len: usize) -> bool {
-        (0..len.min(RING)).all(|i| self.known.get((start + i) % RING).copied().unwrap_or(false))
+        (0..len.min(self.len)).all(|i| {
+            self.known
+                .get((start + i) % self.len)
+                .copied()
+                .unwrap_or(false)
+        })
     }
 
     /// Compares the data a read from `start` returned with the model, byte for byte, skipping
@@ -121,7 +143,7 @@ impl RingModel {
         let mut first: Option<Mismatch> = None;
         let mut count = 0;
         for (index, &got) in actual.iter().enumerate() {
-            let offset = (start + index) % RING;
+            let offset = (start + index) % self.len;
             if let (Some(true), Some(&want)) = (self.known.get(offset), self.bytes.get(offset))
                 && want != got
             {
@@ -141,15 +163,15 @@ impl RingModel {
     }
 }
 
-/// The smallest number of device commands a transfer of `len` bytes from `start` needs: each
-/// command moves at most 4096 bytes and cannot run past the end of the buffer.
+/// The smallest number of device commands a transfer of `len` bytes from `start` needs in a
+/// ring of `ring` bytes: each command moves at most `ring` bytes and cannot run past its end.
 #[must_use]
-pub const fn min_fragments(start: usize, len: usize) -> u64 {
-    if len == 0 {
+pub const fn min_fragments(start: usize, len: usize, ring: usize) -> u64 {
+    if len == 0 || ring == 0 {
         return 0;
     }
-    let span = (start % RING) + len;
-    span.div_ceil(RING) as u64
+    let span = (start % ring) + len;
+    span.div_ceil(ring) as u64
 }
 
 #[cfg(test)]
@@ -159,6 +181,17 @@ pub const fn min_fragments(start: usize, len: usize) -> u64 {
 )]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_shorter_ring_wraps_at_its_own_length() {
+        let mut ring = RingModel::with_len(4095);
+        assert_eq!(ring.ring_len(), 4095);
+        ring.write(4094, &[1, 2, 3]);
+        assert_eq!(ring.expected(4094, 3), vec![Some(1), Some(2), Some(3)]);
+        assert_eq!(ring.expected(0, 2), vec![Some(2), Some(3)]);
+        assert!(ring.check(4094, &[1, 2, 3]).is_ok());
+        assert!(ring.check(0, &[2, 4]).is_err());
+    }
 
     #[test]
     fn long_write_leaves_the_last_4096_bytes() {
@@ -223,11 +256,15 @@ mod tests {
 
     #[test]
     fn fragments_count_ring_segments() {
-        assert_eq!(min_fragments(0, 0), 0);
-        assert_eq!(min_fragments(0, 1), 1);
-        assert_eq!(min_fragments(0, 4096), 1);
-        assert_eq!(min_fragments(0, 4097), 2);
-        assert_eq!(min_fragments(4095, 2), 2);
-        assert_eq!(min_fragments(0, 1 << 20), 256);
+        assert_eq!(min_fragments(0, 0, RING), 0);
+        assert_eq!(min_fragments(0, 1, RING), 1);
+        assert_eq!(min_fragments(0, 4096, RING), 1);
+        assert_eq!(min_fragments(0, 4097, RING), 2);
+        assert_eq!(min_fragments(4095, 2, RING), 2);
+        assert_eq!(min_fragments(0, 1 << 20, RING), 256);
+        // A 4095-byte ring (UsableRingBytes on QEMU <= 8.2.0).
+        assert_eq!(min_fragments(0, 4096, 4095), 2);
+        assert_eq!(min_fragments(4094, 1, 4095), 1);
+        assert_eq!(min_fragments(4094, 2, 4095), 2);
     }
 }

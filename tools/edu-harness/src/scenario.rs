@@ -206,6 +206,8 @@ pub struct Engine<'t> {
     config: Config,
     /// The device buffer as far as the harness knows it.
     ring: RingModel,
+    /// Length of the driver's ring (`DeviceInfo::buffer_size`, learnt at the handshake).
+    ring_len: usize,
     /// Open handle indexes; `handles[0]` is the constructor's handle.
     handles: Vec<usize>,
     /// Bytes moved in the current scenario.
@@ -234,6 +236,7 @@ impl<'t> Engine<'t> {
             target,
             config,
             ring: RingModel::new(),
+            ring_len: RING,
             handles: vec![0],
             bytes: 0,
             base: Statistics::default(),
@@ -252,7 +255,14 @@ impl<'t> Engine<'t> {
         request
             .verify(&self.ring, &done)
             .map_err(into_target_error)?;
-        decode_info(&done.output).map_err(into_target_error)
+        let info = decode_info(&done.output).map_err(into_target_error)?;
+        // The ring the driver uses: the whole buffer, or less with UsableRingBytes.
+        let ring = usize::try_from(info.buffer_size).unwrap_or(RING);
+        if (1..=RING).contains(&ring) && ring != self.ring_len {
+            self.ring_len = ring;
+            self.ring = RingModel::with_len(ring);
+        }
+        Ok(info)
     }
 
     /// Runs one scenario and reports how it went. A backend error fails the scenario; the
@@ -289,7 +299,7 @@ impl<'t> Engine<'t> {
         if result.is_err() {
             // A scenario that stopped part-way may not have recorded what its last requests
             // left in the device: forget everything rather than fail the next scenario.
-            self.ring = RingModel::new();
+            self.ring = RingModel::with_len(self.ring_len);
         }
         // Count fragments even for a failed scenario, if the driver still answers.
         let fragments = self.stats().map_or(0, |end| {
@@ -424,7 +434,7 @@ impl<'t> Engine<'t> {
         }
         if let Some(failure) = first_failure {
             // Which writes landed is unknown now; forget everything rather than guess.
-            self.ring = RingModel::new();
+            self.ring = RingModel::with_len(self.ring_len);
             return Err(failure);
         }
         for item in planned {
@@ -486,12 +496,18 @@ impl<'t> Engine<'t> {
                 info.device_id
             )
         })?;
-        ensure(info.buffer_size == DEVICE_BUFFER_SIZE, || {
-            format!(
-                "buffer_size is {}, expected {DEVICE_BUFFER_SIZE}",
-                info.buffer_size
-            )
-        })?;
+        let ring = self.ring_len;
+        ensure(
+            (1..=DEVICE_BUFFER_SIZE).contains(&info.buffer_size)
+                && info.buffer_size as usize == ring,
+            || {
+                format!(
+                    "buffer_size is {}, expected {ring} (the handshake's; at most \
+                     {DEVICE_BUFFER_SIZE})",
+                    info.buffer_size
+                )
+            },
+        )?;
         ensure(matches!(info.dma_mode, 1 | 2), || {
             format!(
                 "dma_mode is {}, expected 1 (bus master) or 2 (system)",
@@ -540,7 +556,7 @@ impl<'t> Engine<'t> {
         };
         let expected_fragments = fragments
             .or_else(|| request.writes().map(|(start, data)| (start, data.len())))
-            .map_or(0, |(start, len)| min_fragments(start, len));
+            .map_or(0, |(start, len)| min_fragments(start, len, self.ring_len));
         let checks = [
             ("bytes_read", delta(|s| s.bytes_read), wide(read)),
             ("bytes_written", delta(|s| s.bytes_written), wide(written)),
@@ -569,12 +585,15 @@ impl<'t> Engine<'t> {
         })
     }
 
-    /// `ioctls`: every IOCTL, offsets up to 4095, wrap-around lengths, counters, reset.
+    /// `ioctls`: every IOCTL, offsets up to the ring's last (4095, or 4094 with a 4095-byte
+    /// ring), wrap-around lengths, counters, reset.
     ///
     /// # Errors
     /// The first check that failed, or the backend error that stopped the step.
     fn ioctls(&mut self, rng: &mut SplitMix64) -> Step {
         self.reset()?;
+        // Offsets past a shortened ring's end stand for its last byte.
+        let last = u32::try_from(self.ring_len - 1).unwrap_or(0);
         let cases: [(u32, usize); 10] = [
             (0, 1),
             (1, 17),
@@ -588,17 +607,18 @@ impl<'t> Engine<'t> {
             (3000, 4096),
         ];
         for (offset, len) in cases {
+            let offset = offset.min(last);
             self.expect_counted(&Request::WriteAt(offset, rng.bytes(len)))?;
             self.expect_counted(&Request::ReadAt(offset, len))?;
         }
         // Reads that start elsewhere than the last write, across the wrap.
         for (offset, len) in [(4090, 20), (0, 4096), (4095, 4096), (1234, 10_000)] {
-            self.expect_counted(&Request::ReadAt(offset, len))?;
+            self.expect_counted(&Request::ReadAt(offset.min(last), len))?;
         }
-        ensure(self.ring.all_known(0, RING), || {
+        ensure(self.ring.all_known(0, self.ring_len), || {
             "model gap after the DMA_*_AT battery".to_owned()
         })?;
-        for len in [1, 17, 4096] {
+        for len in [1, 17, self.ring_len] {
             self.expect_counted(&Request::Loopback(rng.bytes(len)))?;
             // The loopback left its data at offset 0: a plain read sees it.
             self.expect(0, &Request::Read(len))?;
@@ -668,7 +688,7 @@ impl<'t> Engine<'t> {
     /// # Errors
     /// The first check that failed, or the backend error that stopped the step.
     fn cancel(&mut self, rng: &mut SplitMix64) -> Step {
-        let full = wide(CANCEL_LENGTH.div_ceil(RING)) * COMMAND_MICROS;
+        let full = wide(CANCEL_LENGTH.div_ceil(self.ring_len)) * COMMAND_MICROS;
         for write in [false, true] {
             let request = if write {
                 Request::Write(rng.bytes(CANCEL_LENGTH))
@@ -687,8 +707,8 @@ impl<'t> Engine<'t> {
         let first_half = rng.below(COMMAND_MICROS);
         let second_half = COMMAND_MICROS + rng.below(COMMAND_MICROS);
         for delay in [first_half, second_half] {
-            self.cancelled(&Request::Loopback(rng.bytes(RING)), delay)?;
-            self.expect(0, &Request::Read(RING))?;
+            self.cancelled(&Request::Loopback(rng.bytes(self.ring_len)), delay)?;
+            self.expect(0, &Request::Read(self.ring_len))?;
         }
         // Cancelling the request in flight and one queued behind it leaves the queue working.
         let delay = rng.below(2 * COMMAND_MICROS);
@@ -706,7 +726,7 @@ impl<'t> Engine<'t> {
             let batch: Vec<(usize, Request)> = (0..CONCURRENT_REQUESTS)
                 .map(|_| {
                     let handle = rng.pick(&handles).copied().unwrap_or(0);
-                    (handle, random_request(rng, 6000, true))
+                    (handle, random_request(rng, 6000, true, self.ring_len))
                 })
                 .collect();
             let planned = self.submit_planned(batch)?;
@@ -716,7 +736,7 @@ impl<'t> Engine<'t> {
         }
         // A whole-buffer read on another handle sees the combined result (known bytes only).
         let last = handles.last().copied().unwrap_or(0);
-        self.expect(last, &Request::Read(RING))?;
+        self.expect(last, &Request::Read(self.ring_len))?;
         Ok(())
     }
 
@@ -758,8 +778,12 @@ impl<'t> Engine<'t> {
                 let batch = (0..count)
                     .map(|_| {
                         let handle = rng.pick(&handles).copied().unwrap_or(0);
-                        let max = if rng.chance(1, 8) { 65536 } else { RING };
-                        (handle, random_request(rng, max, false))
+                        let max = if rng.chance(1, 8) {
+                            65536
+                        } else {
+                            self.ring_len
+                        };
+                        (handle, random_request(rng, max, false, self.ring_len))
                     })
                     .collect();
                 let planned = self.submit_planned(batch)?;
@@ -789,21 +813,21 @@ impl<'t> Engine<'t> {
     /// # Errors
     /// The first check that failed, or the backend error that stopped the step.
     fn stress_cancel(&mut self, rng: &mut SplitMix64) -> Step {
-        let len = rng.range(RING, 16 * RING);
-        let offset = u32::try_from(rng.below(u64::from(DEVICE_BUFFER_SIZE))).unwrap_or(0);
+        let len = rng.range(self.ring_len, 16 * self.ring_len);
+        let offset = u32::try_from(rng.below(self.ring_len as u64)).unwrap_or(0);
         let request = match rng.below(5) {
             0 => Request::Read(len),
             1 => Request::Write(rng.bytes(len)),
             2 => Request::ReadAt(offset, len),
             3 => Request::WriteAt(offset, rng.bytes(len)),
             _ => {
-                let echo = rng.range(1, RING);
+                let echo = rng.range(1, self.ring_len);
                 Request::Loopback(rng.bytes(echo))
             }
         };
         let commands = match &request {
             Request::Loopback(_) => 2,
-            _ => wide(len.div_ceil(RING)),
+            _ => wide(len.div_ceil(self.ring_len)),
         };
         self.cancelled(&request, rng.below(commands * COMMAND_MICROS))
     }
@@ -832,11 +856,11 @@ impl<'t> Engine<'t> {
     /// # Errors
     /// The first check that failed, or the backend error that stopped the step.
     fn cancel_in_line(&mut self, rng: &mut SplitMix64, delay: u64) -> Step {
-        let first_len = rng.range(2 * RING, 4 * RING);
+        let first_len = rng.range(2 * self.ring_len, 4 * self.ring_len);
         let first = Request::Write(rng.bytes(first_len));
-        let offset = u32::try_from(rng.below(u64::from(DEVICE_BUFFER_SIZE))).unwrap_or(0);
-        let second = Request::WriteAt(offset, rng.bytes(RING));
-        let third = Request::Read(RING);
+        let offset = u32::try_from(rng.below(self.ring_len as u64)).unwrap_or(0);
+        let second = Request::WriteAt(offset, rng.bytes(self.ring_len));
+        let third = Request::Read(self.ring_len);
         let what = format!(
             "{}, {} and {}, the first two cancelled after {delay} us",
             first.describe(),
@@ -1294,18 +1318,18 @@ const INVALID_CASES: [(&str, i32, Shape); 23] = [
     ("zero-length WriteFile", STATUS_SUCCESS, Shape::Write(0)),
 ];
 
-/// A random valid request: mostly DMA transfers up to `max` bytes, sometimes a loopback or a
-/// query. With `queries`, `GET_INFO`/`GET_STATS` are among the choices.
-fn random_request(rng: &mut SplitMix64, max: usize, queries: bool) -> Request {
+/// A random valid request for a ring of `ring_len` bytes: mostly DMA transfers up to `max`
+/// bytes, sometimes a loopback or a query. With `queries`, `GET_INFO`/`GET_STATS` are among the choices.
+fn random_request(rng: &mut SplitMix64, max: usize, queries: bool, ring_len: usize) -> Request {
     let len = rng.range(1, max);
-    let offset = u32::try_from(rng.below(u64::from(DEVICE_BUFFER_SIZE))).unwrap_or(0);
+    let offset = u32::try_from(rng.below(ring_len as u64)).unwrap_or(0);
     let kinds = if queries { 7 } else { 5 };
     match rng.below(kinds) {
         0 => Request::Write(rng.bytes(len)),
         1 => Request::Read(len),
         2 => Request::WriteAt(offset, rng.bytes(len)),
         3 => Request::ReadAt(offset, len),
-        4 => Request::Loopback(rng.bytes(len.min(RING))),
+        4 => Request::Loopback(rng.bytes(len.min(ring_len))),
         5 => Request::GetInfo,
         _ => Request::GetStats,
     }
@@ -1360,7 +1384,7 @@ mod tests {
     fn random_requests_stay_within_the_contract() {
         let mut rng = SplitMix64::new(11);
         for _ in 0..500 {
-            let request = random_request(&mut rng, 6000, true);
+            let request = random_request(&mut rng, 6000, true, RING);
             assert!(request.information() <= 6000);
             if let Request::Loopback(data) = &request {
                 assert!((1..=RING).contains(&data.len()));

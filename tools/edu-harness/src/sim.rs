@@ -10,7 +10,7 @@
 use std::cell::Cell;
 use std::collections::HashMap;
 
-use kmdf_sim::devices::edu::EduConfig;
+use kmdf_sim::devices::edu::{EduConfig, QemuVersion};
 use kmdf_sim::{
     DeviceHandle, HardwareConfig, IoCompletion, IoOp, Irp, Machine, MachineConfig, NewResources,
     Policy, Report, SystemSleep,
@@ -68,6 +68,23 @@ impl SimTarget {
     /// [`TargetError::Unsupported`] if another `SimTarget` is alive on this thread;
     /// [`TargetError::Simulator`] if `DriverEntry` or the device start fails.
     pub fn new(seed: u64) -> Result<Self, TargetError> {
+        Self::with_ring_bytes(seed, Self::default_ring_bytes())
+    }
+
+    /// The `UsableRingBytes` a machine gets when none is named: 4095 when the edu model
+    /// imitates QEMU <= 8.2.0 (`KMDF_SIM_EDU_QEMU=8.2.0`), as the kit sets it on such a host;
+    /// otherwise none (the driver's default, the whole 4096-byte buffer).
+    #[must_use]
+    pub fn default_ring_bytes() -> Option<u32> {
+        (EduConfig::default().qemu == QemuVersion::AbortOffByOne).then_some(4095)
+    }
+
+    /// As [`SimTarget::new`], with the driver's `UsableRingBytes` parameter set to
+    /// `ring_bytes` (`None`: not set).
+    ///
+    /// # Errors
+    /// As [`SimTarget::new`].
+    pub fn with_ring_bytes(seed: u64, ring_bytes: Option<u32>) -> Result<Self, TargetError> {
         if ALIVE.get() {
             return Err(TargetError::Unsupported(
                 "a second simulated machine on the same thread (drop the first SimTarget)"
@@ -83,6 +100,9 @@ impl SimTarget {
             }],
             trace: false,
         });
+        if let Some(bytes) = ring_bytes {
+            machine.set_parameter(edu_dma::params::USABLE_RING_BYTES, bytes);
+        }
         let status = machine.load_driver(edu_dma::driver_entry);
         if status != 0 {
             return Err(TargetError::Simulator(format!(

@@ -1165,7 +1165,7 @@ impl Edu {
     }
 
     /// DMA between the buffer and the device's own registers: QEMU's memory core splits the
-    /// range as it splits an MMIO access (see [`pieces`]).
+    /// range as it splits an MMIO access (see `pieces`).
     fn copy_own_registers(
         &mut self,
         direction: EduDmaDirection,

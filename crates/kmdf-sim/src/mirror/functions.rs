@@ -12,15 +12,15 @@ use core::ffi::c_void;
 
 use super::constants::{STATUS_INVALID_PARAMETER, STATUS_SUCCESS};
 use super::types::{
-    BOOLEAN, GUID, LONGLONG, NTSTATUS, PCM_PARTIAL_RESOURCE_DESCRIPTOR, PCUNICODE_STRING,
-    PCWDF_OBJECT_CONTEXT_TYPE_INFO, PDRIVER_OBJECT, PFN_WDF_DMA_TRANSACTION_DMA_TRANSFER_COMPLETE,
-    PFN_WDF_PROGRAM_DMA, PFN_WDF_REQUEST_CANCEL, PHYSICAL_ADDRESS, PVOID, PWDF_DMA_ENABLER_CONFIG,
-    PWDF_DMA_SYSTEM_PROFILE_CONFIG, PWDF_DRIVER_CONFIG, PWDF_INTERRUPT_CONFIG,
-    PWDF_IO_QUEUE_CONFIG, PWDF_OBJECT_ATTRIBUTES, PWDF_PNPPOWER_EVENT_CALLBACKS, PWDF_TIMER_CONFIG,
-    PWDFDEVICE_INIT, SIZE_T, ULONG, ULONG_PTR, WDF_DEVICE_IO_TYPE, WDF_DMA_DIRECTION,
-    WDF_REQUEST_TYPE, WDFCMRESLIST, WDFCOMMONBUFFER, WDFCONTEXT, WDFDEVICE, WDFDMAENABLER,
-    WDFDMATRANSACTION, WDFDRIVER, WDFINTERRUPT, WDFOBJECT, WDFQUEUE, WDFREQUEST, WDFSPINLOCK,
-    WDFTIMER,
+    ACCESS_MASK, BOOLEAN, GUID, LONGLONG, NTSTATUS, PCM_PARTIAL_RESOURCE_DESCRIPTOR,
+    PCUNICODE_STRING, PCWDF_OBJECT_CONTEXT_TYPE_INFO, PDRIVER_OBJECT,
+    PFN_WDF_DMA_TRANSACTION_DMA_TRANSFER_COMPLETE, PFN_WDF_PROGRAM_DMA, PFN_WDF_REQUEST_CANCEL,
+    PHYSICAL_ADDRESS, PULONG, PVOID, PWDF_DMA_ENABLER_CONFIG, PWDF_DMA_SYSTEM_PROFILE_CONFIG,
+    PWDF_DRIVER_CONFIG, PWDF_INTERRUPT_CONFIG, PWDF_IO_QUEUE_CONFIG, PWDF_OBJECT_ATTRIBUTES,
+    PWDF_PNPPOWER_EVENT_CALLBACKS, PWDF_TIMER_CONFIG, PWDFDEVICE_INIT, SIZE_T, ULONG, ULONG_PTR,
+    WDF_DEVICE_IO_TYPE, WDF_DMA_DIRECTION, WDF_REQUEST_TYPE, WDFCMRESLIST, WDFCOMMONBUFFER,
+    WDFCONTEXT, WDFDEVICE, WDFDMAENABLER, WDFDMATRANSACTION, WDFDRIVER, WDFINTERRUPT, WDFKEY,
+    WDFOBJECT, WDFQUEUE, WDFREQUEST, WDFSPINLOCK, WDFTIMER,
 };
 use crate::sim::{api, dma};
 
@@ -926,4 +926,69 @@ pub unsafe fn WdfIoQueueGetDevice(Queue: WDFQUEUE) -> WDFDEVICE {
 pub unsafe fn WdfRequestGetIoQueue(Request: WDFREQUEST) -> WDFQUEUE {
     let _switch = crate::sim::sched::ddi();
     api::request_queue(Request as usize) as WDFQUEUE
+}
+
+/// `WdfDriverOpenParametersRegistryKey`.
+///
+/// # Safety
+/// KMDF's contract: `KeyAttributes` null or valid, `Key` valid for writes.
+pub unsafe fn WdfDriverOpenParametersRegistryKey(
+    Driver: WDFDRIVER,
+    DesiredAccess: ACCESS_MASK,
+    KeyAttributes: PWDF_OBJECT_ATTRIBUTES,
+    Key: *mut WDFKEY,
+) -> NTSTATUS {
+    const DDI: &str = "WdfDriverOpenParametersRegistryKey";
+    let _switch = crate::sim::sched::ddi();
+    // SAFETY: the caller's contract.
+    let attributes = unsafe { opt(KeyAttributes) };
+    let (status, handle) =
+        match crate::sim::registry::open_parameters_key(Driver as usize, DesiredAccess, attributes)
+        {
+            Ok(handle) => (STATUS_SUCCESS, handle),
+            Err(status) => (status, 0),
+        };
+    // SAFETY: the caller's contract.
+    unsafe { out(Key, DDI, handle as WDFKEY) };
+    status
+}
+
+/// `WdfRegistryQueryULong`.
+///
+/// # Safety
+/// KMDF's contract: `ValueName` null or a valid `UNICODE_STRING` whose buffer holds `Length`
+/// bytes, `Value` valid for writes.
+pub unsafe fn WdfRegistryQueryULong(
+    Key: WDFKEY,
+    ValueName: PCUNICODE_STRING,
+    Value: PULONG,
+) -> NTSTATUS {
+    let _switch = crate::sim::sched::ddi();
+    // SAFETY: the caller's contract.
+    let name = unsafe { opt(ValueName) }.map(|name| {
+        let units = usize::from(name.Length / 2);
+        if name.Buffer.is_null() || units == 0 {
+            return String::new();
+        }
+        // SAFETY: the caller's contract: `Buffer` holds `Length` bytes.
+        let text = unsafe { core::slice::from_raw_parts(name.Buffer, units) };
+        String::from_utf16_lossy(text)
+    });
+    match crate::sim::registry::query_ulong(Key as usize, name.as_deref()) {
+        Ok(value) => {
+            // SAFETY: the caller's contract.
+            unsafe { out(Value, "WdfRegistryQueryULong", value) };
+            STATUS_SUCCESS
+        }
+        Err(status) => status,
+    }
+}
+
+/// `WdfRegistryClose`.
+///
+/// # Safety
+/// KMDF's contract.
+pub unsafe fn WdfRegistryClose(Key: WDFKEY) {
+    let _switch = crate::sim::sched::ddi();
+    crate::sim::registry::close(Key as usize);
 }

@@ -16,6 +16,10 @@ pub type CCHAR = c_char;
 pub type USHORT = u16;
 /// `ULONG` (32-bit on Windows).
 pub type ULONG = u32;
+/// `PULONG`.
+pub type PULONG = *mut ULONG;
+/// `ACCESS_MASK`.
+pub type ACCESS_MASK = ULONG;
 /// `LONG` (32-bit on Windows).
 pub type LONG = i32;
 /// `LONGLONG`.
@@ -83,6 +87,8 @@ declare_handle! {
     WDFCMRESLIST => WDFCMRESLIST__;
     /// `WDFWAITLOCK`.
     WDFWAITLOCK => WDFWAITLOCK__;
+    /// `WDFKEY`.
+    WDFKEY => WDFKEY__;
 }
 
 /// `HANDLE`.

@@ -18,6 +18,7 @@ pub(crate) mod io;
 pub(crate) mod mem;
 pub(crate) mod objects;
 pub(crate) mod pnp;
+pub(crate) mod registry;
 pub(crate) mod rng;
 pub(crate) mod sched;
 
@@ -202,6 +203,9 @@ pub(crate) struct State {
     pub(crate) trace: Vec<String>,
     pub(crate) tracing: bool,
     pub(crate) sched: sched::Sched,
+    /// Values of the driver's service `Parameters` key (`REG_DWORD`), by lower-case name
+    /// (registry names are case-insensitive); set through `Machine::set_parameter`.
+    pub(crate) parameters: BTreeMap<String, u32>,
 }
 
 /// Counters a test or benchmark reads.
@@ -258,6 +262,7 @@ impl State {
             trace: Vec::new(),
             tracing: false,
             sched,
+            parameters: BTreeMap::new(),
         }
     }
 

@@ -186,6 +186,11 @@ pub(crate) enum Kind {
     ResList {
         descriptors: Vec<crate::mirror::types::CM_PARTIAL_RESOURCE_DESCRIPTOR>,
     },
+    /// An open registry key (`WdfDriverOpenParametersRegistryKey`).
+    RegistryKey {
+        /// `DesiredAccess` of the open.
+        access: u32,
+    },
 }
 
 impl Kind {
@@ -203,6 +208,7 @@ impl Kind {
             Self::SpinLock { .. } => "WDFSPINLOCK",
             Self::Timer(_) => "WDFTIMER",
             Self::ResList { .. } => "WDFCMRESLIST",
+            Self::RegistryKey { .. } => "WDFKEY",
         }
     }
 }
