@@ -23,6 +23,7 @@ use crate::wdf::timer::TimerHandler;
 
 impl RequestCancel for DeviceContext {
     fn cancel(&self, _request: CancelledRequest<'_>, cx: &UpToDispatch<'_>) {
+        crate::wdf::log::trace!("cancel callback: ending the DMA in flight");
         // Ends the operation in flight, if any (nothing when the DMA path already finished).
         self.end_early(EndReason::Cancelled, cx);
         // Whichever of this callback and the DMA path comes last completes the request. If the
@@ -87,6 +88,7 @@ impl DeviceContext {
     /// which the watchdog looks again. Every action re-checks, under the I/O lock, that `seq` is
     /// still the transfer programmed.
     fn stalled(&self, hw: &crate::context::Hardware, seq: u64, cx: &Dispatch<'_>) -> u32 {
+        crate::wdf::log::warning!("watchdog: transfer {seq} made no progress");
         match &hw.personality {
             Personality::BusMaster { interrupt, .. } => match regs::engine(&hw.bar) {
                 regs::Engine::Removed => self.abandon(EndReason::Removed, Some(seq), cx),
@@ -121,6 +123,7 @@ impl DeviceContext {
             io.recovery_polls > crate::dma::RECOVERY_POLLS
         };
         if give_up {
+            crate::wdf::log::error!("timeout: edu engine stuck on transfer {seq}");
             self.abandon(EndReason::Timeout, Some(seq), cx);
             crate::dma::WATCHDOG_MS
         } else {
@@ -143,6 +146,7 @@ impl DeviceContext {
         } else {
             // The engine is idle without having raised "DMA done": the command was
             // dropped, so none of its bytes can be counted.
+            crate::wdf::log::warning!("timeout: edu dropped transfer {seq}");
             self.abandon(EndReason::Timeout, Some(seq), cx);
         }
     }
@@ -171,6 +175,7 @@ impl DeviceContext {
         };
         if regs::engine(bar) == regs::Engine::Idle {
             // The engine recovered: stale causes are dropped, then the parked command starts.
+            crate::wdf::log::warning!("recovery: edu engine idle again");
             regs::clear_causes(bar);
             crate::dma::start_command(bar, command);
             io.deferred = None;
@@ -181,6 +186,7 @@ impl DeviceContext {
         } else if io.recovery_polls >= crate::dma::RECOVERY_POLLS || io.end.is_some() {
             io.deferred = None;
             drop(io);
+            crate::wdf::log::error!("timeout: edu engine stuck, command dropped");
             self.abandon(EndReason::Timeout, None, cx);
         } else {
             io.recovery_polls += 1;
@@ -202,6 +208,7 @@ impl DeviceContext {
             if io.programmed.take().is_none() {
                 return;
             }
+            crate::wdf::log::warning!("transfer abandoned: {reason:?}");
             io.end = Some(reason);
             if reason == EndReason::Removed {
                 io.removed = true;

@@ -270,6 +270,7 @@ impl DmaHandler for DeviceContext {
                 Programmed::Started
             }
             Err(error) => {
+                crate::wdf::log::warning!("program DMA failed: {error:?}");
                 let removed = error == Error::DEVICE_REMOVED;
                 io.removed |= removed;
                 if matches!(hw.personality, Personality::System { .. }) {
@@ -298,6 +299,7 @@ impl DmaHandler for DeviceContext {
         let how = {
             let mut io = self.io.lock(cx);
             if matches!(status, SystemDmaStatus::Error | SystemDmaStatus::Aborted) {
+                crate::wdf::log::warning!("system DMA ended {status:?}, {moved} bytes");
                 io.end.get_or_insert(EndReason::DeviceError);
             }
             match io.programmed.take() {

@@ -11,6 +11,7 @@
 )]
 
 pub(crate) mod api;
+pub(crate) mod dbgprint;
 pub(crate) mod dma;
 pub(crate) mod engine;
 pub(crate) mod hw;
@@ -195,6 +196,8 @@ pub(crate) struct State {
     pub(crate) stats: Stats,
     pub(crate) trace: Vec<String>,
     pub(crate) tracing: bool,
+    /// What the driver printed with `DbgPrintEx`.
+    pub(crate) debug: dbgprint::DebugOutput,
     pub(crate) sched: sched::Sched,
 }
 
@@ -248,6 +251,7 @@ impl State {
             stats: Stats::default(),
             trace: Vec::new(),
             tracing: false,
+            debug: dbgprint::DebugOutput::new(),
             sched,
         }
     }
