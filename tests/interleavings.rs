@@ -451,6 +451,15 @@ fn random_interleavings_keep_every_property() {
         }
     }
     assert_eq!(failed, 0, "{failed} seed(s) failed");
+    if std::env::var_os("KMDF_SIM_CPUS").is_none() {
+        common::check_recorded_counts(
+            &format!("interleavings start={start} seeds={seeds}"),
+            &format!(
+                "requests={} transfers={} faults={} wdf_calls={}",
+                total.requests, total.fragments, total.faults, total.ddi_calls
+            ),
+        );
+    }
     eprintln!(
         "interleavings: {seeds} seeds from {start} passed in {:.1} s: {} requests, {} DMA transfers, {} faults injected, {} WDF calls",
         wall.elapsed().as_secs_f64(),

@@ -1,7 +1,7 @@
 //! The driver's log: `DbgPrintEx` lines with component `DPFLTR_IHVDRIVER_ID`, each starting
 //! with `edu-dma: ` (docs/debugging.md, "The driver's own log").
 //!
-//! [`error!`], [`warning!`], [`info!`] and [`trace!`] take `format!`-style arguments. The line is
+//! `error!`, `warning!`, `info!` and `trace!` take `format!`-style arguments. The line is
 //! formatted with `core::fmt` into a buffer on the stack ([`LINE_MAX`] bytes, longer lines are
 //! cut), then printed as `DbgPrintEx(DPFLTR_IHVDRIVER_ID, level, "%s", line)`: no allocation,
 //! no format string of the driver's reaches the kernel's printf, and the one variadic call

@@ -40,7 +40,7 @@
 //! established and the model now does:
 //!
 //! * Access sizes follow QEMU's memory core (`address_space_rw`, the path of KVM MMIO exits,
-//!   qtest and DMA), see [`pieces`]: an 8-byte access at a 4-aligned offset is two 4-byte device
+//!   qtest and DMA), see `pieces`: an 8-byte access at a 4-aligned offset is two 4-byte device
 //!   accesses (`readq 0x84` = all ones | low half of `0x88` << 32; `writeq 0x04` writes the
 //!   liveness register and starts a factorial); 1- and 2-byte reads and misaligned reads read 0.
 //! * The Interrupt Disable bit of the PCI Command register ([`Edu::set_intx_disable`]) holds the
@@ -539,7 +539,7 @@ impl Edu {
     }
 
     /// An MMIO read of `size` bytes (1, 2, 4 or 8) at BAR0 `offset`, as QEMU's memory core
-    /// delivers it to the device (see [`pieces`]): an access is split at its natural alignment
+    /// delivers it to the device (see `pieces`): an access is split at its natural alignment
     /// into pieces of at most 8 bytes; pieces under 4 bytes never reach the device and read 0;
     /// the device answers all ones for an 8-byte piece below `0x80`, an unimplemented offset or
     /// a write-only register. Returns the pieces combined little-endian, zero-extended.
