@@ -17,4 +17,6 @@ count() {
 a=$(count "$n")
 b=$(count "$((2 * n))")
 echo "driver instructions: $(( (b - a) / n )) per request of 16 fragments ($(( (b - a) / n / 16 )) per fragment), from $n vs $((2 * n)) requests"
+# The row scripts/evidence.sh records in docs/evidence-counts.txt.
+echo "counts: callgrind edu write16 requests=$n instructions_per_request=$(( (b - a) / n )) per_fragment=$(( (b - a) / n / 16 ))"
 rm -rf "$out"

@@ -23,6 +23,7 @@ use crate::wdf::timer::TimerHandler;
 
 impl RequestCancel for DeviceContext {
     fn cancel(&self, request: CancelledRequest<'_>, cx: &mut UpToDispatch<'_>) {
+        crate::wdf::log::trace!("cancel callback: ending the DMA in flight");
         // Ends the operation in flight, if any (nothing when the DMA path already finished).
         self.end_early(EndReason::Cancelled, cx);
         // Whichever of this callback and the DMA path comes last completes the request. If the
@@ -93,6 +94,11 @@ impl DeviceContext {
     /// which the watchdog looks again. Every action re-checks, under the I/O lock, that `seq` is
     /// still the transfer programmed.
     fn stalled(&self, hw: &crate::context::Hardware, seq: u64, cx: &mut Dispatch<'_>) -> u32 {
+        // A second look at an idle, unreported transfer (see `dma::IDLE_CONFIRM_MS`) is not
+        // news.
+        if self.io.lock(&*cx).unreported != Some(seq) {
+            crate::wdf::log::warning!("watchdog: transfer {seq} made no progress");
+        }
         match &hw.personality {
             Personality::BusMaster { interrupt, .. } => match regs::engine(&hw.bar) {
                 regs::Engine::Removed => self.abandon(EndReason::Removed, Some(seq), cx),
@@ -134,6 +140,7 @@ impl DeviceContext {
             io.recovery_polls > crate::dma::RECOVERY_POLLS
         };
         if give_up {
+            crate::wdf::log::error!("timeout: edu engine stuck on transfer {seq}");
             self.abandon(EndReason::Timeout, Some(seq), cx);
             crate::dma::WATCHDOG_MS
         } else {
@@ -150,6 +157,7 @@ impl DeviceContext {
         };
         if regs::engine(bar) == regs::Engine::Idle {
             // The engine recovered: stale causes are dropped, then the parked command starts.
+            crate::wdf::log::warning!("recovery: edu engine idle again");
             regs::clear_causes(bar);
             crate::dma::start_command(bar, command);
             io.deferred = None;
@@ -160,6 +168,7 @@ impl DeviceContext {
         } else if io.recovery_polls >= crate::dma::RECOVERY_POLLS || io.end.is_some() {
             io.deferred = None;
             drop(io);
+            crate::wdf::log::error!("timeout: edu engine stuck, command dropped");
             self.abandon(EndReason::Timeout, None, cx);
         } else {
             io.recovery_polls += 1;
@@ -181,6 +190,7 @@ impl DeviceContext {
             if io.programmed.take().is_none() {
                 return;
             }
+            crate::wdf::log::warning!("transfer abandoned: {reason:?}");
             io.end = Some(reason);
             if reason == EndReason::Removed {
                 io.removed = true;

@@ -196,6 +196,7 @@ impl DeviceContext {
                 how_to_complete(work, work.count, io.end.is_some())
             } else {
                 // Idle, and no "DMA done" was ever raised: the command was dropped.
+                crate::wdf::log::warning!("timeout: edu dropped transfer {}", work.seq);
                 io.end = Some(EndReason::Timeout);
                 drop(io);
                 // Stale causes would otherwise look like the next command's completion.
@@ -340,6 +341,7 @@ impl DmaHandler for DeviceContext {
                 Programmed::Started
             }
             Err(error) => {
+                crate::wdf::log::warning!("program DMA failed: {error:?}");
                 let removed = error == Error::DEVICE_REMOVED;
                 io.removed |= removed;
                 if matches!(hw.personality, Personality::System { .. }) {
@@ -368,6 +370,7 @@ impl DmaHandler for DeviceContext {
         let how = {
             let mut io = self.io.lock(cx);
             if matches!(status, SystemDmaStatus::Error | SystemDmaStatus::Aborted) {
+                crate::wdf::log::warning!("system DMA ended {status:?}, {moved} bytes");
                 io.end.get_or_insert(EndReason::DeviceError);
             }
             match io.programmed.take() {

@@ -7,6 +7,7 @@ use crate::wdf::dma::{
 };
 use crate::wdf::interrupt::Interrupt;
 use crate::wdf::irql::Passive;
+use crate::wdf::log::{error, info, trace, warning};
 use crate::wdf::mmio::Bar;
 use crate::wdf::request::{Dispatching, Queue};
 use crate::wdf::sync::SpinLock;
@@ -79,12 +80,16 @@ fn scan<'a>(resources: &'a Resources<'_>) -> Found<'a> {
 /// # Errors
 /// `STATUS_DEVICE_HARDWARE_ERROR` when the device is not an edu 1.x or MMIO does not work.
 fn check_edu(bar: &Bar) -> Result {
-    if !regs::is_edu(bar.read::<regs::Identification>().0) {
+    let identification = bar.read::<regs::Identification>().0;
+    if !regs::is_edu(identification) {
+        error!("start: identification {identification:#010x} is not an edu 1.x");
         return Err(Error::DEVICE_HARDWARE_ERROR);
     }
     let probe = 0x5A5A_0F0F;
     bar.write(regs::Liveness(probe));
-    if bar.read::<regs::Liveness>().0 != !probe {
+    let answer = bar.read::<regs::Liveness>().0;
+    if answer != !probe {
+        error!("start: liveness check read {answer:#010x} for {probe:#010x}: MMIO does not work");
         return Err(Error::DEVICE_HARDWARE_ERROR);
     }
     Ok(())
@@ -101,7 +106,10 @@ fn bus_master(
     cx: &Passive<'_>,
 ) -> Result<Personality> {
     check_edu(bar)?;
-    let interrupt_resource = resources.interrupt.ok_or(Error::DEVICE_HARDWARE_ERROR)?;
+    let Some(interrupt_resource) = resources.interrupt else {
+        error!("start: no interrupt resource for the edu");
+        return Err(Error::DEVICE_HARDWARE_ERROR);
+    };
     let config = EnablerConfig {
         profile: Profile::Packet,
         maximum_length: regs::BUFFER_SIZE,
@@ -129,10 +137,16 @@ fn system(
     resources: &Found<'_>,
     cx: &Passive<'_>,
 ) -> Result<Personality> {
-    if bar.read::<regs::PeripheralId>().0 != regs::PERIPHERAL_ID {
+    let identification = bar.read::<regs::PeripheralId>().0;
+    if identification != regs::PERIPHERAL_ID {
+        error!(
+            "start: peripheral identification {identification:#010x} is not the FIFO peripheral"
+        );
         return Err(Error::DEVICE_HARDWARE_ERROR);
     }
-    let channel_resource = resources.dma.ok_or(Error::DEVICE_HARDWARE_ERROR)?;
+    let Some(channel_resource) = resources.dma else {
+        return Err(Error::DEVICE_HARDWARE_ERROR);
+    };
     let config = EnablerConfig {
         profile: Profile::System,
         maximum_length: regs::BUFFER_SIZE,
@@ -159,8 +173,13 @@ impl DeviceHandler for DeviceContext {
         cx: &mut Passive<'_>,
     ) -> Result {
         let found = scan(resources);
-        let (start, length) = found.memory.ok_or(Error::DEVICE_HARDWARE_ERROR)?;
-        let bar = Bar::map(start, length as usize, cx)?;
+        let Some((start, length)) = found.memory else {
+            error!("start: no memory resource (BAR0)");
+            return Err(Error::DEVICE_HARDWARE_ERROR);
+        };
+        let bar = Bar::map(start, length as usize, cx).inspect_err(|error| {
+            error!("start: mapping BAR0 at {start:#x} ({length} bytes) failed: {error:?}");
+        })?;
         let (personality, ring) = if found.dma.is_some() {
             (system(device, &bar, start, &found, cx), regs::BUFFER_SIZE)
         } else {
@@ -171,6 +190,7 @@ impl DeviceHandler for DeviceContext {
         };
         match personality {
             Ok(personality) => {
+                log_start(start, length, &personality, &found);
                 self.hw.set(
                     Hardware {
                         bar,
@@ -182,6 +202,7 @@ impl DeviceHandler for DeviceContext {
                 Ok(())
             }
             Err(error) => {
+                error!("start failed: {error:?}");
                 // Objects already created are the device's children and go with it.
                 bar.unmap(cx);
                 Err(error)
@@ -195,6 +216,17 @@ impl DeviceHandler for DeviceContext {
         slot: &Release<'_>,
         cx: &mut Passive<'_>,
     ) -> Result {
+        let stats = self.io.lock(&cx.up_to_dispatch()).stats;
+        info!(
+            "release: {} requests ({} cancelled, {} timed out, {} failed), {} bytes read, {} bytes written, {} interrupts",
+            stats.requests,
+            stats.cancelled,
+            stats.timeouts,
+            stats.errors,
+            stats.bytes_read,
+            stats.bytes_written,
+            stats.interrupts
+        );
         if let Some(hardware) = self.hw.take(slot) {
             let Hardware {
                 bar, personality, ..
@@ -211,10 +243,12 @@ impl DeviceHandler for DeviceContext {
         Ok(())
     }
 
-    fn d0_entry(&self, _device: Device, _previous: PowerState, _cx: &mut Passive<'_>) -> Result {
+    fn d0_entry(&self, _device: Device, previous: PowerState, _cx: &mut Passive<'_>) -> Result {
         let Some(hw) = self.hw.get() else {
+            error!("D0 entry without prepared hardware");
             return Err(Error::DEVICE_NOT_READY);
         };
+        info!("D0 entry from {previous:?}: resetting the device's interrupt and control state");
         match &hw.personality {
             Personality::BusMaster { .. } => {
                 // The model keeps state across resets: drop stale causes and the factorial
@@ -255,9 +289,50 @@ impl DeviceHandler for DeviceContext {
     }
 
     fn surprise_removal(&self, _device: Device, cx: &mut Passive<'_>) {
-        self.io.lock(&cx.up_to_dispatch()).removed = true;
+        let busy = {
+            let up = cx.up_to_dispatch();
+            let mut io = self.io.lock(&up);
+            io.removed = true;
+            io.op.is_some()
+        };
+        warning!("surprise removal: the device is gone; a request in flight: {busy}");
         // End the operation in flight at once: stop the controller (system DMA), or let the
         // watchdog find the edu gone (its registers read all ones).
         self.end_early(crate::context::EndReason::Removed, &cx.up_to_dispatch());
+    }
+}
+
+/// Logs what start found and chose (info level).
+fn log_start(start: u64, length: u32, personality: &Personality, found: &Found<'_>) {
+    match personality {
+        Personality::BusMaster { msi, .. } => info!(
+            "start: edu at BAR0 {start:#x} ({length} bytes), bus-master DMA (packet profile, {}-bit addresses), {} interrupt",
+            regs::EDU_ADDRESS_BITS,
+            if *msi { "MSI" } else { "line-based" }
+        ),
+        Personality::System { .. } => {
+            let (channel, line) = found
+                .dma
+                .map_or((0, 0), |dma| (dma.channel, dma.request_line));
+            info!(
+                "start: FIFO peripheral at BAR0 {start:#x} ({length} bytes), system-mode DMA on controller channel {channel}, request line {line}"
+            );
+        }
+    }
+}
+
+/// Logs a request's completion: a warning for a failure the device or the framework caused,
+/// a trace line for everything else (successes, cancellations, invalid requests).
+pub(crate) fn log_completion(status: crate::wdf::Status, information: usize) {
+    match status.ok() {
+        Err(
+            Error::IO_TIMEOUT
+            | Error::DEVICE_REMOVED
+            | Error::DEVICE_DATA_ERROR
+            | Error::DEVICE_NOT_READY
+            | Error::DEVICE_HARDWARE_ERROR
+            | Error::INSUFFICIENT_RESOURCES,
+        ) => warning!("request failed: {status:?} after {information} bytes"),
+        _ => trace!("request completed: {status:?}, {information} bytes"),
     }
 }

@@ -75,6 +75,7 @@ impl DeviceContext {
         cx: &impl TrueAtDispatch,
     ) {
         let status = Status::from(result);
+        crate::driver::log_completion(status, information);
         {
             let mut io = self.io.lock(cx);
             count(&mut io.stats, status);
@@ -225,6 +226,7 @@ impl DeviceContext {
             regs::clear_causes(&hw.bar);
         }
         self.io.lock(cx).stats = Statistics::default();
+        crate::wdf::log::info!("IOCTL reset: causes and statistics cleared");
         Ok(())
     }
 }

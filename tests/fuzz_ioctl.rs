@@ -188,6 +188,14 @@ fn arbitrary_requests_get_documented_statuses_only() {
         }
         rig.finish_clean();
     }
+    let counts: Vec<String> = by_status
+        .iter()
+        .map(|(status, count)| format!("{:#010x}={count}", status.cast_unsigned()))
+        .collect();
+    common::check_recorded_counts(
+        &format!("fuzz seed={seed:#x} inputs={tried}"),
+        &counts.join(" "),
+    );
     let statuses: Vec<String> = by_status
         .iter()
         .map(|(status, count)| format!("{:#010x}: {count}", status.cast_unsigned()))

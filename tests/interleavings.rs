@@ -563,6 +563,15 @@ fn random_interleavings_keep_every_property() {
         seeds < 100 || total.pnp > 0,
         "no seed injected a stop, rebalance or sleep"
     );
+    if std::env::var_os("KMDF_SIM_CPUS").is_none() {
+        common::check_recorded_counts(
+            &format!("interleavings start={start} seeds={seeds}"),
+            &format!(
+                "requests={} transfers={} faults={} wdf_calls={}",
+                total.requests, total.fragments, total.faults, total.ddi_calls
+            ),
+        );
+    }
     eprintln!(
         "interleavings: {seeds} seeds from {start} passed in {:.1} s: {} requests, {} DMA transfers, {} faults injected ({} stops, rebalances and sleeps), {} WDF calls",
         wall.elapsed().as_secs_f64(),

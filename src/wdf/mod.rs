@@ -14,6 +14,7 @@ pub mod device;
 pub mod dma;
 pub mod interrupt;
 pub mod irql;
+pub mod log;
 pub mod mmio;
 pub mod object;
 pub mod registry;

@@ -1,7 +1,7 @@
 //! The seam: the one place that decides where WDF calls go.
 //!
 //! On Windows this re-exports `wdk_sys` (types, constants, and `MmMapIoSpaceEx`/
-//! `MmUnmapIoSpace` from `wdk_sys::ntddk`) and routes [`wdf_call!`] to
+//! `MmUnmapIoSpace`/`DbgPrintEx` from `wdk_sys::ntddk`) and routes [`wdf_call!`] to
 //! `call_unsafe_wdf_function_binding!`, which calls through KMDF's function table. It also
 //! installs the kernel panic handler (`wdk-panic`) and the pool allocator (`wdk-alloc`).
 //!
@@ -13,7 +13,7 @@
 //! verifier checks the same contract at run time.
 
 #[cfg(windows)]
-pub(crate) use wdk_sys::ntddk::{MmMapIoSpaceEx, MmUnmapIoSpace};
+pub(crate) use wdk_sys::ntddk::{DbgPrintEx, MmMapIoSpaceEx, MmUnmapIoSpace};
 #[cfg(windows)]
 pub(crate) use wdk_sys::*;
 

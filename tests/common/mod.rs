@@ -224,3 +224,27 @@ pub fn ring_after_write(before: &[u8], base: usize, data: &[u8]) -> Vec<u8> {
     }
     ring
 }
+
+/// The exact counts behind `docs/evidence.md`, one row per measured run.
+pub const EVIDENCE_COUNTS: &str = "docs/evidence-counts.txt";
+
+/// Compares a run's counts with the row recorded for the same run, if one is recorded.
+///
+/// The row has the same `key` (e.g. `interleavings start=0 seeds=5000`). Also prints the row (`counts: ...`)
+/// for `scripts/evidence.sh`. A recorded figure that no longer matches fails the test, so the
+/// figures in the docs cannot drift silently.
+pub fn check_recorded_counts(key: &str, counts: &str) {
+    let row = format!("{key} {counts}");
+    eprintln!("counts: {row}");
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(EVIDENCE_COUNTS);
+    let recorded = std::fs::read_to_string(&path).expect("docs/evidence-counts.txt");
+    let prefix = format!("{key} ");
+    if let Some(line) = recorded.lines().find(|line| line.starts_with(&prefix)) {
+        assert_eq!(
+            line, row,
+            "the counts recorded in {EVIDENCE_COUNTS} (quoted in docs/evidence.md) no longer match \
+             this run; if the change is intended, run scripts/evidence.sh --update and update the \
+             figures in docs/evidence.md"
+        );
+    }
+}

@@ -24,6 +24,7 @@ pub(crate) mod sim;
 pub mod verifier;
 
 pub use machine::{DeviceHandle, DriverEntry, Footprint, Irp, Machine, MachineConfig, SystemSleep};
+pub use sim::dbgprint::DebugLine;
 pub use sim::hw::{HardwareConfig, NewResources};
 pub use sim::io::{IoCompletion, IoOp};
 pub use sim::rng::Rng;

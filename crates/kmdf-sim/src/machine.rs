@@ -284,6 +284,26 @@ impl Machine {
         })
     }
 
+    /// The text of the lines the driver printed with `DbgPrintEx` (its kernel debug output),
+    /// oldest first; the most recent 512 are kept.
+    #[must_use]
+    pub fn log_lines(&self) -> Vec<String> {
+        with(|s| s.debug.lines.iter().map(|line| line.text.clone()).collect())
+    }
+
+    /// The driver's `DbgPrintEx` lines with their time, component and level.
+    #[must_use]
+    pub fn debug_output(&self) -> Vec<crate::DebugLine> {
+        with(|s| s.debug.lines.iter().cloned().collect())
+    }
+
+    /// Sets the driver's verbosity switch: bit n lets `DbgPrintEx` level n through (0 error,
+    /// 1 warning, 2 trace, 3 info). The default is `0b1011` (no per-request trace lines);
+    /// `EDU_DEBUG` in the environment makes it `0xF` and prints each line to stderr.
+    pub fn set_driver_log_mask(&mut self, mask: u32) {
+        with(|s| s.debug.driver_mask = mask);
+    }
+
     /// The trace, when enabled.
     #[must_use]
     pub fn trace(&self) -> Vec<String> {

@@ -98,6 +98,7 @@ pub fn run(args: &Args, target: &mut dyn Target, progress: bool, out: &mut dyn W
         }
         outcomes.push(outcome);
     }
+    let stress_iterations = engine.stress_iterations();
     drop(engine);
     // Sampled before the end-of-run checks: with --sim, the simulated machine still holds
     // whatever the run left in it.
@@ -107,7 +108,10 @@ pub fn run(args: &Args, target: &mut dyn Target, progress: bool, out: &mut dyn W
     });
     let finish = target.finish().err().map(|error| error.to_string());
     let verdict = target.verdict();
+    let replay = report::replay_command(args, stress_iterations);
+    let failed = outcomes.iter().any(|outcome| !outcome.passed) || finish.is_some();
     let summary = RunReport {
+        replay: failed.then_some(replay.as_str()),
         target: name,
         seed: args.seed,
         outcomes: &outcomes,
@@ -126,7 +130,7 @@ pub fn run(args: &Args, target: &mut dyn Target, progress: bool, out: &mut dyn W
             let _ = writeln!(out, "{}", report::memory_line(&memory));
         }
         if summary.failed() > 0 {
-            let _ = writeln!(out, "replay with: --seed {:#x}", args.seed);
+            let _ = writeln!(out, "replay with: {replay}");
         }
         let _ = writeln!(
             out,

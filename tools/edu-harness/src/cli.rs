@@ -1,5 +1,7 @@
 //! Command-line parsing (hand-written; the grammar is small).
 
+use core::time::Duration;
+
 use crate::scenario::Scenario;
 
 /// Seed used when `--seed` is not given.
@@ -18,8 +20,8 @@ usage: edu-harness [--sim | --device] [--scenario NAME]... [--seed N]
                     power, or all
   --seed N          seed of every random choice (decimal or 0x-hex)
   --iterations N    bound the stress scenario by iterations
-  --seconds S       bound the stress scenario by wall-clock seconds (a soak); the report
-                    then adds the harness process's resident memory at the end of the run
+  --seconds S       bound the stress scenario by wall-clock seconds (a soak; fractions
+                    allowed, e.g. 1.5); the report then adds the harness process's resident memory at the end of the run
                     and its peak, on a line starting with memory:
   --timeout S       wait at most S seconds (default 30) for any one request to
                     complete; a request that does not is reported, the run stops
@@ -73,8 +75,8 @@ pub struct Args {
     pub seed: u64,
     /// `--iterations`.
     pub iterations: Option<u64>,
-    /// `--seconds`.
-    pub seconds: Option<u64>,
+    /// `--seconds`: the stress scenario's wall-clock bound.
+    pub seconds: Option<Duration>,
     /// `--timeout`: the limit on each wait for a request, in seconds.
     pub timeout: u64,
     /// `--device-path`: a device interface path to open instead of looking one up.
@@ -100,6 +102,18 @@ fn number(option: &str, text: &str) -> Result<u64, String> {
         .or_else(|| cleaned.strip_prefix("0X"))
         .map_or_else(|| cleaned.parse(), |hex| u64::from_str_radix(hex, 16));
     parsed.map_err(|_| format!("{option}: '{text}' is not a number"))
+}
+
+/// Parses a non-negative number of seconds, fractions allowed (`1.5`, `0.25`, `600`).
+///
+/// # Errors
+/// A message naming the option whose value is not such a number.
+fn seconds(option: &str, text: &str) -> Result<Duration, String> {
+    text.replace('_', "")
+        .parse::<f64>()
+        .ok()
+        .and_then(|value| Duration::try_from_secs_f64(value).ok())
+        .ok_or_else(|| format!("{option}: '{text}' is not a number of seconds (e.g. 600 or 1.5)"))
 }
 
 /// Parses the arguments after the program name.
@@ -168,7 +182,7 @@ where
             }
             "--seed" => parsed.seed = number("--seed", &value()?)?,
             "--iterations" => parsed.iterations = Some(number("--iterations", &value()?)?),
-            "--seconds" => parsed.seconds = Some(number("--seconds", &value()?)?),
+            "--seconds" => parsed.seconds = Some(seconds("--seconds", &value()?)?),
             "--timeout" => {
                 parsed.timeout = number("--timeout", &value()?)?;
                 if parsed.timeout == 0 {
@@ -242,7 +256,7 @@ mod tests {
         assert_eq!(parsed.scenarios, vec![Scenario::Cancel, Scenario::Info]);
         assert_eq!(parsed.seed, 16);
         assert_eq!(parsed.iterations, Some(5));
-        assert_eq!(parsed.seconds, Some(1000));
+        assert_eq!(parsed.seconds, Some(Duration::from_secs(1000)));
         assert!(parsed.json && parsed.quiet);
         assert_eq!(args(&["--device"]).unwrap().backend, Backend::Device);
         assert_eq!(
@@ -276,6 +290,30 @@ mod tests {
         );
         assert!(args(&["--sim", "--sim"]).is_ok());
         assert!(args(&["-h"]).unwrap().help);
+    }
+
+    #[test]
+    fn seconds_may_be_fractional_but_not_negative_or_words() {
+        assert_eq!(
+            args(&["--seconds", "1.5"]).unwrap().seconds,
+            Some(Duration::from_millis(1500))
+        );
+        assert_eq!(
+            args(&["--seconds=0.25"]).unwrap().seconds,
+            Some(Duration::from_millis(250))
+        );
+        assert_eq!(
+            args(&["--seconds", "90"]).unwrap().seconds,
+            Some(Duration::from_secs(90))
+        );
+        for bad in ["-1", "NaN", "inf", "1.5s", "0x10"] {
+            assert!(
+                args(&["--seconds", bad])
+                    .unwrap_err()
+                    .contains("not a number of seconds"),
+                "{bad}"
+            );
+        }
     }
 
     #[test]

@@ -2,8 +2,9 @@
 
 use core::fmt::Write as _;
 
+use crate::cli::{Args, Backend, DEFAULT_TIMEOUT_SECONDS};
 use crate::memory::ProcessMemory;
-use crate::scenario::Outcome;
+use crate::scenario::{Outcome, Scenario};
 
 /// The closing line, exactly `N passed, M failed` (CI parses this form).
 #[must_use]
@@ -18,14 +19,22 @@ pub fn tally(outcomes: &[Outcome]) -> (usize, usize) {
     (passed, outcomes.len() - passed)
 }
 
-/// `PASS name  bytes  fragments  throughput  wall time`, the virtual time when the backend has
-/// its own clock (throughput is then per virtual second), then the failure message on the next
+/// `PASS name  bytes  fragments  throughput  wall time`, then the failure message on the next
 /// line.
+///
+/// Bytes are bytes moved through the device, fragments its DMA commands. When the backend
+/// has its own clock (the simulator's virtual time), the throughput is per second of that
+/// clock and says so, and the virtual time follows the wall time.
 #[must_use]
 pub fn scenario_line(outcome: &Outcome) -> String {
     let verdict = if outcome.passed { "PASS" } else { "FAIL" };
+    let clock = if outcome.virtual_elapsed.is_some() {
+        " virtual"
+    } else {
+        ""
+    };
     let mut line = format!(
-        "{verdict} {:<11} {:>10} B  {:>6} frag  {:>12}  {:>8.2} s",
+        "{verdict} {:<11} {:>10} B  {:>6} frag  {:>12}{clock}  {:>8.2} s wall",
         outcome.name,
         outcome.bytes,
         outcome.fragments,
@@ -34,13 +43,50 @@ pub fn scenario_line(outcome: &Outcome) -> String {
     );
     if let Some(virtual_time) = outcome.virtual_elapsed {
         // Writing to a String cannot fail.
-        let _ = write!(line, "  ({:.1} s virtual)", virtual_time.as_secs_f64());
+        let _ = write!(line, ", {:.1} s virtual", virtual_time.as_secs_f64());
     }
     if let Some(message) = &outcome.message {
         // Writing to a String cannot fail.
         let _ = write!(line, "\n     {message}");
     }
     line
+}
+
+/// The command line that repeats a run.
+///
+/// It names the backend, seed, the scenarios when not all, the stress bound, `--timeout` when
+/// not the default and `--device-path`. A `--seconds` run ends on the
+/// wall clock, so its replay names the iterations the stress scenario started instead (the
+/// failing one included): with the same seed those are the same requests.
+#[must_use]
+pub fn replay_command(args: &Args, stress_iterations: u64) -> String {
+    let backend = match args.backend {
+        Backend::Sim => "--sim",
+        Backend::Device => "--device",
+    };
+    let mut command = format!("edu-harness {backend} --seed {:#x}", args.seed);
+    // Writing to a String cannot fail.
+    if args.scenarios != Scenario::ALL {
+        for scenario in &args.scenarios {
+            let _ = write!(command, " --scenario {}", scenario.name());
+        }
+    }
+    match (args.iterations, args.seconds) {
+        (Some(iterations), _) => {
+            let _ = write!(command, " --iterations {iterations}");
+        }
+        (None, Some(_)) if stress_iterations > 0 => {
+            let _ = write!(command, " --iterations {stress_iterations}");
+        }
+        _ => {}
+    }
+    if args.timeout != DEFAULT_TIMEOUT_SECONDS {
+        let _ = write!(command, " --timeout {}", args.timeout);
+    }
+    if let Some(path) = &args.device_path {
+        let _ = write!(command, " --device-path \"{path}\"");
+    }
+    command
 }
 
 /// A rate in B/s, KiB/s or MiB/s.
@@ -102,9 +148,16 @@ pub fn memory_line(memory: &MemoryReport<'_>) -> String {
 
 /// Everything the `--json` object carries.
 ///
-/// Fields: `target`, `seed`, `passed`, `failed`, `summary` (the text summary line), `finish`
-/// (the end-of-run finding or `null`), `verdict`, `process_memory`, and per scenario `name`,
-/// `passed`, `bytes`, `fragments`, `elapsed_ms`, `throughput_bps`, `virtual_ms`, `message`.
+/// Fields: `target` (`device` or `simulator`), `seed` (decimal), `passed` and `failed` (counts
+/// of scenarios; a finish finding counts as a failure), `summary` (the text summary line),
+/// `replay` (the command that repeats the run, see [`replay_command`], or `null` when nothing
+/// failed), `finish` (the end-of-run finding or `null`), `verdict` (the simulator's verifier
+/// summary, or `null`), `process_memory`, and `scenarios`, each with `name`, `passed`,
+/// `bytes` (bytes moved through the device; a loopback counts both directions), `fragments`
+/// (DMA commands, from the driver's statistics), `elapsed_ms` (wall-clock milliseconds),
+/// `virtual_ms` (milliseconds of the simulator's virtual time, `null` on the device),
+/// `throughput_bps` (bytes, not bits, per second of the scenario's clock), `clock` (`virtual`
+/// or `wall`: which time `throughput_bps` divides by) and `message` (why it failed, or `null`).
 /// `process_memory` is `null` where the system does not report memory, else
 /// `{"resident_end_bytes": N, "resident_peak_bytes": N or null, "scope": "..."}`: this
 /// process's resident bytes after the last scenario (Linux `VmRSS`, Windows working set), the
@@ -117,6 +170,8 @@ pub struct RunReport<'a> {
     pub target: &'a str,
     /// The run's seed.
     pub seed: u64,
+    /// The replay command, when something failed.
+    pub replay: Option<&'a str>,
     /// Scenario outcomes.
     pub outcomes: &'a [Outcome],
     /// The backend's end-of-run finding, if any.
@@ -148,7 +203,7 @@ impl RunReport<'_> {
             out,
             concat!(
                 "\"target\":{},\"seed\":{},\"passed\":{},\"failed\":{},",
-                "\"summary\":{},\"finish\":{},\"verdict\":{},\"process_memory\":{},",
+                "\"summary\":{},\"replay\":{},\"finish\":{},\"verdict\":{},\"process_memory\":{},",
                 "\"scenarios\":["
             ),
             json_string(self.target),
@@ -156,6 +211,7 @@ impl RunReport<'_> {
             self.passed(),
             self.failed(),
             json_string(&summary_line(self.passed(), self.failed())),
+            self.replay.map_or_else(|| "null".to_owned(), json_string),
             self.finish_error
                 .map_or_else(|| "null".to_owned(), json_string),
             self.verdict.map_or_else(|| "null".to_owned(), json_string),
@@ -171,7 +227,7 @@ impl RunReport<'_> {
                 concat!(
                     "{{\"name\":{},\"passed\":{},\"bytes\":{},\"fragments\":{},",
                     "\"elapsed_ms\":{},\"throughput_bps\":{:.0},\"virtual_ms\":{},",
-                    "\"message\":{}}}"
+                    "\"clock\":{},\"message\":{}}}"
                 ),
                 json_string(o.name),
                 o.passed,
@@ -181,6 +237,11 @@ impl RunReport<'_> {
                 o.throughput(),
                 o.virtual_elapsed
                     .map_or_else(|| "null".to_owned(), |d| d.as_millis().to_string()),
+                if o.virtual_elapsed.is_some() {
+                    "\"virtual\""
+                } else {
+                    "\"wall\""
+                },
                 o.message
                     .as_deref()
                     .map_or_else(|| "null".to_owned(), json_string),
@@ -226,6 +287,41 @@ mod tests {
         }
     }
 
+    fn parsed(list: &[&str]) -> Args {
+        crate::cli::parse(list.iter().map(|s| (*s).to_owned())).unwrap()
+    }
+
+    #[test]
+    fn replay_repeats_what_the_run_depends_on() {
+        assert_eq!(
+            replay_command(&parsed(&["--sim", "--seed", "5"]), 200),
+            "edu-harness --sim --seed 0x5"
+        );
+        // A wall-clock bound becomes the iterations the stress scenario started.
+        assert_eq!(
+            replay_command(
+                &parsed(&[
+                    "--sim",
+                    "--scenario",
+                    "stress",
+                    "--seconds",
+                    "1.5",
+                    "--timeout",
+                    "5"
+                ]),
+                1234
+            ),
+            "edu-harness --sim --seed 0xed05eed --scenario stress --iterations 1234 --timeout 5"
+        );
+        assert_eq!(
+            replay_command(
+                &parsed(&["--device", "--iterations", "7", "--device-path", "X"]),
+                7
+            ),
+            "edu-harness --device --seed 0xed05eed --iterations 7 --device-path \"X\""
+        );
+    }
+
     #[test]
     fn summary_line_has_the_exact_ci_form() {
         assert_eq!(summary_line(7, 0), "7 passed, 0 failed");
@@ -245,9 +341,11 @@ mod tests {
             ..outcome("roundtrip", true, None)
         });
         assert!(
-            simulated.contains("256 B/s") && simulated.ends_with("(8.0 s virtual)"),
+            simulated.contains("256 B/s virtual")
+                && simulated.ends_with("2.00 s wall, 8.0 s virtual"),
             "{simulated}"
         );
+        assert!(line.ends_with("1.0 KiB/s      2.00 s wall"), "{line}");
         let failed = scenario_line(&outcome("cancel", false, Some("boom")));
         assert!(
             failed.starts_with("FAIL cancel ") && failed.ends_with("\n     boom"),
@@ -277,6 +375,7 @@ mod tests {
             finish_error: Some("leak"),
             verdict: Some("verifier: 1 finding(s)"),
             memory: None,
+            replay: Some("edu-harness --sim --seed 0x5"),
         };
         assert_eq!((report.passed(), report.failed()), (1, 2));
         let json = report.to_json();
@@ -285,7 +384,9 @@ mod tests {
             "{json}"
         );
         assert!(
-            json.contains("\"summary\":\"1 passed, 2 failed\""),
+            json.contains(
+                "\"summary\":\"1 passed, 2 failed\",\"replay\":\"edu-harness --sim --seed 0x5\","
+            ),
             "{json}"
         );
         assert!(
@@ -294,7 +395,9 @@ mod tests {
         );
         assert!(json.contains("\"message\":\"bad \\\"x\\\"\""), "{json}");
         assert!(
-            json.contains("\"elapsed_ms\":2000,\"throughput_bps\":1024,\"virtual_ms\":null,"),
+            json.contains(
+                "\"elapsed_ms\":2000,\"throughput_bps\":1024,\"virtual_ms\":null,\"clock\":\"wall\","
+            ),
             "{json}"
         );
         assert!(json.ends_with("}]}"), "{json}");
@@ -323,6 +426,7 @@ mod tests {
             finish_error: None,
             verdict: None,
             memory: Some(memory),
+            replay: None,
         };
         let json = report.to_json();
         assert!(

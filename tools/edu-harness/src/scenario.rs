@@ -140,8 +140,8 @@ pub struct Config {
     pub seed: u64,
     /// Bound of the `stress` scenario in iterations.
     pub iterations: Option<u64>,
-    /// Bound of the `stress` scenario in (wall-clock) seconds.
-    pub seconds: Option<u64>,
+    /// Bound of the `stress` scenario in wall-clock time.
+    pub seconds: Option<Duration>,
     /// Whether long scenarios may draw a progress bar on stderr.
     pub progress: bool,
 }
@@ -216,6 +216,8 @@ pub struct Engine<'t> {
     base: Statistics,
     /// Fragments counted before the last reset in the current scenario.
     carried_fragments: u64,
+    /// Iterations the `stress` scenario started (0 when it did not run).
+    stress_iterations: u64,
 }
 
 impl fmt::Debug for Engine<'_> {
@@ -241,6 +243,7 @@ impl<'t> Engine<'t> {
             bytes: 0,
             base: Statistics::default(),
             carried_fragments: 0,
+            stress_iterations: 0,
         }
     }
 
@@ -263,6 +266,13 @@ impl<'t> Engine<'t> {
             self.ring = RingModel::with_len(ring);
         }
         Ok(info)
+    }
+
+    /// Iterations the `stress` scenario started, the last (possibly failed) one included: with
+    /// the seed, `--iterations` of this many replays a `--seconds` run.
+    #[must_use]
+    pub const fn stress_iterations(&self) -> u64 {
+        self.stress_iterations
     }
 
     /// Runs one scenario and reports how it went. A backend error fails the scenario; the
@@ -746,10 +756,7 @@ impl<'t> Engine<'t> {
     /// The first check that failed, or the backend error that stopped the step.
     fn stress(&mut self, rng: &mut SplitMix64) -> Step {
         let handles = self.handles(2)?;
-        let deadline = self
-            .config
-            .seconds
-            .map(|s| Instant::now() + Duration::from_secs(s));
+        let deadline = self.config.seconds.map(|s| Instant::now() + s);
         let iterations = match (self.config.iterations, self.config.seconds) {
             (Some(n), _) => n,
             (None, Some(_)) => u64::MAX,
@@ -758,6 +765,8 @@ impl<'t> Engine<'t> {
         let started = Instant::now();
         let mut done = 0_u64;
         while done < iterations && deadline.is_none_or(|d| Instant::now() < d) {
+            // Iterations started, the one that may fail included: what a replay must run.
+            self.stress_iterations = done + 1;
             if rng.chance(1, 10) {
                 self.stress_cancel(rng)?;
             } else if rng.chance(1, 20) {
@@ -794,8 +803,9 @@ impl<'t> Engine<'t> {
             if started.elapsed() > Duration::from_secs(2) || iterations >= 200 {
                 match deadline {
                     Some(d) => {
-                        let total = self.config.seconds.unwrap_or(0);
-                        let left = d.saturating_duration_since(Instant::now()).as_secs();
+                        let millis = |t: Duration| u64::try_from(t.as_millis()).unwrap_or(u64::MAX);
+                        let total = millis(self.config.seconds.unwrap_or_default());
+                        let left = millis(d.saturating_duration_since(Instant::now()));
                         self.progress("stress", total.saturating_sub(left), total);
                     }
                     None => self.progress("stress", done, iterations),

@@ -74,3 +74,12 @@ pub const CM_RESOURCE_DMA_V3: u32 = 0x0100;
 pub const PAGE_READWRITE: u32 = 0x04;
 /// `PAGE_NOCACHE`.
 pub const PAGE_NOCACHE: u32 = 0x200;
+
+/// `DPFLTR_ERROR_LEVEL` (`DbgPrintEx` level 0: shown by the default filter).
+pub const DPFLTR_ERROR_LEVEL: u32 = 0;
+/// `DPFLTR_WARNING_LEVEL`.
+pub const DPFLTR_WARNING_LEVEL: u32 = 1;
+/// `DPFLTR_TRACE_LEVEL`.
+pub const DPFLTR_TRACE_LEVEL: u32 = 2;
+/// `DPFLTR_INFO_LEVEL`.
+pub const DPFLTR_INFO_LEVEL: u32 = 3;

@@ -93,6 +93,46 @@ pub mod ext {
         with(|s| s.mmio_write(va as u64, 8, value));
     }
 
+    /// Whether the driver's verbosity switch lets a `DbgPrintEx` line at `Level` through.
+    ///
+    /// On Windows the driver keeps that switch itself; here the machine holds it, per machine
+    /// (`Machine::set_driver_log_mask`).
+    #[must_use]
+    pub fn dbg_print_enabled(Level: super::ULONG) -> bool {
+        sim::installed() && with(|s| s.debug.enabled(Level))
+    }
+
+    /// `DbgPrintEx(ComponentId, Level, "%s", Line)`.
+    ///
+    /// The one shape of the variadic kernel function the driver uses, without the variadic
+    /// part (which stable Rust cannot define). Records the line in the machine's debug output. Not a switch point of the schedule:
+    /// logging changes no interleaving. Returns `STATUS_SUCCESS`, as `DbgPrintEx` does.
+    #[expect(
+        clippy::must_use_candidate,
+        reason = "DbgPrintEx's result is ignored by callers"
+    )]
+    pub fn dbg_print_ex(
+        ComponentId: super::ULONG,
+        Level: super::ULONG,
+        Line: &core::ffi::CStr,
+    ) -> super::ULONG {
+        if sim::installed() {
+            let text = Line.to_string_lossy();
+            let text = text.trim_end_matches('\n').to_owned();
+            with(|s| {
+                let time_ns = s.now;
+                s.log(|| format!("DbgPrintEx level {Level}: {text}"));
+                s.debug.push(crate::sim::dbgprint::DebugLine {
+                    time_ns,
+                    component: ComponentId,
+                    level: Level,
+                    text,
+                });
+            });
+        }
+        0
+    }
+
     /// The IRQL the running simulated processor runs at (0 PASSIVE, 2 DISPATCH, above: DIRQL).
     #[must_use]
     pub fn current_irql() -> u8 {

@@ -345,6 +345,13 @@ module_enum! {
     }
 }
 
+module_enum! {
+    /// `DPFLTR_TYPE`: the `DbgPrintEx` component IDs (those a third-party driver uses).
+    _DPFLTR_TYPE as DPFLTR_TYPE {
+        DPFLTR_IHVDRIVER_ID = 77,
+        DPFLTR_DEFAULT_ID = 101,
+    }
+}
 /// `WDF_SPECIAL_FILE_TYPE` (only passed through).
 pub type WDF_SPECIAL_FILE_TYPE = c_int;
 /// `DEVICE_RELATION_TYPE` (only passed through).

@@ -11,6 +11,7 @@
 )]
 
 pub(crate) mod api;
+pub(crate) mod dbgprint;
 pub(crate) mod dma;
 pub(crate) mod engine;
 pub(crate) mod hw;
@@ -202,6 +203,8 @@ pub(crate) struct State {
     pub(crate) stats: Stats,
     pub(crate) trace: Vec<String>,
     pub(crate) tracing: bool,
+    /// What the driver printed with `DbgPrintEx`.
+    pub(crate) debug: dbgprint::DebugOutput,
     pub(crate) sched: sched::Sched,
     /// Values of the driver's service `Parameters` key (`REG_DWORD`), by lower-case name
     /// (registry names are case-insensitive); set through `Machine::set_parameter`.
@@ -261,6 +264,7 @@ impl State {
             stats: Stats::default(),
             trace: Vec::new(),
             tracing: false,
+            debug: dbgprint::DebugOutput::new(),
             sched,
             parameters: BTreeMap::new(),
         }
