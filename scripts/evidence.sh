@@ -40,7 +40,9 @@ run() {
     echo "== $what: $*" >&2
     local start end
     start=$(date +%s.%N)
-    if ! env "$@" >"$log" 2>&1; then
+    local mode=()
+    if [ "$update" = 1 ]; then mode=(EDU_EVIDENCE_UPDATE=1); fi
+    if ! env "${mode[@]}" "$@" >"$log" 2>&1; then
         tail -40 "$log" >&2
         echo "FAILED: $what" >&2
         exit 1

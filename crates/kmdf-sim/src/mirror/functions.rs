@@ -279,13 +279,13 @@ pub unsafe fn WdfRequestRetrieveInputBuffer(
 /// KMDF's contract.
 pub unsafe fn WdfRequestRetrieveOutputBuffer(
     Request: WDFREQUEST,
-    MinimumRequiredLength: usize,
+    MinimumRequiredSize: usize,
     Buffer: *mut PVOID,
     Length: *mut usize,
 ) -> NTSTATUS {
     let _switch = crate::sim::sched::ddi();
     // SAFETY: the caller's contract.
-    unsafe { retrieve(Request, true, MinimumRequiredLength, Buffer, Length) }
+    unsafe { retrieve(Request, true, MinimumRequiredSize, Buffer, Length) }
 }
 
 /// Shared body of the two retrieve functions.
