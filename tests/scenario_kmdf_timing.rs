@@ -274,3 +274,47 @@ fn inf_models_require_a_windows_build_that_has_kmdf_1_33() {
         assert!(build >= 20348, "decorated for build {build}");
     }
 }
+
+#[test]
+fn cancel_racing_the_last_completion_on_another_processor_never_touches_the_ended_transaction() {
+    // Four processors: the cancel routine (or the watchdog) runs while the transfer-complete
+    // callback of the last transfer ends the transaction on another processor. A channel that
+    // still says "running" between DmaCompleted* returning TRUE and the release lets the
+    // canceller call StopSystemTransfer on the ended transaction: KMDF dereferences the
+    // adapter pointer its release cleared (S2, fatal here).
+    let mut cancelled = 0;
+    for seed in 0..160_u64 {
+        let schedule = if seed % 2 == 0 {
+            kmdf_sim::Schedule::RandomWalk {
+                switch_percent: 10 + seed % 40,
+            }
+        } else {
+            kmdf_sim::Schedule::Pct {
+                depth: 1 + u32::try_from(seed % 4).unwrap_or(0),
+            }
+        };
+        let policy = Policy {
+            processors: 4,
+            schedule,
+            ..Policy::default()
+        };
+        let mut rig = Rig::with_policy(970 + seed, Hw::System, policy);
+        let data = pattern(2 * 4096, seed);
+        let irp = rig
+            .machine
+            .submit(rig.device, IoOp::Write { data: data.clone() });
+        // Sweep the cancellation over the whole request, most densely around its end.
+        rig.machine.cancel_after(irp, 20_000 + seed * 2_500);
+        let done = rig.wait(irp);
+        assert!(
+            matches!(done.status, status::SUCCESS | status::CANCELLED),
+            "seed {seed}: {:#x}",
+            done.status
+        );
+        cancelled += u32::from(done.status == status::CANCELLED);
+        assert_eq!(done.information, controller_moved(&rig), "seed {seed}");
+        let report = rig.machine.unload();
+        assert!(report.is_clean(), "seed {seed}: {report}");
+    }
+    assert!(cancelled > 0, "no seed cancelled before the end");
+}
