@@ -16,14 +16,14 @@
 
 use crate::context::{DeviceContext, EndReason, Personality, Rendezvous};
 use crate::regs;
-use crate::wdf::dma::Completion;
-use crate::wdf::irql::{Dispatch, UpToDispatch};
-use crate::wdf::request::{CancelledRequest, RequestCancel};
-use crate::wdf::timer::TimerHandler;
+use kmdf_safe::dma::Completion;
+use kmdf_safe::irql::{Dispatch, UpToDispatch};
+use kmdf_safe::request::{CancelledRequest, RequestCancel};
+use kmdf_safe::timer::TimerHandler;
 
 impl RequestCancel for DeviceContext {
     fn cancel(&self, request: CancelledRequest<'_>, cx: &mut UpToDispatch<'_>) {
-        crate::wdf::log::trace!("cancel callback: ending the DMA in flight");
+        kmdf_safe::log::trace!("cancel callback: ending the DMA in flight");
         // Ends the operation in flight, if any (nothing when the DMA path already finished).
         self.end_early(EndReason::Cancelled, cx);
         // Whichever of this callback and the DMA path comes last completes the request. If the
@@ -97,7 +97,7 @@ impl DeviceContext {
         // A second look at an idle, unreported transfer (see `dma::IDLE_CONFIRM_MS`) is not
         // news.
         if self.io.lock(&*cx).unreported != Some(seq) {
-            crate::wdf::log::warning!("watchdog: transfer {seq} made no progress");
+            kmdf_safe::log::warning!("watchdog: transfer {seq} made no progress");
         }
         match &hw.personality {
             Personality::BusMaster { interrupt, .. } => match regs::engine(&hw.bar) {
@@ -140,7 +140,7 @@ impl DeviceContext {
             io.recovery_polls > crate::dma::RECOVERY_POLLS
         };
         if give_up {
-            crate::wdf::log::error!("timeout: edu engine stuck on transfer {seq}");
+            kmdf_safe::log::error!("timeout: edu engine stuck on transfer {seq}");
             self.abandon(EndReason::Timeout, Some(seq), cx);
             crate::dma::WATCHDOG_MS
         } else {
@@ -150,14 +150,14 @@ impl DeviceContext {
 
     /// Handles a command parked behind an engine that timed out: starts it once the engine is
     /// idle, polls again, or gives up after the recovery budget. True when a command was parked.
-    fn resume_deferred(&self, bar: &crate::wdf::mmio::Bar, cx: &Dispatch<'_>) -> bool {
+    fn resume_deferred(&self, bar: &kmdf_safe::mmio::Bar, cx: &Dispatch<'_>) -> bool {
         let mut io = self.io.lock(cx);
         let Some(command) = io.deferred else {
             return false;
         };
         if regs::engine(bar) == regs::Engine::Idle {
             // The engine recovered: stale causes are dropped, then the parked command starts.
-            crate::wdf::log::warning!("recovery: edu engine idle again");
+            kmdf_safe::log::warning!("recovery: edu engine idle again");
             regs::clear_causes(bar);
             crate::dma::start_command(bar, command);
             io.deferred = None;
@@ -168,7 +168,7 @@ impl DeviceContext {
         } else if io.recovery_polls >= crate::dma::RECOVERY_POLLS || io.end.is_some() {
             io.deferred = None;
             drop(io);
-            crate::wdf::log::error!("timeout: edu engine stuck, command dropped");
+            kmdf_safe::log::error!("timeout: edu engine stuck, command dropped");
             self.abandon(EndReason::Timeout, None, cx);
         } else {
             io.recovery_polls += 1;
@@ -190,7 +190,7 @@ impl DeviceContext {
             if io.programmed.take().is_none() {
                 return;
             }
-            crate::wdf::log::warning!("transfer abandoned: {reason:?}");
+            kmdf_safe::log::warning!("transfer abandoned: {reason:?}");
             io.end = Some(reason);
             if reason == EndReason::Removed {
                 io.removed = true;

@@ -1,17 +1,17 @@
 //! The device context and the state behind it.
 
-use crate::wdf::sys::atomic::{AtomicU32, AtomicU64};
+use kmdf_safe::atomic::{AtomicU32, AtomicU64};
 
 use edu_api::Statistics;
 
-use crate::declare_context;
-use crate::wdf::dma::{BusMaster, ChannelCore, DmaChannel, DmaEnabler, SystemMode};
-use crate::wdf::interrupt::Interrupt;
-use crate::wdf::mmio::Bar;
-use crate::wdf::request::{CancelPending, CancelRan, Queue};
-use crate::wdf::sync::SpinLock;
-use crate::wdf::timer::Timer;
-use crate::wdf::{Device, Error, HardwareSlot, Status};
+use kmdf_safe::declare_context;
+use kmdf_safe::dma::{BusMaster, ChannelCore, DmaChannel, DmaEnabler, SystemMode};
+use kmdf_safe::interrupt::Interrupt;
+use kmdf_safe::mmio::Bar;
+use kmdf_safe::request::{CancelPending, CancelRan, Queue};
+use kmdf_safe::sync::SpinLock;
+use kmdf_safe::timer::Timer;
+use kmdf_safe::{Device, Error, HardwareSlot, Status};
 
 /// Per-device state, the context of the WDFDEVICE.
 pub struct DeviceContext {

@@ -10,12 +10,12 @@ use crate::context::{
 };
 use crate::io::map_framework;
 use crate::regs::{self, cmd, ctrl};
-use crate::wdf::Error;
-use crate::wdf::dma::{
+use kmdf_safe::Error;
+use kmdf_safe::dma::{
     ChannelCore, Completion, Direction, DmaHandler, Finished, Programmed, Progress,
     SystemDmaStatus, Transfer,
 };
-use crate::wdf::irql::{Dispatch, TrueAtDispatch};
+use kmdf_safe::irql::{Dispatch, TrueAtDispatch};
 
 /// Watchdog period: a request in flight must complete a transfer within it (ten times edu's
 /// 100 ms per command).
@@ -34,7 +34,7 @@ pub struct Stalled<'a> {
     /// The transfer judged stalled ([`crate::context::Programmed::seq`]).
     pub seq: u64,
     /// The device interrupt, whose lock serialises the latching of causes with the ISR.
-    pub interrupt: &'a crate::wdf::interrupt::Interrupt<crate::context::IsrState>,
+    pub interrupt: &'a kmdf_safe::interrupt::Interrupt<crate::context::IsrState>,
 }
 
 /// How `program_edu` left the engine.
@@ -196,7 +196,7 @@ impl DeviceContext {
                 how_to_complete(work, work.count, io.end.is_some())
             } else {
                 // Idle, and no "DMA done" was ever raised: the command was dropped.
-                crate::wdf::log::warning!("timeout: edu dropped transfer {}", work.seq);
+                kmdf_safe::log::warning!("timeout: edu dropped transfer {}", work.seq);
                 io.end = Some(EndReason::Timeout);
                 drop(io);
                 // Stale causes would otherwise look like the next command's completion.
@@ -215,7 +215,7 @@ impl DeviceContext {
     /// `STATUS_DEVICE_REMOVED` when the registers read all ones, `STATUS_DEVICE_BUSY` when the
     /// engine is busy although no earlier command timed out.
     fn program_edu(
-        bar: &crate::wdf::mmio::Bar,
+        bar: &kmdf_safe::mmio::Bar,
         transfer: &Transfer<'_>,
         base: u32,
         ring_len: usize,
@@ -254,7 +254,7 @@ impl DeviceContext {
     /// # Errors
     /// `STATUS_DEVICE_REMOVED` when the peripheral no longer identifies itself.
     fn program_peripheral(
-        bar: &crate::wdf::mmio::Bar,
+        bar: &kmdf_safe::mmio::Bar,
         transfer: &Transfer<'_>,
         base: u32,
         ring_len: usize,
@@ -276,7 +276,7 @@ impl DeviceContext {
 }
 
 /// Writes the four DMA registers, the command last (it starts the engine).
-pub fn start_command(bar: &crate::wdf::mmio::Bar, command: EduCommand) {
+pub fn start_command(bar: &kmdf_safe::mmio::Bar, command: EduCommand) {
     bar.write(regs::DmaSource(command.source));
     bar.write(regs::DmaDestination(command.destination));
     bar.write(regs::DmaCount(command.count));
@@ -341,7 +341,7 @@ impl DmaHandler for DeviceContext {
                 Programmed::Started
             }
             Err(error) => {
-                crate::wdf::log::warning!("program DMA failed: {error:?}");
+                kmdf_safe::log::warning!("program DMA failed: {error:?}");
                 let removed = error == Error::DEVICE_REMOVED;
                 io.removed |= removed;
                 if matches!(hw.personality, Personality::System { .. }) {
@@ -370,7 +370,7 @@ impl DmaHandler for DeviceContext {
         let how = {
             let mut io = self.io.lock(cx);
             if matches!(status, SystemDmaStatus::Error | SystemDmaStatus::Aborted) {
-                crate::wdf::log::warning!("system DMA ended {status:?}, {moved} bytes");
+                kmdf_safe::log::warning!("system DMA ended {status:?}, {moved} bytes");
                 io.end.get_or_insert(EndReason::DeviceError);
             }
             match io.programmed.take() {

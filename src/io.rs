@@ -5,10 +5,10 @@ use edu_api::{DeviceInfo, DmaAt, DmaMode, Statistics};
 
 use crate::context::{DeviceContext, OpKind, Parked, Personality, Rendezvous};
 use crate::regs;
-use crate::wdf::dma::Direction;
-use crate::wdf::irql::{AtMostDispatch, TrueAtDispatch, UpToDispatch};
-use crate::wdf::request::{CancelledRequest, QueueHandler, StopAction};
-use crate::wdf::{Error, Request, Result, Status};
+use kmdf_safe::dma::Direction;
+use kmdf_safe::irql::{AtMostDispatch, TrueAtDispatch, UpToDispatch};
+use kmdf_safe::request::{CancelledRequest, QueueHandler, StopAction};
+use kmdf_safe::{Error, Request, Result, Status};
 
 /// Largest transfer accepted, as in the I/O contract.
 const MAX_TRANSFER: usize = edu_api::MAX_TRANSFER_LENGTH;
@@ -226,7 +226,7 @@ impl DeviceContext {
             regs::clear_causes(&hw.bar);
         }
         self.io.lock(cx).stats = Statistics::default();
-        crate::wdf::log::info!("IOCTL reset: causes and statistics cleared");
+        kmdf_safe::log::info!("IOCTL reset: causes and statistics cleared");
         Ok(())
     }
 }

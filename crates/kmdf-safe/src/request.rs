@@ -16,7 +16,7 @@ use super::{Error, Result, Status};
 /// completion. While a DMA transaction runs for it, the transaction's channel holds it.
 ///
 /// ```compile_fail
-/// # use edu_dma::wdf::{Request, Status, irql::UpToDispatch};
+/// # use kmdf_safe::{Request, Status, irql::UpToDispatch};
 /// fn twice(request: Request, cx: &UpToDispatch<'_>) {
 ///     request.complete(Status::SUCCESS, cx);
 ///     request.complete(Status::SUCCESS, cx); // use of moved value
@@ -26,7 +26,7 @@ use super::{Error, Result, Status};
 /// Holding a buffer across completion does not compile either (the buffer borrows the request):
 ///
 /// ```compile_fail
-/// # use edu_dma::wdf::{Request, Status, irql::UpToDispatch};
+/// # use kmdf_safe::{Request, Status, irql::UpToDispatch};
 /// fn stale(mut request: Request, cx: &UpToDispatch<'_>) -> u8 {
 ///     let buffer = request.input_buffer(1, cx).unwrap();
 ///     request.complete(Status::SUCCESS, cx);
@@ -51,7 +51,7 @@ unsafe impl Send for Request {}
 impl Request {
     /// # Safety
     /// `raw` is a request just presented to the driver by a queue.
-    pub(in crate::wdf) unsafe fn from_raw(raw: sys::WDFREQUEST) -> Option<Self> {
+    pub(crate) unsafe fn from_raw(raw: sys::WDFREQUEST) -> Option<Self> {
         // INVARIANT: the caller's contract; new requests are not cancelable.
         NonNull::new(raw).map(|handle| Self {
             handle,
@@ -60,7 +60,7 @@ impl Request {
     }
 
     /// The raw handle.
-    pub(in crate::wdf) const fn as_raw(&self) -> sys::WDFREQUEST {
+    pub(crate) const fn as_raw(&self) -> sys::WDFREQUEST {
         self.handle.as_ptr()
     }
 
@@ -197,7 +197,7 @@ impl Request {
     /// Completing a request whose cancel callback is due does not compile:
     ///
     /// ```compile_fail
-    /// # use edu_dma::wdf::{Request, Status, irql::UpToDispatch};
+    /// # use kmdf_safe::{Request, Status, irql::UpToDispatch};
     /// fn racy(request: Request, cx: &UpToDispatch<'_>) {
     ///     if let Err(_pending) = request.unmark(cx) {
     ///         request.complete(Status::CANCELLED, cx); // use of moved value: `request`
@@ -208,7 +208,7 @@ impl Request {
     /// nor does completing the [`CancelPending`] without the callback's [`CancelRan`]:
     ///
     /// ```compile_fail
-    /// # use edu_dma::wdf::{Request, Status, irql::UpToDispatch};
+    /// # use kmdf_safe::{Request, Status, irql::UpToDispatch};
     /// fn racy(request: Request, cx: &UpToDispatch<'_>) {
     ///     match request.unmark(cx) {
     ///         Ok(request) => request.complete(Status::SUCCESS, cx),
@@ -221,7 +221,7 @@ impl Request {
     /// that its callback ran.
     ///
     /// ```
-    /// # use edu_dma::wdf::{CancelPending, CancelRan, Request, Status, irql::UpToDispatch};
+    /// # use kmdf_safe::{CancelPending, CancelRan, Request, Status, irql::UpToDispatch};
     /// fn finish(request: Request, ran: Option<CancelRan>, cx: &UpToDispatch<'_>) -> Option<CancelPending> {
     ///     match (request.unmark(cx), ran) {
     ///         (Ok(request), _) => request.complete(Status::SUCCESS, cx),

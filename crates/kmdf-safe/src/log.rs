@@ -1,5 +1,7 @@
-//! The driver's log: `DbgPrintEx` lines with component `DPFLTR_IHVDRIVER_ID`, each starting
-//! with `edu-dma: ` (docs/debugging.md, "The driver's own log").
+//! The driver's log: `DbgPrintEx` lines with component `DPFLTR_IHVDRIVER_ID`.
+//!
+//! Each line starts with `edu-dma: ` (the edu driver's docs/debugging.md, "The driver's own
+//! log"); the prefix is still fixed here, not yet chosen by the driver.
 //!
 //! `error!`, `warning!`, `info!` and `trace!` take `format!`-style arguments. The line is
 //! formatted with `core::fmt` into a buffer on the stack ([`LINE_MAX`] bytes, longer lines are
@@ -54,11 +56,11 @@ impl Level {
     /// Whether the driver's verbosity switch lets this level through.
     #[must_use]
     pub fn enabled(self) -> bool {
-        #[cfg(windows)]
+        #[cfg(all(windows, not(kmdf_sim)))]
         {
             LOG_MASK.load(core::sync::atomic::Ordering::Relaxed) & (1 << self.dpfltr()) != 0
         }
-        #[cfg(not(windows))]
+        #[cfg(any(not(windows), kmdf_sim))]
         {
             sys::ext::dbg_print_enabled(self.dpfltr())
         }
@@ -67,7 +69,7 @@ impl Level {
 
 /// The driver's verbosity switch on Windows: bit n lets level n through. A plain core atomic,
 /// not the simulator's: it is configuration, not state the driver synchronizes on.
-#[cfg(windows)]
+#[cfg(all(windows, not(kmdf_sim)))]
 pub static LOG_MASK: core::sync::atomic::AtomicU32 = core::sync::atomic::AtomicU32::new(0b1011);
 
 /// `DPFLTR_IHVDRIVER_ID` as the `ComponentId` argument.
@@ -112,12 +114,12 @@ fn format(arguments: fmt::Arguments<'_>) -> Line {
     };
     let _ = line.write_str("edu-dma: ");
     let _ = line.write_fmt(arguments);
-    #[cfg(windows)]
+    #[cfg(all(windows, not(kmdf_sim)))]
     let _ = line.write_str("\n");
     line
 }
 
-#[cfg(windows)]
+#[cfg(all(windows, not(kmdf_sim)))]
 fn emit(level: Level, text: &CStr) {
     // SAFETY: `DbgPrintEx` with the format "%s" reads exactly one argument, a NUL-terminated
     // ANSI string; `text` is one, live for the call. ANSI conversions are allowed at any IRQL
@@ -125,49 +127,62 @@ fn emit(level: Level, text: &CStr) {
     let _ = unsafe { sys::DbgPrintEx(COMPONENT, level.dpfltr(), c"%s".as_ptr(), text.as_ptr()) };
 }
 
-#[cfg(not(windows))]
+#[cfg(any(not(windows), kmdf_sim))]
 fn emit(level: Level, text: &CStr) {
     let _ = sys::ext::dbg_print_ex(COMPONENT, level.dpfltr(), text);
 }
 
 /// Logs at `DPFLTR_ERROR_LEVEL`: `error!("what {}", value)`.
-macro_rules! error {
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __kmdf_log_error {
     ($($argument:tt)*) => {
-        $crate::wdf::log::at!(Error, $($argument)*)
+        $crate::__kmdf_log_at!(Error, $($argument)*)
     };
 }
 
 /// Logs at `DPFLTR_WARNING_LEVEL`.
-macro_rules! warning {
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __kmdf_log_warning {
     ($($argument:tt)*) => {
-        $crate::wdf::log::at!(Warning, $($argument)*)
+        $crate::__kmdf_log_at!(Warning, $($argument)*)
     };
 }
 
 /// Logs at `DPFLTR_INFO_LEVEL` (the device's life; on by default in the driver's switch).
-macro_rules! info {
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __kmdf_log_info {
     ($($argument:tt)*) => {
-        $crate::wdf::log::at!(Info, $($argument)*)
+        $crate::__kmdf_log_at!(Info, $($argument)*)
     };
 }
 
 /// Logs at `DPFLTR_TRACE_LEVEL` (per request; off by default, and then not even formatted).
-macro_rules! trace {
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __kmdf_log_trace {
     ($($argument:tt)*) => {
-        $crate::wdf::log::at!(Trace, $($argument)*)
+        $crate::__kmdf_log_at!(Trace, $($argument)*)
     };
 }
 
 /// Checks the switch, then formats and prints.
-macro_rules! at {
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __kmdf_log_at {
     ($level:ident, $($argument:tt)*) => {
-        if $crate::wdf::log::Level::$level.enabled() {
-            $crate::wdf::log::print($crate::wdf::log::Level::$level, format_args!($($argument)*));
+        if $crate::log::Level::$level.enabled() {
+            $crate::log::print($crate::log::Level::$level, format_args!($($argument)*));
         }
     };
 }
 
-pub(crate) use {at, error, info, trace, warning};
+pub use crate::__kmdf_log_error as error;
+pub use crate::__kmdf_log_info as info;
+pub use crate::__kmdf_log_trace as trace;
+pub use crate::__kmdf_log_warning as warning;
 
 #[cfg(test)]
 mod tests {
