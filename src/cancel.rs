@@ -17,9 +17,20 @@
 use crate::context::{DeviceContext, EndReason, Personality, Rendezvous};
 use crate::regs;
 use kmdf_safe::dma::Completion;
-use kmdf_safe::irql::{Dispatch, UpToDispatch};
+use kmdf_safe::irql::{AtMostDispatch, Dispatch, UpToDispatch};
 use kmdf_safe::request::{CancelledRequest, RequestCancel};
 use kmdf_safe::timer::TimerHandler;
+
+/// Watchdog period: a request in flight must complete a transfer within it (ten times edu's
+/// 100 ms per command).
+pub const WATCHDOG_MS: u32 = 1_000;
+/// Poll period while a command waits for an engine that timed out earlier.
+pub const RECOVERY_POLL_MS: u32 = 50;
+/// Polls before giving up on such an engine (2 s).
+pub const RECOVERY_POLLS: u32 = 40;
+/// How long the watchdog waits before it concludes that an idle engine dropped a command it
+/// never reported (a late "DMA done" gets this long to appear).
+pub const IDLE_CONFIRM_MS: u32 = 500;
 
 impl RequestCancel for DeviceContext {
     fn cancel(&self, request: CancelledRequest<'_>, cx: &mut UpToDispatch<'_>) {
@@ -80,7 +91,7 @@ impl TimerHandler for DeviceContext {
         };
         let period = match stalled {
             Some(seq) => self.stalled(hw, seq, cx),
-            None => crate::dma::WATCHDOG_MS,
+            None => WATCHDOG_MS,
         };
         // Keep watching until the request completes (completion cancels the timer).
         if self.io.lock(cx).op.is_some() {
@@ -90,11 +101,17 @@ impl TimerHandler for DeviceContext {
 }
 
 impl DeviceContext {
+    /// Arms the watchdog for the next poll of an edu engine that timed out earlier, which a
+    /// command programmed by the DMA path now waits for ([`RECOVERY_POLL_MS`]).
+    pub fn poll_recovering_engine(&self, cx: &impl AtMostDispatch) {
+        let _was_queued = self.watchdog.start_ms(RECOVERY_POLL_MS, cx);
+    }
+
     /// Transfer `seq` made no progress for a whole watchdog period. Returns the period after
     /// which the watchdog looks again. Every action re-checks, under the I/O lock, that `seq` is
     /// still the transfer programmed.
     fn stalled(&self, hw: &crate::context::Hardware, seq: u64, cx: &mut Dispatch<'_>) -> u32 {
-        // A second look at an idle, unreported transfer (see `dma::IDLE_CONFIRM_MS`) is not
+        // A second look at an idle, unreported transfer (see [`IDLE_CONFIRM_MS`]) is not
         // news.
         if self.io.lock(&*cx).unreported != Some(seq) {
             kmdf_safe::log::warning!("watchdog: transfer {seq} made no progress");
@@ -108,7 +125,7 @@ impl DeviceContext {
                     // interrupt), or the command was dropped.
                     let stalled = crate::dma::Stalled { seq, interrupt };
                     if self.edu_command_done(0, Some(&stalled), cx) {
-                        return crate::dma::IDLE_CONFIRM_MS;
+                        return IDLE_CONFIRM_MS;
                     }
                 }
             },
@@ -117,7 +134,7 @@ impl DeviceContext {
                 self.end_early_if(EndReason::Timeout, Some(seq), cx);
             }
         }
-        crate::dma::WATCHDOG_MS
+        WATCHDOG_MS
     }
 
     /// The edu engine still runs the transfer's command after a whole watchdog period. Until
@@ -132,19 +149,19 @@ impl DeviceContext {
             let mut io = self.io.lock(cx);
             if io.programmed.map(|work| work.seq) != Some(seq) {
                 // It finished meanwhile: the busy engine runs the next transfer.
-                return crate::dma::WATCHDOG_MS;
+                return WATCHDOG_MS;
             }
             io.end.get_or_insert(EndReason::Timeout);
             io.engine_suspect = true;
             io.recovery_polls += 1;
-            io.recovery_polls > crate::dma::RECOVERY_POLLS
+            io.recovery_polls > RECOVERY_POLLS
         };
         if give_up {
             kmdf_safe::log::error!("timeout: edu engine stuck on transfer {seq}");
             self.abandon(EndReason::Timeout, Some(seq), cx);
-            crate::dma::WATCHDOG_MS
+            WATCHDOG_MS
         } else {
-            crate::dma::RECOVERY_POLL_MS
+            RECOVERY_POLL_MS
         }
     }
 
@@ -164,8 +181,8 @@ impl DeviceContext {
             io.engine_suspect = false;
             io.progress_seen = io.progress.wrapping_sub(1);
             drop(io);
-            let _was_queued = self.watchdog.start_ms(crate::dma::WATCHDOG_MS, cx);
-        } else if io.recovery_polls >= crate::dma::RECOVERY_POLLS || io.end.is_some() {
+            let _was_queued = self.watchdog.start_ms(WATCHDOG_MS, cx);
+        } else if io.recovery_polls >= RECOVERY_POLLS || io.end.is_some() {
             io.deferred = None;
             drop(io);
             kmdf_safe::log::error!("timeout: edu engine stuck, command dropped");
@@ -173,7 +190,7 @@ impl DeviceContext {
         } else {
             io.recovery_polls += 1;
             drop(io);
-            let _was_queued = self.watchdog.start_ms(crate::dma::RECOVERY_POLL_MS, cx);
+            let _was_queued = self.watchdog.start_ms(RECOVERY_POLL_MS, cx);
         }
         true
     }

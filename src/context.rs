@@ -232,7 +232,7 @@ pub struct IoState {
     /// Transfers programmed since the device started (numbers [`Programmed::seq`]).
     pub programs: u64,
     /// The transfer the watchdog last found idle with no "DMA done" reported (confirmed as
-    /// dropped when it finds it so again, `dma::IDLE_CONFIRM_MS` later).
+    /// dropped when it finds it so again, `cancel::IDLE_CONFIRM_MS` later).
     pub unreported: Option<u64>,
     /// `progress` at the watchdog's last tick.
     pub progress_seen: u64,

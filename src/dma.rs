@@ -8,7 +8,6 @@
 use crate::context::{
     DeviceContext, EduCommand, EndReason, OpKind, Personality, Programmed as Work,
 };
-use crate::io::map_framework;
 use crate::regs::{self, cmd, ctrl};
 use kmdf_safe::Error;
 use kmdf_safe::dma::{
@@ -17,16 +16,16 @@ use kmdf_safe::dma::{
 };
 use kmdf_safe::irql::{Dispatch, TrueAtDispatch};
 
-/// Watchdog period: a request in flight must complete a transfer within it (ten times edu's
-/// 100 ms per command).
-pub const WATCHDOG_MS: u32 = 1_000;
-/// Poll period while a command waits for an engine that timed out earlier.
-pub const RECOVERY_POLL_MS: u32 = 50;
-/// Polls before giving up on such an engine (2 s).
-pub const RECOVERY_POLLS: u32 = 40;
-/// How long the watchdog waits before it concludes that an idle engine dropped a command it
-/// never reported (a late "DMA done" gets this long to appear).
-pub const IDLE_CONFIRM_MS: u32 = 500;
+/// Maps a framework status to one the application may see (KMDF would otherwise translate
+/// facility-0x20 statuses to `STATUS_INVALID_DEVICE_REQUEST` itself, §5.2).
+#[must_use]
+pub const fn map_framework(error: Error) -> Error {
+    if error.is_framework_private() {
+        Error::DEVICE_DATA_ERROR
+    } else {
+        error
+    }
+}
 
 /// What the watchdog hands [`DeviceContext::edu_command_done`] for a transfer it judged
 /// stalled with the engine idle.
@@ -141,7 +140,7 @@ impl DeviceContext {
     /// registers while pending causes are latched, and what to do when the idle engine never
     /// reported the command: it was dropped, so the transaction ends with the bytes of the
     /// transfers that did complete. That is concluded only when the watchdog sees the same
-    /// transfer idle and unreported twice, [`IDLE_CONFIRM_MS`] apart (a cause may be raised a
+    /// transfer idle and unreported twice, `cancel::IDLE_CONFIRM_MS` apart (a cause may be raised a
     /// little after the engine goes idle); returns true when the watchdog should look again
     /// that soon.
     pub fn edu_command_done(
@@ -336,7 +335,7 @@ impl DmaHandler for DeviceContext {
                 drop(io);
                 if waiting {
                     // Poll the engine more often than the watchdog's period until it is idle.
-                    let _was_queued = self.watchdog.start_ms(RECOVERY_POLL_MS, cx);
+                    self.poll_recovering_engine(cx);
                 }
                 Programmed::Started
             }
@@ -398,6 +397,13 @@ impl DmaHandler for DeviceContext {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn framework_statuses_are_mapped_before_completion() {
+        let too_fragmented = Error::from_raw(0xC020_020A_u32.cast_signed()).unwrap();
+        assert_eq!(map_framework(too_fragmented), Error::DEVICE_DATA_ERROR);
+        assert_eq!(map_framework(Error::CANCELLED), Error::CANCELLED);
+    }
 
     #[test]
     fn completion_form_follows_what_the_device_moved() {

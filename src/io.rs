@@ -3,7 +3,9 @@
 
 use edu_api::{DeviceInfo, DmaAt, DmaMode, Statistics};
 
+use crate::cancel::WATCHDOG_MS;
 use crate::context::{DeviceContext, OpKind, Parked, Personality, Rendezvous};
+use crate::dma::map_framework;
 use crate::regs;
 use kmdf_safe::dma::Direction;
 use kmdf_safe::irql::{AtMostDispatch, TrueAtDispatch, UpToDispatch};
@@ -49,17 +51,6 @@ pub const fn check_loopback(input_length: usize, output_length: usize, ring: usi
         Err(Error::INVALID_PARAMETER)
     } else {
         Ok(())
-    }
-}
-
-/// Maps a framework status to one the application may see (KMDF would otherwise translate
-/// facility-0x20 statuses to `STATUS_INVALID_DEVICE_REQUEST` itself, §5.2).
-#[must_use]
-pub const fn map_framework(error: Error) -> Error {
-    if error.is_framework_private() {
-        Error::DEVICE_DATA_ERROR
-    } else {
-        error
     }
 }
 
@@ -163,7 +154,7 @@ impl DeviceContext {
         };
         match hw.personality.channel().start(request, direction, None, cx) {
             Ok(None) => {
-                let _was_queued = self.watchdog.start_ms(crate::dma::WATCHDOG_MS, cx);
+                let _was_queued = self.watchdog.start_ms(WATCHDOG_MS, cx);
             }
             // Cancelled while Execute ran, before any transfer.
             Ok(Some(finished)) => self.transaction_done(finished, cx),
@@ -402,12 +393,5 @@ mod tests {
             check_loopback(4096, 4096, 4095),
             Err(Error::INVALID_PARAMETER)
         );
-    }
-
-    #[test]
-    fn framework_statuses_are_mapped_before_completion() {
-        let too_fragmented = Error::from_raw(0xC020_020A_u32.cast_signed()).unwrap();
-        assert_eq!(map_framework(too_fragmented), Error::DEVICE_DATA_ERROR);
-        assert_eq!(map_framework(Error::CANCELLED), Error::CANCELLED);
     }
 }
