@@ -14,7 +14,7 @@
 //! The request completes with `STATUS_CANCELLED` and the bytes transferred. When its cancel
 //! callback is still due to run, the completion waits for it (see `io::finish_request`).
 
-use crate::context::{DeviceContext, EndReason, Personality, Rendezvous};
+use crate::context::{DeviceContext, EndReason, Personality};
 use crate::regs;
 use kmdf_safe::dma::Completion;
 use kmdf_safe::irql::{AtMostDispatch, Dispatch, UpToDispatch};
@@ -42,23 +42,9 @@ impl RequestCancel for DeviceContext {
         // the cancel won outright) it parked the completion: make it now. Otherwise leave a
         // mark for `finish_request`.
         let ran = request.into_ran();
-        let parked = {
-            let mut io = self.io.lock(cx);
-            match core::mem::take(&mut io.rendezvous) {
-                Rendezvous::Parked(parked) => Some((parked, ran)),
-                Rendezvous::Open | Rendezvous::CallbackRan(_) => {
-                    io.rendezvous = Rendezvous::CallbackRan(ran);
-                    None
-                }
-            }
-        };
-        if let Some((parked, ran)) = parked {
-            let completed = parked.request.complete_with_information(
-                ran,
-                parked.status,
-                parked.information,
-                cx,
-            );
+        let due = self.io.lock(cx).rendezvous.callback_arrives(ran);
+        if let Some(due) = due {
+            let completed = due.complete(cx);
             // One request at a time: the parked request is the one being cancelled.
             debug_assert!(completed.is_ok(), "cancel proof of another request");
         }

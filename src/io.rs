@@ -4,12 +4,12 @@
 use edu_api::{DeviceInfo, DmaAt, DmaMode, Statistics};
 
 use crate::cancel::WATCHDOG_MS;
-use crate::context::{DeviceContext, OpKind, Parked, Personality, Rendezvous};
+use crate::context::{DeviceContext, OpKind, Personality};
 use crate::dma::map_framework;
 use crate::regs;
 use kmdf_safe::dma::Direction;
 use kmdf_safe::irql::{AtMostDispatch, TrueAtDispatch, UpToDispatch};
-use kmdf_safe::request::{CancelledRequest, QueueHandler, StopAction};
+use kmdf_safe::request::{CancelRendezvous, CancelledRequest, QueueHandler, StopAction};
 use kmdf_safe::{Error, Request, Result, Status};
 
 /// Largest transfer accepted, as in the I/O contract.
@@ -82,23 +82,13 @@ impl DeviceContext {
             }
             Err(pending) => pending,
         };
-        let now = {
-            let mut io = self.io.lock(cx);
-            match core::mem::take(&mut io.rendezvous) {
-                Rendezvous::CallbackRan(ran) => Some((request, ran)),
-                // One request at a time: nothing else can be parked here.
-                Rendezvous::Open | Rendezvous::Parked(_) => {
-                    io.rendezvous = Rendezvous::Parked(Parked {
-                        request,
-                        status,
-                        information,
-                    });
-                    None
-                }
-            }
-        };
-        if let Some((request, ran)) = now {
-            let completed = request.complete_with_information(ran, status, information, cx);
+        let due = self
+            .io
+            .lock(cx)
+            .rendezvous
+            .completion_arrives(request, status, information);
+        if let Some(due) = due {
+            let completed = due.complete(cx);
             // One request at a time: the callback's proof is this request's.
             debug_assert!(completed.is_ok(), "cancel proof of another request");
         }
@@ -134,7 +124,7 @@ impl DeviceContext {
                 // A new request: its own cancellation state. (The loopback's second half keeps
                 // the first half's, so a cancel between the halves is not lost.)
                 io.end = None;
-                io.rendezvous = Rendezvous::Open;
+                io.rendezvous = CancelRendezvous::Open;
             }
         }
         let request = if kind == OpKind::LoopbackRead {

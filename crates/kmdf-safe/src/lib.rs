@@ -19,8 +19,10 @@
 //!   and hardware resources. Hardware state lives in a [`HardwareSlot`] filled in prepare and
 //!   emptied in release. Left to the driver: what its hardware state is and how it is torn down.
 //! - [`request`]: a request is consumed by its completion, so it completes exactly once; a
-//!   request whose cancel callback is due cannot be completed until that callback ran. Left to
-//!   the driver: which status and byte count it reports, and when it makes a request cancelable.
+//!   request whose cancel callback is due cannot be completed until that callback ran, and
+//!   [`CancelRendezvous`] lets whichever of the callback and the completing path comes second
+//!   complete it. Left to the driver: which status and byte count it reports, when it makes a
+//!   request cancelable, and the lock around the rendezvous.
 //! - [`dma`]: the DMA enabler, common buffers, and a channel that owns one reusable transaction
 //!   and the request it runs for, bound to the device context when created; one path ends each
 //!   run. CPU access to a common buffer the device can write is volatile or `unsafe`. Left to
@@ -77,7 +79,7 @@ pub use device::{
     Resource, Resources,
 };
 pub use object::{ContextTypeInfo, MEMORY_ALLOCATION_ALIGNMENT, ObjectContext};
-pub use request::{CancelPending, CancelRan, Mismatch, Request};
+pub use request::{CancelPending, CancelRan, CancelRendezvous, DueCompletion, Mismatch, Request};
 pub use status::{Error, Result, Status};
 
 /// Atomics for state the driver shares between callbacks.
