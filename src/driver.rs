@@ -32,6 +32,8 @@ const INTERFACE: kmdf_safe::Guid = {
 };
 
 impl Driver for EduDriver {
+    const LOG_PREFIX: &'static str = "edu-dma";
+
     fn device_add(mut init: DeviceInit<'_>, cx: &mut Passive<'_>) -> Result {
         let params = crate::params::Parameters::read(&init, cx);
         init.set_direct_io();

@@ -519,8 +519,11 @@ unsafe extern "C" fn evt_wdf_device_surprise_removal<C: DeviceHandler>(device: s
     }
 }
 
-/// What a driver implements: `EvtDriverDeviceAdd`.
+/// What a driver implements: its log prefix and `EvtDriverDeviceAdd`.
 pub trait Driver {
+    /// The start of each of the driver's log lines (followed by `": "`), e.g. its service name.
+    const LOG_PREFIX: &'static str;
+
     /// `EvtDriverDeviceAdd`: configure `init` and create the device.
     ///
     /// # Errors
@@ -536,6 +539,7 @@ pub unsafe fn driver_entry<D: Driver>(
     driver_object: sys::PDRIVER_OBJECT,
     registry_path: sys::PCUNICODE_STRING,
 ) -> sys::NTSTATUS {
+    crate::log::set_prefix(&D::LOG_PREFIX);
     let mut config = sys::WDF_DRIVER_CONFIG {
         Size: wdf_size_of::<sys::WDF_DRIVER_CONFIG>(),
         EvtDriverDeviceAdd: Some(evt_wdf_driver_device_add::<D>),

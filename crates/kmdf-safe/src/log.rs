@@ -1,7 +1,8 @@
 //! The driver's log: `DbgPrintEx` lines with component `DPFLTR_IHVDRIVER_ID`.
 //!
-//! Each line starts with `edu-dma: ` (the edu driver's docs/debugging.md, "The driver's own
-//! log"); the prefix is still fixed here, not yet chosen by the driver.
+//! Each line starts with the driver's [`Driver::LOG_PREFIX`](crate::Driver::LOG_PREFIX) and
+//! `": "` (the edu driver's is `edu-dma`), recorded by `DriverEntry` before the driver runs;
+//! a line logged before that has no prefix.
 //!
 //! `error!`, `warning!`, `info!` and `trace!` take `format!`-style arguments. The line is
 //! formatted with `core::fmt` into a buffer on the stack ([`LINE_MAX`] bytes, longer lines are
@@ -22,6 +23,7 @@
 
 use core::ffi::CStr;
 use core::fmt::{self, Write as _};
+use core::sync::atomic::{AtomicPtr, Ordering};
 
 use super::sys;
 
@@ -97,9 +99,28 @@ impl fmt::Write for Line {
     }
 }
 
+/// The driver's prefix.
+///
+/// Null until [`set_prefix`], then a pointer made from a `&'static &'static str`. A plain core atomic, like `LOG_MASK`: configuration, written once
+/// at `DriverEntry` before any other callback.
+static PREFIX: AtomicPtr<&'static str> = AtomicPtr::new(core::ptr::null_mut());
+
+/// Records the driver's prefix (from `DriverEntry`).
+pub(crate) fn set_prefix(prefix: &'static &'static str) {
+    PREFIX.store(core::ptr::from_ref(prefix).cast_mut(), Ordering::Release);
+}
+
+/// The driver's prefix, empty before `DriverEntry` recorded it.
+fn prefix() -> &'static str {
+    let prefix = PREFIX.load(Ordering::Acquire);
+    // SAFETY: `prefix` is null or came from a `&'static &'static str` in `set_prefix`; it is
+    // only ever read through.
+    unsafe { prefix.as_ref() }.copied().unwrap_or("")
+}
+
 /// Formats and prints one line at `level` (the macros check [`Level::enabled`] first).
 pub fn print(level: Level, arguments: fmt::Arguments<'_>) {
-    let line = format(arguments);
+    let line = format(prefix(), arguments);
     let Ok(text) = CStr::from_bytes_until_nul(&line.bytes) else {
         return;
     };
@@ -107,12 +128,15 @@ pub fn print(level: Level, arguments: fmt::Arguments<'_>) {
 }
 
 /// The prefixed, terminated line (on Windows with the newline `DbgPrintEx` does not add).
-fn format(arguments: fmt::Arguments<'_>) -> Line {
+fn format(prefix: &str, arguments: fmt::Arguments<'_>) -> Line {
     let mut line = Line {
         bytes: [0; LINE_MAX + 1],
         len: 0,
     };
-    let _ = line.write_str("edu-dma: ");
+    if !prefix.is_empty() {
+        let _ = line.write_str(prefix);
+        let _ = line.write_str(": ");
+    }
     let _ = line.write_fmt(arguments);
     #[cfg(all(windows, not(kmdf_sim)))]
     let _ = line.write_str("\n");
@@ -197,13 +221,15 @@ mod tests {
 
     #[test]
     fn lines_are_prefixed_cut_and_terminated() {
-        let short = format(format_args!("transfer {} of {:#x}", 3, 0x1000));
+        let short = format("edu-dma", format_args!("transfer {} of {:#x}", 3, 0x1000));
         assert_eq!(text(&short), "edu-dma: transfer 3 of 0x1000");
-        let long = format(format_args!("{}", "x".repeat(500)));
+        let bare = format("", format_args!("early"));
+        assert_eq!(text(&bare), "early");
+        let long = format("edu-dma", format_args!("{}", "x".repeat(500)));
         assert_eq!(long.len, LINE_MAX);
         assert_eq!(text(&long).len(), LINE_MAX);
         assert_eq!(long.bytes.last(), Some(&0));
-        let nul = format(format_args!("a\0b"));
+        let nul = format("edu-dma", format_args!("a\0b"));
         assert_eq!(text(&nul), "edu-dma: a?b");
     }
 }

@@ -34,6 +34,8 @@ struct Context;
 declare_context!(Context);
 
 impl Driver for TestDriver {
+    const LOG_PREFIX: &'static str = "common-buffer-test";
+
     fn device_add(init: DeviceInit<'_>, cx: &mut Passive<'_>) -> Result {
         init.create::<Context>(|_device, _cx| Ok(Context), cx)?;
         Ok(())
