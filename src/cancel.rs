@@ -14,16 +14,27 @@
 //! The request completes with `STATUS_CANCELLED` and the bytes transferred. When its cancel
 //! callback is still due to run, the completion waits for it (see `io::finish_request`).
 
-use crate::context::{DeviceContext, EndReason, Personality, Rendezvous};
+use crate::context::{DeviceContext, EndReason, Personality};
 use crate::regs;
-use crate::wdf::dma::Completion;
-use crate::wdf::irql::{Dispatch, UpToDispatch};
-use crate::wdf::request::{CancelledRequest, RequestCancel};
-use crate::wdf::timer::TimerHandler;
+use kmdf_safe::dma::Completion;
+use kmdf_safe::irql::{AtMostDispatch, Dispatch, UpToDispatch};
+use kmdf_safe::request::{CancelledRequest, RequestCancel};
+use kmdf_safe::timer::TimerHandler;
+
+/// Watchdog period: a request in flight must complete a transfer within it (ten times edu's
+/// 100 ms per command).
+pub const WATCHDOG_MS: u32 = 1_000;
+/// Poll period while a command waits for an engine that timed out earlier.
+pub const RECOVERY_POLL_MS: u32 = 50;
+/// Polls before giving up on such an engine (2 s).
+pub const RECOVERY_POLLS: u32 = 40;
+/// How long the watchdog waits before it concludes that an idle engine dropped a command it
+/// never reported (a late "DMA done" gets this long to appear).
+pub const IDLE_CONFIRM_MS: u32 = 500;
 
 impl RequestCancel for DeviceContext {
     fn cancel(&self, request: CancelledRequest<'_>, cx: &mut UpToDispatch<'_>) {
-        crate::wdf::log::trace!("cancel callback: ending the DMA in flight");
+        kmdf_safe::log::trace!("cancel callback: ending the DMA in flight");
         // Ends the operation in flight, if any (nothing when the DMA path already finished).
         self.end_early(EndReason::Cancelled, cx);
         // Whichever of this callback and the DMA path comes last completes the request. If the
@@ -31,23 +42,9 @@ impl RequestCancel for DeviceContext {
         // the cancel won outright) it parked the completion: make it now. Otherwise leave a
         // mark for `finish_request`.
         let ran = request.into_ran();
-        let parked = {
-            let mut io = self.io.lock(cx);
-            match core::mem::take(&mut io.rendezvous) {
-                Rendezvous::Parked(parked) => Some((parked, ran)),
-                Rendezvous::Open | Rendezvous::CallbackRan(_) => {
-                    io.rendezvous = Rendezvous::CallbackRan(ran);
-                    None
-                }
-            }
-        };
-        if let Some((parked, ran)) = parked {
-            let completed = parked.request.complete_with_information(
-                ran,
-                parked.status,
-                parked.information,
-                cx,
-            );
+        let due = self.io.lock(cx).rendezvous.callback_arrives(ran);
+        if let Some(due) = due {
+            let completed = due.complete(cx);
             // One request at a time: the parked request is the one being cancelled.
             debug_assert!(completed.is_ok(), "cancel proof of another request");
         }
@@ -80,7 +77,7 @@ impl TimerHandler for DeviceContext {
         };
         let period = match stalled {
             Some(seq) => self.stalled(hw, seq, cx),
-            None => crate::dma::WATCHDOG_MS,
+            None => WATCHDOG_MS,
         };
         // Keep watching until the request completes (completion cancels the timer).
         if self.io.lock(cx).op.is_some() {
@@ -90,14 +87,20 @@ impl TimerHandler for DeviceContext {
 }
 
 impl DeviceContext {
+    /// Arms the watchdog for the next poll of an edu engine that timed out earlier, which a
+    /// command programmed by the DMA path now waits for ([`RECOVERY_POLL_MS`]).
+    pub fn poll_recovering_engine(&self, cx: &impl AtMostDispatch) {
+        let _was_queued = self.watchdog.start_ms(RECOVERY_POLL_MS, cx);
+    }
+
     /// Transfer `seq` made no progress for a whole watchdog period. Returns the period after
     /// which the watchdog looks again. Every action re-checks, under the I/O lock, that `seq` is
     /// still the transfer programmed.
     fn stalled(&self, hw: &crate::context::Hardware, seq: u64, cx: &mut Dispatch<'_>) -> u32 {
-        // A second look at an idle, unreported transfer (see `dma::IDLE_CONFIRM_MS`) is not
+        // A second look at an idle, unreported transfer (see [`IDLE_CONFIRM_MS`]) is not
         // news.
         if self.io.lock(&*cx).unreported != Some(seq) {
-            crate::wdf::log::warning!("watchdog: transfer {seq} made no progress");
+            kmdf_safe::log::warning!("watchdog: transfer {seq} made no progress");
         }
         match &hw.personality {
             Personality::BusMaster { interrupt, .. } => match regs::engine(&hw.bar) {
@@ -108,7 +111,7 @@ impl DeviceContext {
                     // interrupt), or the command was dropped.
                     let stalled = crate::dma::Stalled { seq, interrupt };
                     if self.edu_command_done(0, Some(&stalled), cx) {
-                        return crate::dma::IDLE_CONFIRM_MS;
+                        return IDLE_CONFIRM_MS;
                     }
                 }
             },
@@ -117,7 +120,7 @@ impl DeviceContext {
                 self.end_early_if(EndReason::Timeout, Some(seq), cx);
             }
         }
-        crate::dma::WATCHDOG_MS
+        WATCHDOG_MS
     }
 
     /// The edu engine still runs the transfer's command after a whole watchdog period. Until
@@ -132,48 +135,48 @@ impl DeviceContext {
             let mut io = self.io.lock(cx);
             if io.programmed.map(|work| work.seq) != Some(seq) {
                 // It finished meanwhile: the busy engine runs the next transfer.
-                return crate::dma::WATCHDOG_MS;
+                return WATCHDOG_MS;
             }
             io.end.get_or_insert(EndReason::Timeout);
             io.engine_suspect = true;
             io.recovery_polls += 1;
-            io.recovery_polls > crate::dma::RECOVERY_POLLS
+            io.recovery_polls > RECOVERY_POLLS
         };
         if give_up {
-            crate::wdf::log::error!("timeout: edu engine stuck on transfer {seq}");
+            kmdf_safe::log::error!("timeout: edu engine stuck on transfer {seq}");
             self.abandon(EndReason::Timeout, Some(seq), cx);
-            crate::dma::WATCHDOG_MS
+            WATCHDOG_MS
         } else {
-            crate::dma::RECOVERY_POLL_MS
+            RECOVERY_POLL_MS
         }
     }
 
     /// Handles a command parked behind an engine that timed out: starts it once the engine is
     /// idle, polls again, or gives up after the recovery budget. True when a command was parked.
-    fn resume_deferred(&self, bar: &crate::wdf::mmio::Bar, cx: &Dispatch<'_>) -> bool {
+    fn resume_deferred(&self, bar: &kmdf_safe::mmio::Bar, cx: &Dispatch<'_>) -> bool {
         let mut io = self.io.lock(cx);
         let Some(command) = io.deferred else {
             return false;
         };
         if regs::engine(bar) == regs::Engine::Idle {
             // The engine recovered: stale causes are dropped, then the parked command starts.
-            crate::wdf::log::warning!("recovery: edu engine idle again");
+            kmdf_safe::log::warning!("recovery: edu engine idle again");
             regs::clear_causes(bar);
             crate::dma::start_command(bar, command);
             io.deferred = None;
             io.engine_suspect = false;
             io.progress_seen = io.progress.wrapping_sub(1);
             drop(io);
-            let _was_queued = self.watchdog.start_ms(crate::dma::WATCHDOG_MS, cx);
-        } else if io.recovery_polls >= crate::dma::RECOVERY_POLLS || io.end.is_some() {
+            let _was_queued = self.watchdog.start_ms(WATCHDOG_MS, cx);
+        } else if io.recovery_polls >= RECOVERY_POLLS || io.end.is_some() {
             io.deferred = None;
             drop(io);
-            crate::wdf::log::error!("timeout: edu engine stuck, command dropped");
+            kmdf_safe::log::error!("timeout: edu engine stuck, command dropped");
             self.abandon(EndReason::Timeout, None, cx);
         } else {
             io.recovery_polls += 1;
             drop(io);
-            let _was_queued = self.watchdog.start_ms(crate::dma::RECOVERY_POLL_MS, cx);
+            let _was_queued = self.watchdog.start_ms(RECOVERY_POLL_MS, cx);
         }
         true
     }
@@ -190,7 +193,7 @@ impl DeviceContext {
             if io.programmed.take().is_none() {
                 return;
             }
-            crate::wdf::log::warning!("transfer abandoned: {reason:?}");
+            kmdf_safe::log::warning!("transfer abandoned: {reason:?}");
             io.end = Some(reason);
             if reason == EndReason::Removed {
                 io.removed = true;

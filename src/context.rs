@@ -1,17 +1,17 @@
 //! The device context and the state behind it.
 
-use crate::wdf::sys::atomic::{AtomicU32, AtomicU64};
+use kmdf_safe::atomic::{AtomicU32, AtomicU64};
 
 use edu_api::Statistics;
 
-use crate::declare_context;
-use crate::wdf::dma::{BusMaster, ChannelCore, DmaChannel, DmaEnabler, SystemMode};
-use crate::wdf::interrupt::Interrupt;
-use crate::wdf::mmio::Bar;
-use crate::wdf::request::{CancelPending, CancelRan, Queue};
-use crate::wdf::sync::SpinLock;
-use crate::wdf::timer::Timer;
-use crate::wdf::{Device, Error, HardwareSlot, Status};
+use kmdf_safe::declare_context;
+use kmdf_safe::dma::{BusMaster, ChannelCore, DmaChannel, DmaEnabler, SystemMode};
+use kmdf_safe::interrupt::Interrupt;
+use kmdf_safe::mmio::Bar;
+use kmdf_safe::request::{CancelRendezvous, Queue};
+use kmdf_safe::sync::SpinLock;
+use kmdf_safe::timer::Timer;
+use kmdf_safe::{Device, Error, HardwareSlot};
 
 /// Per-device state, the context of the WDFDEVICE.
 pub struct DeviceContext {
@@ -184,32 +184,6 @@ impl EndReason {
     }
 }
 
-/// Who completes a request whose cancel callback is involved.
-///
-/// When `WdfRequestUnmarkCancelable` returns `STATUS_CANCELLED`, whichever of the DMA path and
-/// the cancel callback comes last completes the request (`kmdf-dma-semantics.md` §4.4 B; see
-/// `io::finish_request` and the cancel callback).
-#[derive(Default)]
-pub enum Rendezvous {
-    /// Neither has arrived.
-    #[default]
-    Open,
-    /// The cancel callback ran and left the completion to the DMA path, with its proof.
-    CallbackRan(CancelRan),
-    /// The DMA path finished first and left this completion to the cancel callback.
-    Parked(Parked),
-}
-
-/// A completion waiting for the cancel callback.
-pub struct Parked {
-    /// The request, which only the callback's proof lets complete.
-    pub request: CancelPending,
-    /// Its status.
-    pub status: Status,
-    /// Its information.
-    pub information: usize,
-}
-
 /// The operation in flight and the counters (under the device's spin lock).
 #[derive(Default)]
 pub struct IoState {
@@ -219,8 +193,9 @@ pub struct IoState {
     pub programmed: Option<Programmed>,
     /// Set when the operation must end at the next transfer boundary.
     pub end: Option<EndReason>,
-    /// Who completes the current request if its cancel callback is involved.
-    pub rendezvous: Rendezvous,
+    /// Who completes the current request if its cancel callback is involved: whichever of
+    /// the DMA path (`io::finish_request`) and the cancel callback comes last.
+    pub rendezvous: CancelRendezvous,
     /// A previous command never finished: the engine may still be busy.
     pub engine_suspect: bool,
     /// A command waiting for the engine to become idle after a timeout.
@@ -232,7 +207,7 @@ pub struct IoState {
     /// Transfers programmed since the device started (numbers [`Programmed::seq`]).
     pub programs: u64,
     /// The transfer the watchdog last found idle with no "DMA done" reported (confirmed as
-    /// dropped when it finds it so again, `dma::IDLE_CONFIRM_MS` later).
+    /// dropped when it finds it so again, `cancel::IDLE_CONFIRM_MS` later).
     pub unreported: Option<u64>,
     /// `progress` at the watchdog's last tick.
     pub progress_seen: u64,

@@ -8,25 +8,24 @@
 use crate::context::{
     DeviceContext, EduCommand, EndReason, OpKind, Personality, Programmed as Work,
 };
-use crate::io::map_framework;
 use crate::regs::{self, cmd, ctrl};
-use crate::wdf::Error;
-use crate::wdf::dma::{
+use kmdf_safe::Error;
+use kmdf_safe::dma::{
     ChannelCore, Completion, Direction, DmaHandler, Finished, Programmed, Progress,
     SystemDmaStatus, Transfer,
 };
-use crate::wdf::irql::{Dispatch, TrueAtDispatch};
+use kmdf_safe::irql::{Dispatch, TrueAtDispatch};
 
-/// Watchdog period: a request in flight must complete a transfer within it (ten times edu's
-/// 100 ms per command).
-pub const WATCHDOG_MS: u32 = 1_000;
-/// Poll period while a command waits for an engine that timed out earlier.
-pub const RECOVERY_POLL_MS: u32 = 50;
-/// Polls before giving up on such an engine (2 s).
-pub const RECOVERY_POLLS: u32 = 40;
-/// How long the watchdog waits before it concludes that an idle engine dropped a command it
-/// never reported (a late "DMA done" gets this long to appear).
-pub const IDLE_CONFIRM_MS: u32 = 500;
+/// Maps a framework status to one the application may see (KMDF would otherwise translate
+/// facility-0x20 statuses to `STATUS_INVALID_DEVICE_REQUEST` itself, §5.2).
+#[must_use]
+pub const fn map_framework(error: Error) -> Error {
+    if error.is_framework_private() {
+        Error::DEVICE_DATA_ERROR
+    } else {
+        error
+    }
+}
 
 /// What the watchdog hands [`DeviceContext::edu_command_done`] for a transfer it judged
 /// stalled with the engine idle.
@@ -34,7 +33,7 @@ pub struct Stalled<'a> {
     /// The transfer judged stalled ([`crate::context::Programmed::seq`]).
     pub seq: u64,
     /// The device interrupt, whose lock serialises the latching of causes with the ISR.
-    pub interrupt: &'a crate::wdf::interrupt::Interrupt<crate::context::IsrState>,
+    pub interrupt: &'a kmdf_safe::interrupt::Interrupt<crate::context::IsrState>,
 }
 
 /// How `program_edu` left the engine.
@@ -141,7 +140,7 @@ impl DeviceContext {
     /// registers while pending causes are latched, and what to do when the idle engine never
     /// reported the command: it was dropped, so the transaction ends with the bytes of the
     /// transfers that did complete. That is concluded only when the watchdog sees the same
-    /// transfer idle and unreported twice, [`IDLE_CONFIRM_MS`] apart (a cause may be raised a
+    /// transfer idle and unreported twice, `cancel::IDLE_CONFIRM_MS` apart (a cause may be raised a
     /// little after the engine goes idle); returns true when the watchdog should look again
     /// that soon.
     pub fn edu_command_done(
@@ -196,7 +195,7 @@ impl DeviceContext {
                 how_to_complete(work, work.count, io.end.is_some())
             } else {
                 // Idle, and no "DMA done" was ever raised: the command was dropped.
-                crate::wdf::log::warning!("timeout: edu dropped transfer {}", work.seq);
+                kmdf_safe::log::warning!("timeout: edu dropped transfer {}", work.seq);
                 io.end = Some(EndReason::Timeout);
                 drop(io);
                 // Stale causes would otherwise look like the next command's completion.
@@ -215,7 +214,7 @@ impl DeviceContext {
     /// `STATUS_DEVICE_REMOVED` when the registers read all ones, `STATUS_DEVICE_BUSY` when the
     /// engine is busy although no earlier command timed out.
     fn program_edu(
-        bar: &crate::wdf::mmio::Bar,
+        bar: &kmdf_safe::mmio::Bar,
         transfer: &Transfer<'_>,
         base: u32,
         ring_len: usize,
@@ -254,7 +253,7 @@ impl DeviceContext {
     /// # Errors
     /// `STATUS_DEVICE_REMOVED` when the peripheral no longer identifies itself.
     fn program_peripheral(
-        bar: &crate::wdf::mmio::Bar,
+        bar: &kmdf_safe::mmio::Bar,
         transfer: &Transfer<'_>,
         base: u32,
         ring_len: usize,
@@ -276,7 +275,7 @@ impl DeviceContext {
 }
 
 /// Writes the four DMA registers, the command last (it starts the engine).
-pub fn start_command(bar: &crate::wdf::mmio::Bar, command: EduCommand) {
+pub fn start_command(bar: &kmdf_safe::mmio::Bar, command: EduCommand) {
     bar.write(regs::DmaSource(command.source));
     bar.write(regs::DmaDestination(command.destination));
     bar.write(regs::DmaCount(command.count));
@@ -336,12 +335,12 @@ impl DmaHandler for DeviceContext {
                 drop(io);
                 if waiting {
                     // Poll the engine more often than the watchdog's period until it is idle.
-                    let _was_queued = self.watchdog.start_ms(RECOVERY_POLL_MS, cx);
+                    self.poll_recovering_engine(cx);
                 }
                 Programmed::Started
             }
             Err(error) => {
-                crate::wdf::log::warning!("program DMA failed: {error:?}");
+                kmdf_safe::log::warning!("program DMA failed: {error:?}");
                 let removed = error == Error::DEVICE_REMOVED;
                 io.removed |= removed;
                 if matches!(hw.personality, Personality::System { .. }) {
@@ -370,7 +369,7 @@ impl DmaHandler for DeviceContext {
         let how = {
             let mut io = self.io.lock(cx);
             if matches!(status, SystemDmaStatus::Error | SystemDmaStatus::Aborted) {
-                crate::wdf::log::warning!("system DMA ended {status:?}, {moved} bytes");
+                kmdf_safe::log::warning!("system DMA ended {status:?}, {moved} bytes");
                 io.end.get_or_insert(EndReason::DeviceError);
             }
             match io.programmed.take() {
@@ -398,6 +397,13 @@ impl DmaHandler for DeviceContext {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn framework_statuses_are_mapped_before_completion() {
+        let too_fragmented = Error::from_raw(0xC020_020A_u32.cast_signed()).unwrap();
+        assert_eq!(map_framework(too_fragmented), Error::DEVICE_DATA_ERROR);
+        assert_eq!(map_framework(Error::CANCELLED), Error::CANCELLED);
+    }
 
     #[test]
     fn completion_form_follows_what_the_device_moved() {

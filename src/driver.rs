@@ -2,17 +2,17 @@
 
 use crate::context::{DeviceContext, Hardware, IoState, Personality};
 use crate::regs::{self, ctrl};
-use crate::wdf::dma::{
+use kmdf_safe::dma::{
     AddressWidth, BusMaster, DmaChannel, DmaEnabler, DmaWidth, EnablerConfig, Profile, SystemMode,
 };
-use crate::wdf::interrupt::Interrupt;
-use crate::wdf::irql::Passive;
-use crate::wdf::log::{error, info, trace, warning};
-use crate::wdf::mmio::Bar;
-use crate::wdf::request::{Dispatching, Queue};
-use crate::wdf::sync::SpinLock;
-use crate::wdf::timer::Timer;
-use crate::wdf::{
+use kmdf_safe::interrupt::Interrupt;
+use kmdf_safe::irql::Passive;
+use kmdf_safe::log::{error, info, trace, warning};
+use kmdf_safe::mmio::Bar;
+use kmdf_safe::request::{Dispatching, Queue};
+use kmdf_safe::sync::SpinLock;
+use kmdf_safe::timer::Timer;
+use kmdf_safe::{
     Device, DeviceHandler, DeviceInit, Driver, Error, HardwareSlot, PowerState, Prepare, Release,
     Resource, Resources, Result,
 };
@@ -20,7 +20,20 @@ use crate::wdf::{
 /// The driver.
 pub struct EduDriver;
 
+/// The device interface applications open (`edu_api::GUID_DEVINTERFACE_EDU_DMA`).
+const INTERFACE: kmdf_safe::Guid = {
+    let guid = edu_api::GUID_DEVINTERFACE_EDU_DMA;
+    kmdf_safe::Guid {
+        data1: guid.data1,
+        data2: guid.data2,
+        data3: guid.data3,
+        data4: guid.data4,
+    }
+};
+
 impl Driver for EduDriver {
+    const LOG_PREFIX: &'static str = "edu-dma";
+
     fn device_add(mut init: DeviceInit<'_>, cx: &mut Passive<'_>) -> Result {
         let params = crate::params::Parameters::read(&init, cx);
         init.set_direct_io();
@@ -30,7 +43,7 @@ impl Driver for EduDriver {
                     Queue::create_default::<DeviceContext>(device, Dispatching::Sequential, cx)?;
                 let watchdog = Timer::create::<DeviceContext>(device, cx)?;
                 let io = SpinLock::create(device, IoState::default(), cx)?;
-                device.create_interface(&edu_api::GUID_DEVINTERFACE_EDU_DMA, cx)?;
+                device.create_interface(&INTERFACE, cx)?;
                 Ok(DeviceContext {
                     device,
                     queue,
@@ -50,8 +63,8 @@ impl Driver for EduDriver {
 /// What prepare-hardware found in the resource list.
 struct Found<'a> {
     memory: Option<(u64, u32)>,
-    interrupt: Option<crate::wdf::device::InterruptResource<'a>>,
-    dma: Option<crate::wdf::device::DmaResource<'a>>,
+    interrupt: Option<kmdf_safe::device::InterruptResource<'a>>,
+    dma: Option<kmdf_safe::device::DmaResource<'a>>,
 }
 
 fn scan<'a>(resources: &'a Resources<'_>) -> Found<'a> {
@@ -323,7 +336,7 @@ fn log_start(start: u64, length: u32, personality: &Personality, found: &Found<'
 
 /// Logs a request's completion: a warning for a failure the device or the framework caused,
 /// a trace line for everything else (successes, cancellations, invalid requests).
-pub(crate) fn log_completion(status: crate::wdf::Status, information: usize) {
+pub(crate) fn log_completion(status: kmdf_safe::Status, information: usize) {
     match status.ok() {
         Err(
             Error::IO_TIMEOUT

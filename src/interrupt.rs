@@ -1,11 +1,11 @@
 //! The edu interrupt: the ISR acknowledges and records causes, the DPC acts on them.
 
-use crate::wdf::sys::atomic::Ordering;
+use kmdf_safe::atomic::Ordering;
 
 use crate::context::{DeviceContext, IsrState};
 use crate::regs;
-use crate::wdf::interrupt::{Claim, Interrupt, InterruptHandler};
-use crate::wdf::irql::{Dirql, Dispatch};
+use kmdf_safe::interrupt::{Claim, Interrupt, InterruptHandler};
+use kmdf_safe::irql::{Dirql, Dispatch};
 
 impl InterruptHandler for DeviceContext {
     type Shared = IsrState;
@@ -33,7 +33,7 @@ impl DeviceContext {
     /// asserted until every cause is cleared) and records them for the DPC. False when nothing
     /// is pending or the device is gone (all ones): not this device's interrupt. Runs in the
     /// ISR or under the interrupt lock.
-    pub(crate) fn latch_causes(&self, bar: &crate::wdf::mmio::Bar) -> bool {
+    pub(crate) fn latch_causes(&self, bar: &kmdf_safe::mmio::Bar) -> bool {
         let causes = bar.read::<regs::InterruptStatus>().0;
         if causes == 0 || causes == u32::MAX {
             return false;

@@ -3,12 +3,14 @@
 
 use edu_api::{DeviceInfo, DmaAt, DmaMode, Statistics};
 
-use crate::context::{DeviceContext, OpKind, Parked, Personality, Rendezvous};
+use crate::cancel::WATCHDOG_MS;
+use crate::context::{DeviceContext, OpKind, Personality};
+use crate::dma::map_framework;
 use crate::regs;
-use crate::wdf::dma::Direction;
-use crate::wdf::irql::{AtMostDispatch, TrueAtDispatch, UpToDispatch};
-use crate::wdf::request::{CancelledRequest, QueueHandler, StopAction};
-use crate::wdf::{Error, Request, Result, Status};
+use kmdf_safe::dma::Direction;
+use kmdf_safe::irql::{AtMostDispatch, TrueAtDispatch, UpToDispatch};
+use kmdf_safe::request::{CancelRendezvous, CancelledRequest, QueueHandler, StopAction};
+use kmdf_safe::{Error, Request, Result, Status};
 
 /// Largest transfer accepted, as in the I/O contract.
 const MAX_TRANSFER: usize = edu_api::MAX_TRANSFER_LENGTH;
@@ -52,17 +54,6 @@ pub const fn check_loopback(input_length: usize, output_length: usize, ring: usi
     }
 }
 
-/// Maps a framework status to one the application may see (KMDF would otherwise translate
-/// facility-0x20 statuses to `STATUS_INVALID_DEVICE_REQUEST` itself, §5.2).
-#[must_use]
-pub const fn map_framework(error: Error) -> Error {
-    if error.is_framework_private() {
-        Error::DEVICE_DATA_ERROR
-    } else {
-        error
-    }
-}
-
 impl DeviceContext {
     /// Completes a request, exactly once, and counts it. A request that was made cancelable
     /// is unmarked first; if its cancel callback has run or will run, the completion is made
@@ -91,23 +82,13 @@ impl DeviceContext {
             }
             Err(pending) => pending,
         };
-        let now = {
-            let mut io = self.io.lock(cx);
-            match core::mem::take(&mut io.rendezvous) {
-                Rendezvous::CallbackRan(ran) => Some((request, ran)),
-                // One request at a time: nothing else can be parked here.
-                Rendezvous::Open | Rendezvous::Parked(_) => {
-                    io.rendezvous = Rendezvous::Parked(Parked {
-                        request,
-                        status,
-                        information,
-                    });
-                    None
-                }
-            }
-        };
-        if let Some((request, ran)) = now {
-            let completed = request.complete_with_information(ran, status, information, cx);
+        let due = self
+            .io
+            .lock(cx)
+            .rendezvous
+            .completion_arrives(request, status, information);
+        if let Some(due) = due {
+            let completed = due.complete(cx);
             // One request at a time: the callback's proof is this request's.
             debug_assert!(completed.is_ok(), "cancel proof of another request");
         }
@@ -143,7 +124,7 @@ impl DeviceContext {
                 // A new request: its own cancellation state. (The loopback's second half keeps
                 // the first half's, so a cancel between the halves is not lost.)
                 io.end = None;
-                io.rendezvous = Rendezvous::Open;
+                io.rendezvous = CancelRendezvous::Open;
             }
         }
         let request = if kind == OpKind::LoopbackRead {
@@ -163,7 +144,7 @@ impl DeviceContext {
         };
         match hw.personality.channel().start(request, direction, None, cx) {
             Ok(None) => {
-                let _was_queued = self.watchdog.start_ms(crate::dma::WATCHDOG_MS, cx);
+                let _was_queued = self.watchdog.start_ms(WATCHDOG_MS, cx);
             }
             // Cancelled while Execute ran, before any transfer.
             Ok(Some(finished)) => self.transaction_done(finished, cx),
@@ -226,7 +207,7 @@ impl DeviceContext {
             regs::clear_causes(&hw.bar);
         }
         self.io.lock(cx).stats = Statistics::default();
-        crate::wdf::log::info!("IOCTL reset: causes and statistics cleared");
+        kmdf_safe::log::info!("IOCTL reset: causes and statistics cleared");
         Ok(())
     }
 }
@@ -402,12 +383,5 @@ mod tests {
             check_loopback(4096, 4096, 4095),
             Err(Error::INVALID_PARAMETER)
         );
-    }
-
-    #[test]
-    fn framework_statuses_are_mapped_before_completion() {
-        let too_fragmented = Error::from_raw(0xC020_020A_u32.cast_signed()).unwrap();
-        assert_eq!(map_framework(too_fragmented), Error::DEVICE_DATA_ERROR);
-        assert_eq!(map_framework(Error::CANCELLED), Error::CANCELLED);
     }
 }

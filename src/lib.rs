@@ -1,14 +1,19 @@
 //! A KMDF DMA driver for QEMU's `edu` device (bus-master packet DMA) and for a system-mode DMA
 //! peripheral served by a platform DMA controller, written in Rust.
 //!
-//! Layout: [`wdf`] holds the safe wrappers over WDF and the seam to `wdk-sys` (or, on any
-//! host other than Windows, to `kmdf-sim`); it is the only module with `unsafe` code, apart
-//! from the `DriverEntry` export below. Everything else is driver logic in safe Rust:
-//! [`driver`] (device add, prepare/release, power), [`io`] (requests and IOCTLs), [`dma`] (the
-//! whole DMA path), [`interrupt`] (ISR and DPC), [`cancel`] (cancellation and the watchdog),
-//! [`regs`] (device registers) and [`context`] (device state).
+//! Layout: the safe wrappers over WDF, their seam to `wdk-sys` (or, on any host other than
+//! Windows, to `kmdf-sim`) and the `DriverEntry` export ([`kmdf_safe::driver_entry!`]) live in
+//! the `kmdf-safe` crate (crates/kmdf-safe), which holds all the `unsafe` code. This crate is
+//! driver logic in safe Rust: [`driver`] (device add, prepare/release, power), [`io`]
+//! (requests and IOCTLs), [`dma`] (the whole DMA path), [`interrupt`] (ISR and DPC),
+//! [`cancel`] (cancellation and the watchdog), [`regs`] (device registers) and [`context`]
+//! (device state).
+//!
+//! On Windows (unless simulated with `--cfg kmdf_sim`) this crate, the driver binary, also
+//! links the kernel's pool allocator (`wdk-alloc`) as the global allocator and the kernel
+//! panic handler (`wdk-panic`), as Microsoft's driver samples do in the driver crate.
 #![cfg_attr(not(test), no_std)]
-#![deny(unsafe_code)]
+#![forbid(unsafe_code)]
 
 pub mod cancel;
 pub mod context;
@@ -18,25 +23,14 @@ pub mod interrupt;
 pub mod io;
 pub mod params;
 pub mod regs;
-#[expect(
-    unsafe_code,
-    reason = "the wrapper layer and its seam are the home of all unsafe code"
-)]
-pub mod wdf;
 
-use wdf::entry::{NTSTATUS, PCUNICODE_STRING, PDRIVER_OBJECT};
+#[cfg(all(windows, not(kmdf_sim)))]
+extern crate wdk_panic;
 
-/// The driver's entry point, called by the kernel when the driver loads.
-///
-/// # Safety
-/// Called once by the kernel (or the simulator's loader) with a valid driver object and
-/// registry path.
-#[expect(unsafe_code, reason = "the one exported entry point the kernel calls")]
-#[unsafe(export_name = "DriverEntry")] // No other symbol in the driver has this name.
-pub unsafe extern "system" fn driver_entry(
-    driver: PDRIVER_OBJECT,
-    registry_path: PCUNICODE_STRING,
-) -> NTSTATUS {
-    // SAFETY: the kernel's arguments, passed on unchanged; called once.
-    unsafe { wdf::entry::driver_entry::<driver::EduDriver>(driver, registry_path) }
-}
+/// The kernel's pool allocator, for `alloc` (the driver itself allocates nothing on the hot
+/// path).
+#[cfg(all(windows, not(kmdf_sim)))]
+#[global_allocator]
+static GLOBAL_ALLOCATOR: wdk_alloc::WdkAllocator = wdk_alloc::WdkAllocator;
+
+kmdf_safe::driver_entry!(driver::EduDriver);

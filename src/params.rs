@@ -8,9 +8,9 @@
 //! applies). The FIFO peripheral's ring is its own and always 4096 bytes.
 
 use crate::regs;
-use crate::wdf::device::DeviceInit;
-use crate::wdf::irql::Passive;
-use crate::wdf::registry::{ValueName, query_parameter_u32};
+use kmdf_safe::device::DeviceInit;
+use kmdf_safe::irql::Passive;
+use kmdf_safe::registry::{ValueName, query_parameter_u32};
 
 /// Name of the ring-length value.
 pub const USABLE_RING_BYTES: &str = "UsableRingBytes";

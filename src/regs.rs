@@ -1,7 +1,7 @@
 //! Device registers: the edu device (`edu-device.md` §4) and the system-DMA FIFO peripheral.
 
-use crate::register;
-use crate::wdf::mmio::Bar;
+use kmdf_safe::mmio::Bar;
+use kmdf_safe::register;
 
 /// edu identification value, major 1 minor 0.
 pub const EDU_ID: u32 = 0x0100_00ED;

@@ -54,7 +54,7 @@
 //! - Interrupts have no affinity: an ISR starts on any idle processor or nests on one at or
 //!   below DISPATCH_LEVEL; a DPC may run on another processor than the ISR that queued it.
 //! - IRP buffers are page-aligned (no sub-page offset); the scatter/gather profile's bouncing
-//!   is not modelled (a warning says so); the transaction states Reserved and
+//!   is not modelled (a warning says so); the transaction states `Reserved` and
 //!   `AllocateResources` are not modelled; a second completion of a request is `BADHANDLE`
 //!   (the request is freed at the first), where KMDF's verifier may first report R3.
 //! - `DMA-END` checks the device side (where a device reads or writes); Driver Verifier checks

@@ -33,7 +33,7 @@ pub struct Dirql<'cb>(Marker<'cb>);
 impl Passive<'_> {
     /// # Safety
     /// The current IRQL is PASSIVE_LEVEL for the token's lifetime.
-    pub(in crate::wdf) unsafe fn new() -> Self {
+    pub(crate) unsafe fn new() -> Self {
         debug_check("Passive", |irql| irql == 0);
         Self(PhantomData)
     }
@@ -52,7 +52,7 @@ impl Passive<'_> {
 impl Dispatch<'_> {
     /// # Safety
     /// The current IRQL is DISPATCH_LEVEL for the token's lifetime.
-    pub(in crate::wdf) unsafe fn new() -> Self {
+    pub(crate) unsafe fn new() -> Self {
         debug_check("Dispatch", |irql| irql == 2);
         Self(PhantomData)
     }
@@ -61,7 +61,7 @@ impl Dispatch<'_> {
 impl UpToDispatch<'_> {
     /// # Safety
     /// The current IRQL is at most DISPATCH_LEVEL for the token's lifetime.
-    pub(in crate::wdf) unsafe fn new() -> Self {
+    pub(crate) unsafe fn new() -> Self {
         debug_check("UpToDispatch", |irql| irql <= 2);
         Self(PhantomData)
     }
@@ -71,7 +71,7 @@ impl Dirql<'_> {
     /// # Safety
     /// The current IRQL is the device's DIRQL, with its interrupt lock held, for the token's
     /// lifetime.
-    pub(in crate::wdf) unsafe fn new() -> Self {
+    pub(crate) unsafe fn new() -> Self {
         debug_check("Dirql", |irql| irql > 2);
         Self(PhantomData)
     }
@@ -90,7 +90,7 @@ mod sealed {
 /// ISR or under the interrupt lock.
 ///
 /// ```compile_fail
-/// # use edu_dma::wdf::{irql::{AtMostDispatch, Dirql}};
+/// # use kmdf_safe::{irql::{AtMostDispatch, Dirql}};
 /// fn needs(_: &impl AtMostDispatch) {}
 /// fn isr(cx: &Dirql<'_>) { needs(cx) }
 /// ```
@@ -108,7 +108,7 @@ impl AtMostDispatch for UpToDispatch<'_> {}
 /// mutably until the lock guard is dropped.
 ///
 /// ```compile_fail
-/// # use edu_dma::wdf::irql::{Passive, TrueAtDispatch};
+/// # use kmdf_safe::irql::{Passive, TrueAtDispatch};
 /// fn needs(_: &impl TrueAtDispatch) {}
 /// fn passive(cx: &Passive<'_>) { needs(cx) } // Passive: TrueAtDispatch is not satisfied
 /// ```

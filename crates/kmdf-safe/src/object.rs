@@ -16,7 +16,7 @@ use core::mem::MaybeUninit;
 use super::sys::{self, wdf_call};
 
 /// `sizeof(T)` as the `ULONG` that WDF `Size` fields hold, checked at compile time.
-pub(in crate::wdf) const fn wdf_size_of<T>() -> sys::ULONG {
+pub(crate) const fn wdf_size_of<T>() -> sys::ULONG {
     let size = core::mem::size_of::<T>();
     if size > u32::MAX as usize {
         // A WDF structure of 4 GiB cannot exist; KMDF rejects the wrong size.
@@ -43,7 +43,7 @@ pub const MEMORY_ALLOCATION_ALIGNMENT: usize = if cfg!(target_pointer_width = "6
 /// # Invariants
 /// `value` is initialised exactly when `initialized` is true.
 #[repr(C)]
-pub(in crate::wdf) struct ContextCell<T> {
+pub(crate) struct ContextCell<T> {
     initialized: AtomicBool,
     value: UnsafeCell<MaybeUninit<T>>,
 }
@@ -73,13 +73,13 @@ impl<T> ContextTypeInfo<T> {
     /// ```compile_fail,E0080
     /// #[repr(align(32))]
     /// struct Wide(u8);
-    /// edu_dma::declare_context!(Wide); // evaluation panicked: context type over-aligned
+    /// kmdf_safe::declare_context!(Wide); // evaluation panicked: context type over-aligned
     /// ```
     ///
     /// ```
     /// #[repr(align(16))]
     /// struct Aligned(u8);
-    /// edu_dma::declare_context!(Aligned);
+    /// kmdf_safe::declare_context!(Aligned);
     /// ```
     #[must_use]
     pub const fn new(name: &'static CStr, this: &'static Self) -> Self {
@@ -118,18 +118,17 @@ pub trait ObjectContext: Sized + Sync + Send + 'static {
 #[macro_export]
 macro_rules! declare_context {
     ($type:ty) => {
-        impl $crate::wdf::ObjectContext for $type {
-            fn type_info() -> &'static $crate::wdf::ContextTypeInfo<Self> {
-                static INFO: $crate::wdf::ContextTypeInfo<$type> =
-                    $crate::wdf::ContextTypeInfo::new(
-                        match ::core::ffi::CStr::from_bytes_with_nul(
-                            concat!(stringify!($type), "\0").as_bytes(),
-                        ) {
-                            Ok(name) => name,
-                            Err(_) => c"context",
-                        },
-                        &INFO,
-                    );
+        impl $crate::ObjectContext for $type {
+            fn type_info() -> &'static $crate::ContextTypeInfo<Self> {
+                static INFO: $crate::ContextTypeInfo<$type> = $crate::ContextTypeInfo::new(
+                    match ::core::ffi::CStr::from_bytes_with_nul(
+                        concat!(stringify!($type), "\0").as_bytes(),
+                    ) {
+                        Ok(name) => name,
+                        Err(_) => c"context",
+                    },
+                    &INFO,
+                );
                 &INFO
             }
         }
@@ -138,7 +137,7 @@ macro_rules! declare_context {
 
 /// `WDF_OBJECT_ATTRIBUTES` for an object with a context of type `T` (and a cleanup callback
 /// that drops it), under `parent` when given.
-pub(in crate::wdf) fn attributes_with_context<T: ObjectContext>(
+pub(crate) fn attributes_with_context<T: ObjectContext>(
     parent: sys::WDFOBJECT,
 ) -> sys::WDF_OBJECT_ATTRIBUTES {
     sys::WDF_OBJECT_ATTRIBUTES {
@@ -154,7 +153,7 @@ pub(in crate::wdf) fn attributes_with_context<T: ObjectContext>(
 }
 
 /// `WDF_OBJECT_ATTRIBUTES` with only a parent.
-pub(in crate::wdf) fn attributes(parent: sys::WDFOBJECT) -> sys::WDF_OBJECT_ATTRIBUTES {
+pub(crate) fn attributes(parent: sys::WDFOBJECT) -> sys::WDF_OBJECT_ATTRIBUTES {
     sys::WDF_OBJECT_ATTRIBUTES {
         Size: wdf_size_of::<sys::WDF_OBJECT_ATTRIBUTES>(),
         ExecutionLevel: sys::_WDF_EXECUTION_LEVEL::WdfExecutionLevelInheritFromParent,
@@ -188,7 +187,7 @@ unsafe fn cell<'a, T: ObjectContext>(object: sys::WDFOBJECT) -> Option<&'a Conte
 /// # Safety
 /// `object` was just created with [`attributes_with_context::<T>`] and no callback of it can
 /// run before this returns.
-pub(in crate::wdf) unsafe fn init_context<T: ObjectContext>(object: sys::WDFOBJECT, value: T) {
+pub(crate) unsafe fn init_context<T: ObjectContext>(object: sys::WDFOBJECT, value: T) {
     // SAFETY: the caller's contract.
     let Some(cell) = (unsafe { cell::<T>(object) }) else {
         return;
@@ -205,9 +204,7 @@ pub(in crate::wdf) unsafe fn init_context<T: ObjectContext>(object: sys::WDFOBJE
 /// # Safety
 /// `object` is a live framework object created with [`attributes_with_context::<T>`], and
 /// stays live for `'a`.
-pub(in crate::wdf) unsafe fn context<'a, T: ObjectContext>(
-    object: sys::WDFOBJECT,
-) -> Option<&'a T> {
+pub(crate) unsafe fn context<'a, T: ObjectContext>(object: sys::WDFOBJECT) -> Option<&'a T> {
     // SAFETY: the caller's contract.
     let cell = unsafe { cell::<T>(object) }?;
     if !cell.initialized.load(Ordering::Acquire) {
@@ -223,9 +220,7 @@ pub(in crate::wdf) unsafe fn context<'a, T: ObjectContext>(
 ///
 /// # Safety
 /// As [`context`]; the caller forms references from the pointer only under its own exclusion.
-pub(in crate::wdf) unsafe fn context_ptr<T: ObjectContext>(
-    object: sys::WDFOBJECT,
-) -> Option<*mut T> {
+pub(crate) unsafe fn context_ptr<T: ObjectContext>(object: sys::WDFOBJECT) -> Option<*mut T> {
     // SAFETY: the caller's contract.
     let cell = unsafe { cell::<T>(object) }?;
     cell.initialized

@@ -9,6 +9,19 @@ use super::object::{ObjectContext, attributes_with_context, context, init_contex
 use super::sys::{self, wdf_call};
 use super::{Error, Result, Status};
 
+/// A device interface class GUID, field by field as in `GUID`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Guid {
+    /// First 32 bits.
+    pub data1: u32,
+    /// Next 16 bits.
+    pub data2: u16,
+    /// Next 16 bits.
+    pub data3: u16,
+    /// Last 64 bits, in byte order.
+    pub data4: [u8; 8],
+}
+
 /// A framework device object (WDFDEVICE).
 ///
 /// # Invariants
@@ -28,18 +41,18 @@ unsafe impl Sync for Device {}
 impl Device {
     /// # Safety
     /// `raw` is a live WDFDEVICE for as long as the value is used (see the invariant).
-    pub(in crate::wdf) unsafe fn from_raw(raw: sys::WDFDEVICE) -> Option<Self> {
+    pub(crate) unsafe fn from_raw(raw: sys::WDFDEVICE) -> Option<Self> {
         // INVARIANT: the caller's contract.
         NonNull::new(raw).map(|handle| Self { handle })
     }
 
     /// The raw handle.
-    pub(in crate::wdf) const fn as_raw(self) -> sys::WDFDEVICE {
+    pub(crate) const fn as_raw(self) -> sys::WDFDEVICE {
         self.handle.as_ptr()
     }
 
     /// The handle as a `WDFOBJECT`.
-    pub(in crate::wdf) const fn as_object(self) -> sys::WDFOBJECT {
+    pub(crate) const fn as_object(self) -> sys::WDFOBJECT {
         self.handle.as_ptr().cast()
     }
 
@@ -47,7 +60,7 @@ impl Device {
     ///
     /// # Errors
     /// The failing status of the DDI.
-    pub fn create_interface(self, guid: &edu_api::Guid, _cx: &Passive<'_>) -> Result {
+    pub fn create_interface(self, guid: &Guid, _cx: &Passive<'_>) -> Result {
         let guid = sys::GUID {
             Data1: guid.data1,
             Data2: guid.data2,
@@ -71,9 +84,7 @@ impl Device {
     ///
     /// # Safety
     /// `raw` is a live device created with context type `C`, live for `'a`.
-    pub(in crate::wdf) unsafe fn context_of<'a, C: ObjectContext>(
-        raw: sys::WDFDEVICE,
-    ) -> Option<&'a C> {
+    pub(crate) unsafe fn context_of<'a, C: ObjectContext>(raw: sys::WDFDEVICE) -> Option<&'a C> {
         // SAFETY: the caller's contract.
         let device = unsafe { Self::from_raw(raw) }?;
         // SAFETY: the caller's contract.
@@ -85,7 +96,7 @@ impl Device {
     /// # Safety
     /// The device was created with context type `C` (by [`DeviceInit::create`]) and is live for
     /// `'a`.
-    pub(in crate::wdf) unsafe fn context<'a, C: ObjectContext>(self) -> Option<&'a C> {
+    pub(crate) unsafe fn context<'a, C: ObjectContext>(self) -> Option<&'a C> {
         // SAFETY: the caller's contract.
         unsafe { context::<C>(self.as_object()) }
     }
@@ -183,10 +194,7 @@ pub struct DeviceInit<'cb> {
 impl DeviceInit<'_> {
     /// # Safety
     /// `raw` and `driver` are the arguments of the current `EvtDriverDeviceAdd`.
-    pub(in crate::wdf) const unsafe fn from_raw(
-        driver: sys::WDFDRIVER,
-        raw: sys::PWDFDEVICE_INIT,
-    ) -> Self {
+    pub(crate) const unsafe fn from_raw(driver: sys::WDFDRIVER, raw: sys::PWDFDEVICE_INIT) -> Self {
         // INVARIANT: the caller's contract.
         Self {
             raw,
@@ -196,7 +204,7 @@ impl DeviceInit<'_> {
     }
 
     /// The driver object, for the driver-wide DDIs (the `Parameters` key).
-    pub(in crate::wdf) const fn driver(&self) -> sys::WDFDRIVER {
+    pub(crate) const fn driver(&self) -> sys::WDFDRIVER {
         self.driver
     }
 
@@ -304,8 +312,8 @@ pub enum Resource<'cb> {
 /// Both pointers point into the framework's resource lists of the current callback.
 #[derive(Clone, Copy)]
 pub struct InterruptResource<'cb> {
-    pub(in crate::wdf) raw: sys::PCM_PARTIAL_RESOURCE_DESCRIPTOR,
-    pub(in crate::wdf) translated: sys::PCM_PARTIAL_RESOURCE_DESCRIPTOR,
+    pub(crate) raw: sys::PCM_PARTIAL_RESOURCE_DESCRIPTOR,
+    pub(crate) translated: sys::PCM_PARTIAL_RESOURCE_DESCRIPTOR,
     /// Message-signalled (MSI) rather than line-based.
     pub message: bool,
     _callback: PhantomData<&'cb ()>,
@@ -317,7 +325,7 @@ pub struct InterruptResource<'cb> {
 /// `translated` points into the framework's translated resource list of the current callback.
 #[derive(Clone, Copy)]
 pub struct DmaResource<'cb> {
-    pub(in crate::wdf) translated: sys::PCM_PARTIAL_RESOURCE_DESCRIPTOR,
+    pub(crate) translated: sys::PCM_PARTIAL_RESOURCE_DESCRIPTOR,
     /// Controller channel.
     pub channel: u32,
     /// Request line.
@@ -511,8 +519,11 @@ unsafe extern "C" fn evt_wdf_device_surprise_removal<C: DeviceHandler>(device: s
     }
 }
 
-/// What a driver implements: `EvtDriverDeviceAdd`.
+/// What a driver implements: its log prefix and `EvtDriverDeviceAdd`.
 pub trait Driver {
+    /// The start of each of the driver's log lines (followed by `": "`), e.g. its service name.
+    const LOG_PREFIX: &'static str;
+
     /// `EvtDriverDeviceAdd`: configure `init` and create the device.
     ///
     /// # Errors
@@ -528,6 +539,7 @@ pub unsafe fn driver_entry<D: Driver>(
     driver_object: sys::PDRIVER_OBJECT,
     registry_path: sys::PCUNICODE_STRING,
 ) -> sys::NTSTATUS {
+    crate::log::set_prefix(&D::LOG_PREFIX);
     let mut config = sys::WDF_DRIVER_CONFIG {
         Size: wdf_size_of::<sys::WDF_DRIVER_CONFIG>(),
         EvtDriverDeviceAdd: Some(evt_wdf_driver_device_add::<D>),

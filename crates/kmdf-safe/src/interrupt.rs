@@ -119,7 +119,7 @@ impl<S: ObjectContext> Interrupt<S> {
     /// lends only a [`Dirql`] token, which no DMA or request DDI accepts:
     ///
     /// ```compile_fail
-    /// # use edu_dma::wdf::{Request, Status, interrupt::Interrupt, irql::Dispatch, ObjectContext};
+    /// # use kmdf_safe::{Request, Status, interrupt::Interrupt, irql::Dispatch, ObjectContext};
     /// fn complete_at_dirql<S: ObjectContext>(
     ///     interrupt: &Interrupt<S>,
     ///     request: Request,
@@ -135,7 +135,7 @@ impl<S: ObjectContext> Interrupt<S> {
     /// that token's other borrowers could still use it:
     ///
     /// ```compile_fail
-    /// # use edu_dma::wdf::{interrupt::Interrupt, irql::Dispatch, ObjectContext};
+    /// # use kmdf_safe::{interrupt::Interrupt, irql::Dispatch, ObjectContext};
     /// fn shared<S: ObjectContext>(interrupt: &Interrupt<S>, cx: &Dispatch<'_>) {
     ///     let _guard = interrupt.lock(cx); // expected `&mut _`, found `&Dispatch<'_>`
     /// }
@@ -144,7 +144,7 @@ impl<S: ObjectContext> Interrupt<S> {
     /// Completing after the guard is dropped is fine:
     ///
     /// ```
-    /// # use edu_dma::wdf::{Request, Status, interrupt::Interrupt, irql::Dispatch, ObjectContext};
+    /// # use kmdf_safe::{Request, Status, interrupt::Interrupt, irql::Dispatch, ObjectContext};
     /// fn complete_after<S: ObjectContext>(
     ///     interrupt: &Interrupt<S>,
     ///     request: Request,

@@ -106,7 +106,7 @@ impl Status {
     pub const CANCELLED: Self = Self(sys::STATUS_CANCELLED);
 
     /// Wraps a raw value.
-    pub(in crate::wdf) const fn from_raw(raw: sys::NTSTATUS) -> Self {
+    pub(crate) const fn from_raw(raw: sys::NTSTATUS) -> Self {
         Self(raw)
     }
 

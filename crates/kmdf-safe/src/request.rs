@@ -16,7 +16,7 @@ use super::{Error, Result, Status};
 /// completion. While a DMA transaction runs for it, the transaction's channel holds it.
 ///
 /// ```compile_fail
-/// # use edu_dma::wdf::{Request, Status, irql::UpToDispatch};
+/// # use kmdf_safe::{Request, Status, irql::UpToDispatch};
 /// fn twice(request: Request, cx: &UpToDispatch<'_>) {
 ///     request.complete(Status::SUCCESS, cx);
 ///     request.complete(Status::SUCCESS, cx); // use of moved value
@@ -26,7 +26,7 @@ use super::{Error, Result, Status};
 /// Holding a buffer across completion does not compile either (the buffer borrows the request):
 ///
 /// ```compile_fail
-/// # use edu_dma::wdf::{Request, Status, irql::UpToDispatch};
+/// # use kmdf_safe::{Request, Status, irql::UpToDispatch};
 /// fn stale(mut request: Request, cx: &UpToDispatch<'_>) -> u8 {
 ///     let buffer = request.input_buffer(1, cx).unwrap();
 ///     request.complete(Status::SUCCESS, cx);
@@ -51,7 +51,7 @@ unsafe impl Send for Request {}
 impl Request {
     /// # Safety
     /// `raw` is a request just presented to the driver by a queue.
-    pub(in crate::wdf) unsafe fn from_raw(raw: sys::WDFREQUEST) -> Option<Self> {
+    pub(crate) unsafe fn from_raw(raw: sys::WDFREQUEST) -> Option<Self> {
         // INVARIANT: the caller's contract; new requests are not cancelable.
         NonNull::new(raw).map(|handle| Self {
             handle,
@@ -60,7 +60,7 @@ impl Request {
     }
 
     /// The raw handle.
-    pub(in crate::wdf) const fn as_raw(&self) -> sys::WDFREQUEST {
+    pub(crate) const fn as_raw(&self) -> sys::WDFREQUEST {
         self.handle.as_ptr()
     }
 
@@ -197,7 +197,7 @@ impl Request {
     /// Completing a request whose cancel callback is due does not compile:
     ///
     /// ```compile_fail
-    /// # use edu_dma::wdf::{Request, Status, irql::UpToDispatch};
+    /// # use kmdf_safe::{Request, Status, irql::UpToDispatch};
     /// fn racy(request: Request, cx: &UpToDispatch<'_>) {
     ///     if let Err(_pending) = request.unmark(cx) {
     ///         request.complete(Status::CANCELLED, cx); // use of moved value: `request`
@@ -208,7 +208,7 @@ impl Request {
     /// nor does completing the [`CancelPending`] without the callback's [`CancelRan`]:
     ///
     /// ```compile_fail
-    /// # use edu_dma::wdf::{Request, Status, irql::UpToDispatch};
+    /// # use kmdf_safe::{Request, Status, irql::UpToDispatch};
     /// fn racy(request: Request, cx: &UpToDispatch<'_>) {
     ///     match request.unmark(cx) {
     ///         Ok(request) => request.complete(Status::SUCCESS, cx),
@@ -221,7 +221,7 @@ impl Request {
     /// that its callback ran.
     ///
     /// ```
-    /// # use edu_dma::wdf::{CancelPending, CancelRan, Request, Status, irql::UpToDispatch};
+    /// # use kmdf_safe::{CancelPending, CancelRan, Request, Status, irql::UpToDispatch};
     /// fn finish(request: Request, ran: Option<CancelRan>, cx: &UpToDispatch<'_>) -> Option<CancelPending> {
     ///     match (request.unmark(cx), ran) {
     ///         (Ok(request), _) => request.complete(Status::SUCCESS, cx),
@@ -355,6 +355,106 @@ impl CancelPending {
             );
         };
         Ok(())
+    }
+}
+
+/// Where a cancel callback and the path completing a [`CancelPending`] request meet.
+///
+/// Whichever of the two arrives second gets the [`DueCompletion`] and makes it
+/// (`kmdf-dma-semantics.md` §4.4, pattern B).
+///
+/// Guarantees: the request is completed only with its own callback's proof, once, by one of
+/// the two parties. Left to the driver: keeping the rendezvous under a lock both parties take
+/// (a spin lock in the device context), making the completion after releasing that lock, and
+/// resetting it to [`Open`](Self::Open) when a new request becomes cancelable. One request at
+/// a time per rendezvous.
+#[derive(Debug, Default)]
+pub enum CancelRendezvous {
+    /// Neither has arrived.
+    #[default]
+    Open,
+    /// The cancel callback arrived first and left its proof.
+    CallbackRan(CancelRan),
+    /// The completing path arrived first and parked its completion.
+    Parked {
+        /// The request, which only the callback's proof lets complete.
+        request: CancelPending,
+        /// Its status.
+        status: Status,
+        /// Its information (bytes transferred).
+        information: usize,
+    },
+}
+
+impl CancelRendezvous {
+    /// The completing path arrives with a request whose cancel callback is due. Returns the
+    /// completion to make now when the callback already ran; otherwise parks it.
+    pub fn completion_arrives(
+        &mut self,
+        request: CancelPending,
+        status: Status,
+        information: usize,
+    ) -> Option<DueCompletion> {
+        match core::mem::take(self) {
+            Self::CallbackRan(ran) => Some(DueCompletion {
+                request,
+                ran,
+                status,
+                information,
+            }),
+            // One request at a time: nothing else can be parked here.
+            Self::Open | Self::Parked { .. } => {
+                *self = Self::Parked {
+                    request,
+                    status,
+                    information,
+                };
+                None
+            }
+        }
+    }
+
+    /// The cancel callback arrives with its proof. Returns the parked completion to make now
+    /// when the completing path already arrived; otherwise leaves the proof.
+    pub fn callback_arrives(&mut self, ran: CancelRan) -> Option<DueCompletion> {
+        match core::mem::take(self) {
+            Self::Parked {
+                request,
+                status,
+                information,
+            } => Some(DueCompletion {
+                request,
+                ran,
+                status,
+                information,
+            }),
+            Self::Open | Self::CallbackRan(_) => {
+                *self = Self::CallbackRan(ran);
+                None
+            }
+        }
+    }
+}
+
+/// A completion both parties of a [`CancelRendezvous`] have arrived for.
+#[must_use = "make the completion (after releasing the rendezvous's lock)"]
+#[derive(Debug)]
+pub struct DueCompletion {
+    request: CancelPending,
+    ran: CancelRan,
+    status: Status,
+    information: usize,
+}
+
+impl DueCompletion {
+    /// Completes the request with the status and information the completing path gave.
+    ///
+    /// # Errors
+    /// [`Mismatch`] when the proof came from another request's callback (the driver used one
+    /// rendezvous for two requests at once); nothing is completed.
+    pub fn complete(self, cx: &impl AtMostDispatch) -> core::result::Result<(), Mismatch> {
+        self.request
+            .complete_with_information(self.ran, self.status, self.information, cx)
     }
 }
 
@@ -605,4 +705,57 @@ unsafe extern "C" fn evt_wdf_io_queue_io_stop<C: QueueHandler>(
         action,
         &mut cx,
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A handle for the rendezvous's bookkeeping only: nothing here calls the framework.
+    fn handle(n: usize) -> NonNull<sys::WDFREQUEST__> {
+        NonNull::new(core::ptr::without_provenance_mut(n * 8)).unwrap()
+    }
+
+    fn pending(n: usize) -> CancelPending {
+        CancelPending { handle: handle(n) }
+    }
+
+    fn ran(n: usize) -> CancelRan {
+        CancelRan { handle: handle(n) }
+    }
+
+    #[test]
+    fn the_second_to_arrive_gets_the_completion_with_the_completing_paths_values() {
+        let status = Status::from(Err(Error::CANCELLED));
+
+        // The completing path first: it parks; the callback then takes the completion.
+        let mut rendezvous = CancelRendezvous::default();
+        assert!(
+            rendezvous
+                .completion_arrives(pending(1), status, 512)
+                .is_none()
+        );
+        assert!(matches!(
+            rendezvous,
+            CancelRendezvous::Parked {
+                information: 512,
+                ..
+            }
+        ));
+        let due = rendezvous.callback_arrives(ran(1)).unwrap();
+        assert!(matches!(rendezvous, CancelRendezvous::Open));
+        assert_eq!((due.request.handle, due.ran.handle), (handle(1), handle(1)));
+        assert_eq!((due.status, due.information), (status, 512));
+
+        // The callback first: it leaves its proof; the completing path then takes it.
+        let mut rendezvous = CancelRendezvous::default();
+        assert!(rendezvous.callback_arrives(ran(2)).is_none());
+        assert!(matches!(rendezvous, CancelRendezvous::CallbackRan(_)));
+        let due = rendezvous
+            .completion_arrives(pending(2), status, 7)
+            .unwrap();
+        assert!(matches!(rendezvous, CancelRendezvous::Open));
+        assert_eq!((due.request.handle, due.ran.handle), (handle(2), handle(2)));
+        assert_eq!((due.status, due.information), (status, 7));
+    }
 }

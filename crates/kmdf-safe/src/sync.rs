@@ -56,7 +56,7 @@ impl<T> SpinLock<T> {
     /// is dropped, so a PASSIVE_LEVEL wait under the lock does not compile:
     ///
     /// ```compile_fail
-    /// # use edu_dma::wdf::{irql::Passive, sync::SpinLock, timer::Timer};
+    /// # use kmdf_safe::{irql::Passive, sync::SpinLock, timer::Timer};
     /// fn wait_under_lock(lock: &SpinLock<u32>, timer: &Timer, cx: &mut Passive<'_>) {
     ///     let up = cx.up_to_dispatch();
     ///     let guard = lock.lock(&up);
@@ -68,7 +68,7 @@ impl<T> SpinLock<T> {
     /// Nor does taking the lock with the PASSIVE token itself:
     ///
     /// ```compile_fail
-    /// # use edu_dma::wdf::{irql::Passive, sync::SpinLock};
+    /// # use kmdf_safe::{irql::Passive, sync::SpinLock};
     /// fn lock_passive(lock: &SpinLock<u32>, cx: &mut Passive<'_>) -> u32 {
     ///     *lock.lock(cx) // `Passive: TrueAtDispatch` is not satisfied
     /// }
@@ -77,7 +77,7 @@ impl<T> SpinLock<T> {
     /// Waiting after the guard is gone is fine:
     ///
     /// ```
-    /// # use edu_dma::wdf::{irql::Passive, sync::SpinLock, timer::Timer};
+    /// # use kmdf_safe::{irql::Passive, sync::SpinLock, timer::Timer};
     /// fn wait_after_lock(lock: &SpinLock<u32>, timer: &Timer, cx: &mut Passive<'_>) -> u32 {
     ///     let value = {
     ///         let up = cx.up_to_dispatch();

@@ -5,11 +5,11 @@
 
 use std::cell::RefCell;
 
-use edu_dma::declare_context;
-use edu_dma::wdf::dma::{AddressWidth, CommonBuffer, DmaEnabler, EnablerConfig, Profile};
-use edu_dma::wdf::entry::{NTSTATUS, PCUNICODE_STRING, PDRIVER_OBJECT};
-use edu_dma::wdf::irql::Passive;
-use edu_dma::wdf::{
+use kmdf_safe::declare_context;
+use kmdf_safe::dma::{AddressWidth, CommonBuffer, DmaEnabler, EnablerConfig, Profile};
+use kmdf_safe::entry::{NTSTATUS, PCUNICODE_STRING, PDRIVER_OBJECT};
+use kmdf_safe::irql::Passive;
+use kmdf_safe::{
     Device, DeviceHandler, DeviceInit, Driver, PowerState, Prepare, Release, Resources, Result,
 };
 use kmdf_sim::devices::edu::EduConfig;
@@ -34,6 +34,8 @@ struct Context;
 declare_context!(Context);
 
 impl Driver for TestDriver {
+    const LOG_PREFIX: &'static str = "common-buffer-test";
+
     fn device_add(init: DeviceInit<'_>, cx: &mut Passive<'_>) -> Result {
         init.create::<Context>(|_device, _cx| Ok(Context), cx)?;
         Ok(())
@@ -103,7 +105,7 @@ unsafe extern "system" fn entry(
     registry_path: PCUNICODE_STRING,
 ) -> NTSTATUS {
     // SAFETY: called once by the simulator's loader with its driver object and path.
-    unsafe { edu_dma::wdf::device::driver_entry::<TestDriver>(driver, registry_path) }
+    unsafe { kmdf_safe::device::driver_entry::<TestDriver>(driver, registry_path) }
 }
 
 #[test]

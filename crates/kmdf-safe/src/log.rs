@@ -1,5 +1,8 @@
-//! The driver's log: `DbgPrintEx` lines with component `DPFLTR_IHVDRIVER_ID`, each starting
-//! with `edu-dma: ` (docs/debugging.md, "The driver's own log").
+//! The driver's log: `DbgPrintEx` lines with component `DPFLTR_IHVDRIVER_ID`.
+//!
+//! Each line starts with the driver's [`Driver::LOG_PREFIX`](crate::Driver::LOG_PREFIX) and
+//! `": "` (the edu driver's is `edu-dma`), recorded by `DriverEntry` before the driver runs;
+//! a line logged before that has no prefix.
 //!
 //! `error!`, `warning!`, `info!` and `trace!` take `format!`-style arguments. The line is
 //! formatted with `core::fmt` into a buffer on the stack ([`LINE_MAX`] bytes, longer lines are
@@ -20,6 +23,7 @@
 
 use core::ffi::CStr;
 use core::fmt::{self, Write as _};
+use core::sync::atomic::{AtomicPtr, Ordering};
 
 use super::sys;
 
@@ -54,11 +58,11 @@ impl Level {
     /// Whether the driver's verbosity switch lets this level through.
     #[must_use]
     pub fn enabled(self) -> bool {
-        #[cfg(windows)]
+        #[cfg(all(windows, not(kmdf_sim)))]
         {
             LOG_MASK.load(core::sync::atomic::Ordering::Relaxed) & (1 << self.dpfltr()) != 0
         }
-        #[cfg(not(windows))]
+        #[cfg(any(not(windows), kmdf_sim))]
         {
             sys::ext::dbg_print_enabled(self.dpfltr())
         }
@@ -67,7 +71,7 @@ impl Level {
 
 /// The driver's verbosity switch on Windows: bit n lets level n through. A plain core atomic,
 /// not the simulator's: it is configuration, not state the driver synchronizes on.
-#[cfg(windows)]
+#[cfg(all(windows, not(kmdf_sim)))]
 pub static LOG_MASK: core::sync::atomic::AtomicU32 = core::sync::atomic::AtomicU32::new(0b1011);
 
 /// `DPFLTR_IHVDRIVER_ID` as the `ComponentId` argument.
@@ -95,9 +99,28 @@ impl fmt::Write for Line {
     }
 }
 
+/// The driver's prefix.
+///
+/// Null until [`set_prefix`], then a pointer made from a `&'static &'static str`. A plain core atomic, like `LOG_MASK`: configuration, written once
+/// at `DriverEntry` before any other callback.
+static PREFIX: AtomicPtr<&'static str> = AtomicPtr::new(core::ptr::null_mut());
+
+/// Records the driver's prefix (from `DriverEntry`).
+pub(crate) fn set_prefix(prefix: &'static &'static str) {
+    PREFIX.store(core::ptr::from_ref(prefix).cast_mut(), Ordering::Release);
+}
+
+/// The driver's prefix, empty before `DriverEntry` recorded it.
+fn prefix() -> &'static str {
+    let prefix = PREFIX.load(Ordering::Acquire);
+    // SAFETY: `prefix` is null or came from a `&'static &'static str` in `set_prefix`; it is
+    // only ever read through.
+    unsafe { prefix.as_ref() }.copied().unwrap_or("")
+}
+
 /// Formats and prints one line at `level` (the macros check [`Level::enabled`] first).
 pub fn print(level: Level, arguments: fmt::Arguments<'_>) {
-    let line = format(arguments);
+    let line = format(prefix(), arguments);
     let Ok(text) = CStr::from_bytes_until_nul(&line.bytes) else {
         return;
     };
@@ -105,19 +128,22 @@ pub fn print(level: Level, arguments: fmt::Arguments<'_>) {
 }
 
 /// The prefixed, terminated line (on Windows with the newline `DbgPrintEx` does not add).
-fn format(arguments: fmt::Arguments<'_>) -> Line {
+fn format(prefix: &str, arguments: fmt::Arguments<'_>) -> Line {
     let mut line = Line {
         bytes: [0; LINE_MAX + 1],
         len: 0,
     };
-    let _ = line.write_str("edu-dma: ");
+    if !prefix.is_empty() {
+        let _ = line.write_str(prefix);
+        let _ = line.write_str(": ");
+    }
     let _ = line.write_fmt(arguments);
-    #[cfg(windows)]
+    #[cfg(all(windows, not(kmdf_sim)))]
     let _ = line.write_str("\n");
     line
 }
 
-#[cfg(windows)]
+#[cfg(all(windows, not(kmdf_sim)))]
 fn emit(level: Level, text: &CStr) {
     // SAFETY: `DbgPrintEx` with the format "%s" reads exactly one argument, a NUL-terminated
     // ANSI string; `text` is one, live for the call. ANSI conversions are allowed at any IRQL
@@ -125,49 +151,62 @@ fn emit(level: Level, text: &CStr) {
     let _ = unsafe { sys::DbgPrintEx(COMPONENT, level.dpfltr(), c"%s".as_ptr(), text.as_ptr()) };
 }
 
-#[cfg(not(windows))]
+#[cfg(any(not(windows), kmdf_sim))]
 fn emit(level: Level, text: &CStr) {
     let _ = sys::ext::dbg_print_ex(COMPONENT, level.dpfltr(), text);
 }
 
 /// Logs at `DPFLTR_ERROR_LEVEL`: `error!("what {}", value)`.
-macro_rules! error {
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __kmdf_log_error {
     ($($argument:tt)*) => {
-        $crate::wdf::log::at!(Error, $($argument)*)
+        $crate::__kmdf_log_at!(Error, $($argument)*)
     };
 }
 
 /// Logs at `DPFLTR_WARNING_LEVEL`.
-macro_rules! warning {
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __kmdf_log_warning {
     ($($argument:tt)*) => {
-        $crate::wdf::log::at!(Warning, $($argument)*)
+        $crate::__kmdf_log_at!(Warning, $($argument)*)
     };
 }
 
 /// Logs at `DPFLTR_INFO_LEVEL` (the device's life; on by default in the driver's switch).
-macro_rules! info {
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __kmdf_log_info {
     ($($argument:tt)*) => {
-        $crate::wdf::log::at!(Info, $($argument)*)
+        $crate::__kmdf_log_at!(Info, $($argument)*)
     };
 }
 
 /// Logs at `DPFLTR_TRACE_LEVEL` (per request; off by default, and then not even formatted).
-macro_rules! trace {
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __kmdf_log_trace {
     ($($argument:tt)*) => {
-        $crate::wdf::log::at!(Trace, $($argument)*)
+        $crate::__kmdf_log_at!(Trace, $($argument)*)
     };
 }
 
 /// Checks the switch, then formats and prints.
-macro_rules! at {
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __kmdf_log_at {
     ($level:ident, $($argument:tt)*) => {
-        if $crate::wdf::log::Level::$level.enabled() {
-            $crate::wdf::log::print($crate::wdf::log::Level::$level, format_args!($($argument)*));
+        if $crate::log::Level::$level.enabled() {
+            $crate::log::print($crate::log::Level::$level, format_args!($($argument)*));
         }
     };
 }
 
-pub(crate) use {at, error, info, trace, warning};
+pub use crate::__kmdf_log_error as error;
+pub use crate::__kmdf_log_info as info;
+pub use crate::__kmdf_log_trace as trace;
+pub use crate::__kmdf_log_warning as warning;
 
 #[cfg(test)]
 mod tests {
@@ -182,13 +221,15 @@ mod tests {
 
     #[test]
     fn lines_are_prefixed_cut_and_terminated() {
-        let short = format(format_args!("transfer {} of {:#x}", 3, 0x1000));
+        let short = format("edu-dma", format_args!("transfer {} of {:#x}", 3, 0x1000));
         assert_eq!(text(&short), "edu-dma: transfer 3 of 0x1000");
-        let long = format(format_args!("{}", "x".repeat(500)));
+        let bare = format("", format_args!("early"));
+        assert_eq!(text(&bare), "early");
+        let long = format("edu-dma", format_args!("{}", "x".repeat(500)));
         assert_eq!(long.len, LINE_MAX);
         assert_eq!(text(&long).len(), LINE_MAX);
         assert_eq!(long.bytes.last(), Some(&0));
-        let nul = format(format_args!("a\0b"));
+        let nul = format("edu-dma", format_args!("a\0b"));
         assert_eq!(text(&nul), "edu-dma: a?b");
     }
 }

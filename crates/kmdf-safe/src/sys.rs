@@ -2,29 +2,23 @@
 //!
 //! On Windows this re-exports `wdk_sys` (types, constants, and `MmMapIoSpaceEx`/
 //! `MmUnmapIoSpace`/`DbgPrintEx` from `wdk_sys::ntddk`) and routes [`wdf_call!`] to
-//! `call_unsafe_wdf_function_binding!`, which calls through KMDF's function table. It also
-//! installs the kernel panic handler (`wdk-panic`) and the pool allocator (`wdk-alloc`).
+//! `call_unsafe_wdf_function_binding!`, which calls through KMDF's function table. The kernel
+//! panic handler and the pool allocator are not here: the driver binary links them (see the
+//! crate docs).
 //!
 //! Everywhere else it re-exports `kmdf_sim::mirror`, whose items carry the same names, types
 //! and signatures, and routes [`wdf_call!`] to the mirror's functions. Nothing else in the
-//! driver names `wdk_sys` or `kmdf_sim`.
+//! crate names `wdk_sys` or `kmdf_sim`, and the driver names neither.
 //!
 //! `SAFETY` comments at call sites argue the Windows contract of the DDI; the simulator's
 //! verifier checks the same contract at run time.
 
-#[cfg(windows)]
+#[cfg(all(windows, not(kmdf_sim)))]
 pub(crate) use wdk_sys::ntddk::{DbgPrintEx, MmMapIoSpaceEx, MmUnmapIoSpace};
-#[cfg(windows)]
+#[cfg(all(windows, not(kmdf_sim)))]
 pub(crate) use wdk_sys::*;
 
-#[cfg(windows)]
-extern crate wdk_panic;
-
-#[cfg(windows)]
-#[global_allocator]
-static GLOBAL_ALLOCATOR: wdk_alloc::WdkAllocator = wdk_alloc::WdkAllocator;
-
-#[cfg(not(windows))]
+#[cfg(any(not(windows), kmdf_sim))]
 pub(crate) use kmdf_sim::mirror::*;
 
 /// Atomics: core's on Windows.
@@ -32,14 +26,15 @@ pub(crate) use kmdf_sim::mirror::*;
 /// Elsewhere the glob above brings `kmdf_sim::mirror::atomic`, whose types have the same API
 /// and make every operation a switch point of the simulated processors' schedule, so races
 /// through atomics are explored like races through DDIs.
-#[cfg(windows)]
+#[cfg(all(windows, not(kmdf_sim)))]
 pub(crate) mod atomic {
-    pub(crate) use core::sync::atomic::*;
+    // `pub`: the crate root re-exports these as `kmdf_safe::atomic`.
+    pub use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 }
 
 /// Calls a WDF function: `wdf_call!(WdfFoo, arg, ...)`. The expansion is an unsafe call; the
 /// caller wraps it in `unsafe { }` with a `SAFETY` comment.
-#[cfg(windows)]
+#[cfg(all(windows, not(kmdf_sim)))]
 macro_rules! wdf_call {
     ($function:ident $(, $argument:expr)* $(,)?) => {
         ::wdk_sys::call_unsafe_wdf_function_binding!($function $(, $argument)*)
@@ -48,10 +43,10 @@ macro_rules! wdf_call {
 
 /// Calls a WDF function: `wdf_call!(WdfFoo, arg, ...)`. The expansion is an unsafe call; the
 /// caller wraps it in `unsafe { }` with a `SAFETY` comment.
-#[cfg(not(windows))]
+#[cfg(any(not(windows), kmdf_sim))]
 macro_rules! wdf_call {
     ($function:ident $(, $argument:expr)* $(,)?) => {
-        $crate::wdf::sys::$function($($argument),*)
+        $crate::sys::$function($($argument),*)
     };
 }
 
@@ -59,7 +54,7 @@ pub(crate) use wdf_call;
 
 /// The current IRQL where it can be observed (the simulator), for debug assertions in the
 /// IRQL token constructors. `None` on Windows, where the tokens rest on the callback contracts.
-#[cfg(not(windows))]
+#[cfg(any(not(windows), kmdf_sim))]
 #[expect(
     clippy::unnecessary_wraps,
     reason = "the Windows half has nothing to observe"
@@ -70,7 +65,7 @@ pub(crate) fn observed_irql() -> Option<u8> {
 
 /// The current IRQL where it can be observed (the simulator), for debug assertions in the
 /// IRQL token constructors. `None` on Windows, where the tokens rest on the callback contracts.
-#[cfg(windows)]
+#[cfg(all(windows, not(kmdf_sim)))]
 pub(crate) const fn observed_irql() -> Option<u8> {
     None
 }

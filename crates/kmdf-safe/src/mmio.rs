@@ -54,7 +54,7 @@ mod sealed {
     impl Sealed for u64 {}
 }
 
-#[cfg(windows)]
+#[cfg(all(windows, not(kmdf_sim)))]
 impl RawValue for u32 {
     unsafe fn read(address: usize) -> Self {
         // SAFETY: the caller guarantees `address` lies inside a live MmMapIoSpaceEx mapping,
@@ -67,7 +67,7 @@ impl RawValue for u32 {
     }
 }
 
-#[cfg(windows)]
+#[cfg(all(windows, not(kmdf_sim)))]
 impl RawValue for u64 {
     unsafe fn read(address: usize) -> Self {
         // SAFETY: as for `u32`, 8-byte aligned.
@@ -79,7 +79,7 @@ impl RawValue for u64 {
     }
 }
 
-#[cfg(not(windows))]
+#[cfg(any(not(windows), kmdf_sim))]
 impl RawValue for u32 {
     unsafe fn read(address: usize) -> Self {
         kmdf_sim::mirror::ext::read32(address)
@@ -89,7 +89,7 @@ impl RawValue for u32 {
     }
 }
 
-#[cfg(not(windows))]
+#[cfg(any(not(windows), kmdf_sim))]
 impl RawValue for u64 {
     unsafe fn read(address: usize) -> Self {
         kmdf_sim::mirror::ext::read64(address)
@@ -198,7 +198,7 @@ macro_rules! register {
         #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
         #[repr(transparent)]
         pub struct $name(pub $raw);
-        impl $crate::wdf::mmio::Register for $name {
+        impl $crate::mmio::Register for $name {
             const OFFSET: usize = $offset;
             type Raw = $raw;
             fn from_raw(raw: $raw) -> Self { Self(raw) }
@@ -206,6 +206,6 @@ macro_rules! register {
         }
         $($crate::register!(@access $name $access);)+
     };
-    (@access $name:ident read) => { impl $crate::wdf::mmio::Readable for $name {} };
-    (@access $name:ident write) => { impl $crate::wdf::mmio::Writable for $name {} };
+    (@access $name:ident read) => { impl $crate::mmio::Readable for $name {} };
+    (@access $name:ident write) => { impl $crate::mmio::Writable for $name {} };
 }
