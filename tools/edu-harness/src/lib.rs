@@ -13,9 +13,9 @@ pub mod prng;
 pub mod report;
 pub mod ring;
 pub mod scenario;
-#[cfg(not(windows))]
+#[cfg(any(not(windows), kmdf_sim))]
 pub mod sim;
-#[cfg(all(test, not(windows)))]
+#[cfg(all(test, any(not(windows), kmdf_sim)))]
 mod simulated_run;
 pub mod status;
 pub mod target;

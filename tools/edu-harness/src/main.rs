@@ -66,7 +66,7 @@ fn open_device(_args: &Args) -> Result<Box<dyn Target>, TargetError> {
 ///
 /// # Errors
 /// Whatever the simulator reports while building the machine and starting the driver.
-#[cfg(not(windows))]
+#[cfg(any(not(windows), kmdf_sim))]
 fn open_sim(seed: u64, ring_bytes: Option<u32>) -> Result<Box<dyn Target>, TargetError> {
     let ring_bytes = ring_bytes.or_else(edu_harness::sim::SimTarget::default_ring_bytes);
     Ok(Box::new(edu_harness::sim::SimTarget::with_ring_bytes(
@@ -74,15 +74,15 @@ fn open_sim(seed: u64, ring_bytes: Option<u32>) -> Result<Box<dyn Target>, Targe
     )?))
 }
 
-/// The simulator is built only on non-Windows hosts.
+/// The simulator is built on Windows only with `--cfg kmdf_sim`.
 ///
 /// # Errors
 /// Always [`TargetError::Unsupported`].
-#[cfg(windows)]
+#[cfg(all(windows, not(kmdf_sim)))]
 fn open_sim(_seed: u64, _ring_bytes: Option<u32>) -> Result<Box<dyn Target>, TargetError> {
     Err(TargetError::Unsupported(
-        "--sim exists only in non-Windows builds (the simulator runs on the build host); \
-         use --device"
+        "--sim needs a build with the simulator: on Windows set RUSTFLAGS to \
+         \"--cfg kmdf_sim -C target-feature=+crt-static\" (see the README); or use --device"
             .to_owned(),
     ))
 }
