@@ -13,7 +13,7 @@ use crate::sim::objects::handle;
 use crate::sim::objects::{DevicePower, Kind};
 use crate::sim::pnp;
 use crate::sim::{self, Event, Irql, Policy, State, Stats, engine, with};
-use crate::verifier::{Finding, Report, Severity};
+use crate::verifier::{Finding, Report, RuleCoverage, Severity};
 
 /// A driver's `DriverEntry`.
 pub type DriverEntry = unsafe extern "system" fn(PDRIVER_OBJECT, PCUNICODE_STRING) -> NTSTATUS;
@@ -254,6 +254,15 @@ impl Machine {
         with(|s| s.stats)
     }
 
+    /// Which verifier rules this machine's run exercised so far (their check reached, broken
+    /// or not); see [`RuleCoverage`].
+    #[must_use]
+    pub fn rule_coverage(&self) -> RuleCoverage {
+        with(|s| RuleCoverage {
+            counts: s.coverage.clone(),
+        })
+    }
+
     /// Whether a fatal finding (a bugcheck on Windows) halted the machine.
     #[must_use]
     pub fn halted(&self) -> bool {
@@ -280,7 +289,10 @@ impl Machine {
                     processor: None,
                 });
             }
-            Report { findings }
+            Report {
+                findings,
+                compliance: s.compliance.clone(),
+            }
         })
     }
 

@@ -7,6 +7,7 @@
 //! [`Severity::Error`] stands for a KMDF verifier break (VBREAK): the DDI returns the status
 //! KMDF returns, and the run goes on so the driver's error path runs as on Windows.
 
+use std::collections::BTreeMap;
 use std::fmt;
 
 /// How bad a finding is.
@@ -82,6 +83,10 @@ impl fmt::Display for Finding {
 pub struct Report {
     /// Every finding, in order.
     pub findings: Vec<Finding>,
+    /// Violations of Microsoft KMDF DDI compliance rules ([`MICROSOFT_RUN_TIME_RULES`]) that
+    /// Windows does not detect at run time: Static Driver Verifier would report them, the
+    /// running system goes on. Not part of [`Report::is_clean`]; see [`Report::is_compliant`].
+    pub compliance: Vec<Finding>,
 }
 
 impl Report {
@@ -91,29 +96,133 @@ impl Report {
         self.findings.is_empty()
     }
 
-    /// Findings of one rule.
+    /// True when nothing was found and no compliance rule was broken either.
     #[must_use]
-    pub fn of(&self, rule: &str) -> Vec<&Finding> {
-        self.findings.iter().filter(|f| f.rule == rule).collect()
+    pub const fn is_compliant(&self) -> bool {
+        self.findings.is_empty() && self.compliance.is_empty()
     }
 
-    /// True when at least one finding of `rule` exists.
+    /// Findings of one rule (compliance violations included).
+    #[must_use]
+    pub fn of(&self, rule: &str) -> Vec<&Finding> {
+        self.findings
+            .iter()
+            .chain(&self.compliance)
+            .filter(|f| f.rule == rule)
+            .collect()
+    }
+
+    /// True when at least one finding of `rule` exists (compliance violations included).
     #[must_use]
     pub fn has(&self, rule: &str) -> bool {
-        self.findings.iter().any(|f| f.rule == rule)
+        self.findings
+            .iter()
+            .chain(&self.compliance)
+            .any(|f| f.rule == rule)
     }
 }
 
 impl fmt::Display for Report {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         if self.findings.is_empty() {
-            return f.write_str("verifier: clean");
+            f.write_str("verifier: clean")?;
+            if !self.compliance.is_empty() {
+                writeln!(f)?;
+            }
+        } else {
+            writeln!(f, "verifier: {} finding(s)", self.findings.len())?;
+            for finding in &self.findings {
+                writeln!(f, "  {finding}")?;
+            }
         }
-        writeln!(f, "verifier: {} finding(s)", self.findings.len())?;
-        for finding in &self.findings {
-            writeln!(f, "  {finding}")?;
+        if !self.compliance.is_empty() {
+            writeln!(
+                f,
+                "compliance (Microsoft KMDF DDI rules Windows does not detect at run time): {} violation(s)",
+                self.compliance.len()
+            )?;
+            for finding in &self.compliance {
+                writeln!(f, "  {finding}")?;
+            }
         }
         Ok(())
+    }
+}
+
+/// Microsoft KMDF DDI compliance rules checked at run time under their own names.
+///
+/// These are Static Driver Verifier's names of rules that apply to this driver; each one's
+/// check site counts its evaluations ([`RuleCoverage`]).
+pub const MICROSOFT_RUN_TIME_RULES: &[&str] = &[
+    "DrvAckIoStop",
+    "EvtIoStopCompleteOrStopAck",
+    "EvtIoStopCancel",
+    "EvtIoStopResume",
+    "StopAckWithinEvtIoStop",
+    "EvtSurpriseRemoveNoRequestComplete",
+    "NoCancelFromEvtSurpriseRemove",
+    "InputBufferAPI",
+    "OutputBufferAPI",
+];
+
+/// Which rules a run exercised: how many times each rule's trigger point was reached (its
+/// check evaluated), whether or not the rule was broken there.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RuleCoverage {
+    /// Evaluations per rule; a rule never reached has no entry.
+    pub counts: BTreeMap<&'static str, u64>,
+}
+
+impl RuleCoverage {
+    /// How many times `rule`'s check ran.
+    #[must_use]
+    pub fn count(&self, rule: &str) -> u64 {
+        self.counts.get(rule).copied().unwrap_or(0)
+    }
+
+    /// Adds another run's counts (a sweep of many machines).
+    pub fn merge(&mut self, other: &Self) {
+        for (rule, n) in &other.counts {
+            *self.counts.entry(rule).or_insert(0) += n;
+        }
+    }
+
+    /// The rules of `rules` whose check never ran.
+    #[must_use]
+    pub fn never<'a>(&self, rules: &[&'a str]) -> Vec<&'a str> {
+        rules
+            .iter()
+            .copied()
+            .filter(|rule| self.count(rule) == 0)
+            .collect()
+    }
+}
+
+impl fmt::Display for RuleCoverage {
+    /// One line per rule of [`MICROSOFT_RUN_TIME_RULES`] (never-exercised ones marked), then
+    /// any other rule counted.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "rule coverage (check evaluations):")?;
+        for rule in MICROSOFT_RUN_TIME_RULES {
+            let n = self.count(rule);
+            let mark = if n == 0 { "  NEVER EXERCISED" } else { "" };
+            writeln!(f, "  {rule:<36} {n:>10}{mark}")?;
+        }
+        for (rule, n) in &self.counts {
+            if !MICROSOFT_RUN_TIME_RULES.contains(rule) {
+                writeln!(f, "  {rule:<36} {n:>10}")?;
+            }
+        }
+        let never = self.never(MICROSOFT_RUN_TIME_RULES);
+        write!(
+            f,
+            "  never exercised: {}",
+            if never.is_empty() {
+                "none".to_owned()
+            } else {
+                never.join(", ")
+            }
+        )
     }
 }
 
@@ -146,7 +255,7 @@ mod tests {
         let is_rule = literal.starts_with(|c: char| c.is_ascii_uppercase())
             && literal
                 .chars()
-                .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '/' || c == '-');
+                .all(|c| c.is_ascii_alphanumeric() || c == '/' || c == '-');
         is_rule.then_some(literal)
     }
 

@@ -153,7 +153,7 @@ fn lock_callback_returning_with_a_spin_lock_held_is_fatal() {
     let rig = read_with(Bad::SpinLockHeld);
     assert_fatal(&rig, "LOCK");
     let report = rig.machine.report();
-    assert_message(&report, "LOCK", "EvtIo returned holding 1 lock");
+    assert_message(&report, "LOCK", "EvtIoRead returned holding 1 lock");
 }
 
 #[test]

@@ -473,6 +473,30 @@ pub(crate) fn stop_acknowledge(raw: usize, requeue: bool) {
         let Some(id) = s.owned_request(raw, "WdfRequestStopAcknowledge") else {
             return;
         };
+        s.exercised("StopAckWithinEvtIoStop");
+        if !s.request(id).is_some_and(|r| r.in_stop) {
+            // FxRequest::VerifyStopAcknowledge (VerifyRequestIsInEvtIoStopContext): the
+            // acknowledgement is ignored.
+            s.finding(
+                "StopAckWithinEvtIoStop",
+                Severity::Error,
+                format!("WdfRequestStopAcknowledge: request {raw:#x} is not in its EvtIoStop callback; the acknowledgement is ignored"),
+            );
+            return;
+        }
+        if !requeue {
+            s.exercised("EvtIoStopResume");
+            let queue = s.request(id).map(|r| r.queue);
+            let resume = queue
+                .and_then(|q| s.queue_mut(q))
+                .is_some_and(|q| q.config.EvtIoResume.is_some());
+            if !resume {
+                s.compliance_finding(
+                    "EvtIoStopResume",
+                    format!("WdfRequestStopAcknowledge(Requeue=FALSE) for request {raw:#x} on a queue without EvtIoResume: the driver keeps the request across the power-down and is never told the device is back"),
+                );
+            }
+        }
         let cancelable = s.request(id).is_some_and(|r| r.cancel_routine.is_some());
         if requeue && cancelable {
             // FxRequest::VerifyStopAcknowledge: a cancelable request cannot go back to its

@@ -215,7 +215,19 @@ fn present(queue: Id) {
     };
     let (qh, rh) = (handle(queue) as WDFQUEUE, handle(request) as WDFREQUEST);
     let config = q.config;
-    at_irql(irql, "EvtIo", || match op {
+    // The Microsoft rules scoped to one of these callbacks (InputBufferAPI, OutputBufferAPI)
+    // look for its name in the context.
+    let name = match op {
+        super::io::IoOp::Read { .. } => "EvtIoRead",
+        super::io::IoOp::Write { .. } => "EvtIoWrite",
+        _ => "EvtIoDeviceControl",
+    };
+    with(|s| match name {
+        "EvtIoRead" => s.exercised("InputBufferAPI"),
+        "EvtIoWrite" => s.exercised("OutputBufferAPI"),
+        _ => {}
+    });
+    at_irql(irql, name, || match op {
         super::io::IoOp::Read { len } => match config.EvtIoRead.or(None) {
             // SAFETY: the driver registered this callback in WDF_IO_QUEUE_CONFIG; the
             // handles are the queue and a request it owns from now on.
@@ -563,7 +575,7 @@ fn queues_of(s: &State, device: Id) -> Vec<Id> {
 }
 
 /// Requests the driver owns from the device's power-managed queues.
-fn owned_requests(s: &mut State, device: Id) -> Vec<(Id, Id)> {
+pub(crate) fn owned_requests(s: &mut State, device: Id) -> Vec<(Id, Id)> {
     let mut out = Vec::new();
     for queue in queues_of(s, device) {
         if let Some(q) = s.queue_mut(queue)
@@ -606,6 +618,7 @@ pub(crate) fn d0_exit(device: Id, target: i32, purge: bool, wait_ns: u64) -> NTS
         _WDF_REQUEST_STOP_ACTION_FLAGS::WdfRequestStopActionSuspend
     };
     let owned = with(|s| owned_requests(s, device));
+    let presented = owned.len();
     for (queue, request) in owned {
         let (stop, cancelable) = with(|s| {
             let stop = s.queue_mut(queue).and_then(|q| q.config.EvtIoStop);
@@ -619,6 +632,7 @@ pub(crate) fn d0_exit(device: Id, target: i32, purge: bool, wait_ns: u64) -> NTS
                 0
             };
         if let Some(stop) = stop {
+            with(|s| s.set_in_stop(request, true));
             at_irql(Irql::Dispatch, "EvtIoStop", || {
                 // SAFETY: registered by the driver in its queue configuration; the request is
                 // one the driver owns from that queue.
@@ -630,8 +644,10 @@ pub(crate) fn d0_exit(device: Id, target: i32, purge: bool, wait_ns: u64) -> NTS
                     );
                 };
             });
+            with(|s| s.io_stop_returned(request, cancelable));
         }
     }
+    with(|s| s.check_stop_acknowledged(device, presented));
     let deadline = with(|s| s.now) + wait_ns;
     loop {
         let waiting = with(|s| {
@@ -751,6 +767,10 @@ pub(crate) fn surprise_removal(device: Id) {
     if let Some((pnp, _)) = device_info(device)
         && let Some(f) = pnp.EvtDeviceSurpriseRemoval
     {
+        with(|s| {
+            s.exercised("EvtSurpriseRemoveNoRequestComplete");
+            s.exercised("NoCancelFromEvtSurpriseRemove");
+        });
         at_irql(Irql::Passive, "EvtDeviceSurpriseRemoval", || {
             // SAFETY: registered by the driver; the device handle is live.
             unsafe { f(handle(device) as WDFDEVICE) };

@@ -131,6 +131,8 @@ pub(crate) struct Request {
     pub(crate) cancel_pending: bool,
     pub(crate) irp_refs: u32,
     pub(crate) stop_acked: bool,
+    /// `EvtIoStop` is running for this request (`WdfRequestStopAcknowledge` is legal).
+    pub(crate) in_stop: bool,
     /// Acknowledged with `Requeue=TRUE`: goes back to the head of its queue once the queue
     /// has stopped.
     pub(crate) requeue: bool,
@@ -296,6 +298,7 @@ impl State {
                 cancel_pending: false,
                 irp_refs: 0,
                 stop_acked: false,
+                in_stop: false,
                 requeue: false,
                 information: 0,
             })),
@@ -408,6 +411,20 @@ impl State {
             );
             return;
         }
+        if self.called_from("EvtDeviceSurpriseRemoval") {
+            // EvtDeviceSurpriseRemoval is not synchronised with the power-down path: the
+            // queue's EvtIoStop, a DPC or a cancel callback may be completing the same request.
+            self.compliance_finding(
+                "EvtSurpriseRemoveNoRequestComplete",
+                format!("request {raw:#x} completed from EvtDeviceSurpriseRemoval (complete requests from EvtIoStop or the self-managed I/O callbacks instead)"),
+            );
+            if translate(status) == STATUS_CANCELLED {
+                self.compliance_finding(
+                    "NoCancelFromEvtSurpriseRemove",
+                    format!("request {raw:#x} cancelled (completed with STATUS_CANCELLED) from EvtDeviceSurpriseRemoval"),
+                );
+            }
+        }
         if refs > 0 {
             self.finding(
                 "R2",
@@ -504,6 +521,85 @@ impl State {
         self.log(|| {
             format!("IRP {irp_id} completed: status {status:#010x}, information {information}")
         });
+    }
+
+    /// Marks `request` as being in its `EvtIoStop` (or no longer, with `inside` false).
+    pub(crate) fn set_in_stop(&mut self, request: Id, inside: bool) {
+        if let Some(r) = self.request(request) {
+            r.in_stop = inside;
+        }
+    }
+
+    /// After `EvtIoStop` returned for `request`: it must have been completed or acknowledged
+    /// there (`EvtIoStopCompleteOrStopAck`; `EvtIoStopCancel` for a request that was not
+    /// cancelable).
+    pub(crate) fn io_stop_returned(&mut self, request: Id, cancelable: bool) {
+        self.set_in_stop(request, false);
+        self.exercised("EvtIoStopCompleteOrStopAck");
+        if !cancelable {
+            self.exercised("EvtIoStopCancel");
+        }
+        let Some(r) = self.request(request) else {
+            // Completed inside EvtIoStop.
+            return;
+        };
+        if r.stop_acked || r.cancel_pending {
+            return;
+        }
+        let raw = super::objects::handle(request);
+        self.compliance_finding(
+            "EvtIoStopCompleteOrStopAck",
+            format!("EvtIoStop returned without completing or acknowledging request {raw:#x} (WdfRequestStopAcknowledge)"),
+        );
+        if !cancelable {
+            self.compliance_finding(
+                "EvtIoStopCancel",
+                format!("EvtIoStop returned without completing or acknowledging request {raw:#x}, which is not cancelable: nothing but the driver's own completion ends it"),
+            );
+        }
+    }
+
+    /// After the `EvtIoStop` round of a power-down (`DrvAckIoStop`): every request the driver
+    /// owns from a power-managed queue must be acknowledged or completed by now, or the
+    /// power-down waits on the driver's own completion (on Windows, bugcheck 0x9F if it never
+    /// comes).
+    /// `presented` is how many requests the driver owned when the power-down began (the
+    /// rule is exercised when there were any).
+    pub(crate) fn check_stop_acknowledged(&mut self, device: Id, presented: usize) {
+        if presented == 0 {
+            return;
+        }
+        self.exercised("DrvAckIoStop");
+        let owned = super::engine::owned_requests(self, device);
+        let mut unacknowledged = Vec::new();
+        let mut unaware = 0;
+        for (queue, request) in owned {
+            let has_stop = self
+                .queue_mut(queue)
+                .is_some_and(|q| q.config.EvtIoStop.is_some());
+            if let Some(r) = self.request(request)
+                && !r.stop_acked
+                && !r.cancel_pending
+            {
+                unacknowledged.push(format!("{:#x}", super::objects::handle(request)));
+                unaware += usize::from(!has_stop);
+            }
+        }
+        if !unacknowledged.is_empty() {
+            self.compliance_finding(
+                "DrvAckIoStop",
+                format!(
+                    "power-down: {} request(s) owned by the driver neither acknowledged nor completed in EvtIoStop ({}){}; the power transition waits for the driver's own completion",
+                    unacknowledged.len(),
+                    unacknowledged.join(", "),
+                    if unaware > 0 {
+                        format!(", {unaware} of them from a queue with no EvtIoStop")
+                    } else {
+                        String::new()
+                    }
+                ),
+            );
+        }
     }
 
     /// The test cancels an IRP (`CancelIoEx`).
@@ -611,6 +707,21 @@ impl State {
         } else {
             "WdfRequestRetrieveInputBuffer"
         };
+        let (rule, callback) = if output {
+            ("OutputBufferAPI", "EvtIoWrite")
+        } else {
+            ("InputBufferAPI", "EvtIoRead")
+        };
+        if self.called_from(callback) {
+            self.compliance_finding(
+                rule,
+                format!(
+                    "{ddi} called from {callback}: a {} request has no {} buffer",
+                    if output { "write" } else { "read" },
+                    if output { "output" } else { "input" }
+                ),
+            );
+        }
         let id = self
             .owned_request(raw, ddi)
             .ok_or(STATUS_INVALID_DEVICE_REQUEST)?;

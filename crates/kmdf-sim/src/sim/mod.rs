@@ -186,6 +186,9 @@ pub(crate) struct State {
     pub(crate) context: Vec<&'static str>,
     pub(crate) objects: Objects,
     pub(crate) findings: Vec<Finding>,
+    /// Microsoft compliance-rule violations Windows does not detect at run time
+    /// ([`State::compliance_finding`]).
+    pub(crate) compliance: Vec<Finding>,
     /// Non-fatal findings not kept because [`FINDINGS_KEEP`] were kept already.
     pub(crate) findings_dropped: u64,
     pub(crate) halted: bool,
@@ -209,6 +212,8 @@ pub(crate) struct State {
     /// Values of the driver's service `Parameters` key (`REG_DWORD`), by lower-case name
     /// (registry names are case-insensitive); set through `Machine::set_parameter`.
     pub(crate) parameters: BTreeMap<String, u32>,
+    /// How many times each rule's check ran (see [`State::exercised`]).
+    pub(crate) coverage: BTreeMap<&'static str, u64>,
 }
 
 /// Counters a test or benchmark reads.
@@ -251,6 +256,7 @@ impl State {
             context: Vec::new(),
             objects: Objects::new(),
             findings: Vec::new(),
+            compliance: Vec::new(),
             findings_dropped: 0,
             halted: false,
             mem: PhysMem::new(),
@@ -267,6 +273,7 @@ impl State {
             debug: dbgprint::DebugOutput::new(),
             sched,
             parameters: BTreeMap::new(),
+            coverage: BTreeMap::new(),
         }
     }
 
@@ -280,6 +287,61 @@ impl State {
     /// A delay drawn from a `(min, max)` range.
     pub(crate) const fn delay(&mut self, range: (u64, u64)) -> u64 {
         range.0 + self.rng.below(range.1.saturating_sub(range.0) + 1)
+    }
+
+    /// Counts one evaluation of `rule`'s check: its trigger point was reached, whether or not
+    /// the rule was broken there (`Machine::rule_coverage`).
+    pub(crate) fn exercised(&mut self, rule: &'static str) {
+        *self.coverage.entry(rule).or_insert(0) += 1;
+    }
+
+    /// Whether the running code was called, directly or through DDIs it called, from callback
+    /// `name`. A callback the framework starts on its own (an ISR, a DPC, a timer, a queue's
+    /// I/O callbacks, `EvtIoStop`, `EvtRequestCancel`) begins a new chain even when it runs
+    /// nested on the same processor, as a DPC interrupting passive-level code does.
+    pub(crate) fn called_from(&self, name: &str) -> bool {
+        const ROOTS: [&str; 9] = [
+            "EvtInterruptIsr",
+            "EvtInterruptDpc",
+            "EvtTimerFunc",
+            "EvtIoRead",
+            "EvtIoWrite",
+            "EvtIoDeviceControl",
+            "EvtIoStop",
+            "EvtRequestCancel",
+            "EvtDeviceSurpriseRemoval",
+        ];
+        for callback in self.context.iter().rev() {
+            if *callback == name {
+                return true;
+            }
+            if ROOTS.contains(callback) {
+                return false;
+            }
+        }
+        false
+    }
+
+    /// Records a violation of a Microsoft KMDF DDI compliance rule that Windows itself does not
+    /// detect at run time (Static Driver Verifier would report it; the running system goes on,
+    /// and so does the machine). Kept apart from the findings: `Report::is_clean` is about
+    /// what the running system detects, `Report::is_compliant` about both.
+    pub(crate) fn compliance_finding(&mut self, rule: &'static str, message: String) {
+        if self.compliance.len() >= FINDINGS_KEEP {
+            return;
+        }
+        let finding = Finding {
+            rule,
+            severity: Severity::Warning,
+            message,
+            context: self.context.last().copied().unwrap_or("test"),
+            processor: self.sched.current.filter(|_| self.sched.processors() > 1),
+            time_ns: self.now,
+        };
+        if self.tracing {
+            self.trace.push(format!("COMPLIANCE {finding}"));
+        }
+        self.compliance.push(finding);
     }
 
     /// Records a verifier finding. Fatal findings (the bugchecks of real KMDF) halt the machine.
