@@ -83,4 +83,7 @@ pub use sim::io::{IoCompletion, IoOp};
 pub use sim::rng::Rng;
 pub use sim::sched::Schedule;
 pub use sim::{Irql, Policy, Stats};
-pub use verifier::{Finding, MICROSOFT_RUN_TIME_RULES, Report, RuleCoverage, Severity};
+pub use verifier::{
+    Finding, MICROSOFT_RULES_BY_SIMULATOR_RULE, MICROSOFT_RUN_TIME_RULES, Report, RuleCoverage,
+    Severity, microsoft_rules_counted,
+};

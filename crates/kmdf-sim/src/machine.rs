@@ -561,6 +561,8 @@ impl Machine {
 
 /// The end-of-run checks.
 fn end_of_run(s: &mut State) {
+    s.exercised("RequestCompleted");
+    s.exercised("DeferredRequestCompleted");
     let mut open: Vec<u64> = s.irps.keys().copied().collect();
     open.sort_unstable();
     for irp in open {

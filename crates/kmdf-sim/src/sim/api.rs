@@ -631,6 +631,11 @@ pub(crate) fn interrupt_lock(raw: usize, acquire: bool) {
         s.ddi();
         let irql = s.irql;
         let in_isr = s.context.last() == Some(&"EvtInterruptIsr");
+        s.exercised(if acquire {
+            "WdfInterruptLock"
+        } else {
+            "WdfInterruptLockRelease"
+        });
         let Some((id, i)) = interrupt_mut(s, raw, "WdfInterruptAcquireLock") else {
             return;
         };
@@ -727,6 +732,11 @@ pub(crate) fn spin_lock(raw: usize, acquire: bool) {
         let Some(id) = s.resolve(raw, "WdfSpinLockAcquire", "WDFSPINLOCK") else {
             return;
         };
+        s.exercised(if acquire {
+            "WdfSpinlock"
+        } else {
+            "WdfSpinLockRelease"
+        });
         let irql = s.irql;
         let held = matches!(
             s.obj(id).map(|o| &o.kind),

@@ -369,6 +369,8 @@ impl State {
     /// Resolves a request handle that must be driver-owned (R3).
     pub(crate) fn owned_request(&mut self, raw: usize, ddi: &'static str) -> Option<Id> {
         let id = self.resolve(raw, ddi, "WDFREQUEST")?;
+        self.exercised("DoubleCompletion");
+        self.exercised("InvalidReqAccess");
         let state = self.request(id).map(|r| r.state);
         if state != Some(RequestState::Owned) {
             self.finding(
@@ -391,6 +393,8 @@ impl State {
         let Some(id) = self.owned_request(raw, "WdfRequestCompleteWithInformation") else {
             return;
         };
+        self.exercised("CompleteCanceledReq");
+        self.exercised("ReqNotCanceledLocal");
         let Some(request) = self.request(id) else {
             return;
         };
@@ -641,6 +645,7 @@ impl State {
         let Some(id) = self.owned_request(raw, "WdfRequestMarkCancelableEx") else {
             return STATUS_INVALID_DEVICE_REQUEST;
         };
+        self.exercised("MarkCancOnCancReqLocal");
         if routine.is_none() {
             self.finding(
                 "NULLARG",
