@@ -2,7 +2,8 @@
 # Instructions executed in the driver's own code per request, counted by callgrind (exact and
 # repeatable for the same binary and inputs). Runs the hot_path benchmark's fixed workload
 # (edu writes of 16 fragments) twice, with N and 2N requests, and divides the difference of the
-# self cost of `edu_dma::` functions by N, so set-up and warm-up cancel out.
+# self cost of the driver's functions (`edu_dma::` and its wrapper crate `kmdf_safe::`) by N, so
+# set-up and warm-up cancel out.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 n=${1:-100}
@@ -12,7 +13,7 @@ out=$(mktemp -d)
 count() {
     valgrind --tool=callgrind --callgrind-out-file="$out/cg.$1" "$bin" callgrind "$1" >/dev/null 2>&1
     callgrind_annotate --inclusive=no --auto=no --threshold=100 "$out/cg.$1" 2>/dev/null \
-        | awk '/edu_dma::/ && !/=>/ { gsub(",", "", $1); sum += $1 } END { print sum + 0 }'
+        | awk '/(edu_dma|kmdf_safe)::/ && !/=>/ { gsub(",", "", $1); sum += $1 } END { print sum + 0 }'
 }
 a=$(count "$n")
 b=$(count "$((2 * n))")

@@ -302,16 +302,21 @@ impl DeviceHandler for DeviceContext {
     }
 
     fn surprise_removal(&self, _device: Device, cx: &mut Passive<'_>) {
+        // Only the record: no request is completed or cancelled from here
+        // (EvtSurpriseRemoveNoRequestComplete, NoCancelFromEvtSurpriseRemove). The framework
+        // purges the queue next, and EvtIoStop(Purge) ends the operation in flight, which then
+        // completes as removed; the edu's registers already read all ones, so no new transfer
+        // can start meanwhile.
         let busy = {
             let up = cx.up_to_dispatch();
             let mut io = self.io.lock(&up);
             io.removed = true;
+            if io.op.is_some() {
+                io.end.get_or_insert(crate::context::EndReason::Removed);
+            }
             io.op.is_some()
         };
         warning!("surprise removal: the device is gone; a request in flight: {busy}");
-        // End the operation in flight at once: stop the controller (system DMA), or let the
-        // watchdog find the edu gone (its registers read all ones).
-        self.end_early(crate::context::EndReason::Removed, &cx.up_to_dispatch());
     }
 }
 

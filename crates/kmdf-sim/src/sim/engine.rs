@@ -28,8 +28,15 @@ pub(crate) fn at_irql<R>(irql: Irql, name: &'static str, f: impl FnOnce() -> R) 
             clippy::panic,
             reason = "the callback can never return: the DEADLOCK finding says why"
         )]
-        return sched::run_activity(name, || run_at(irql, name, f))
-            .unwrap_or_else(|| panic!("kmdf-sim: {name} deadlocked (see the DEADLOCK finding)"));
+        return sched::run_activity(name, || {
+            // An activity that nests on a busy processor (an ISR, a DPC, a grant preempting a
+            // thread) is not called *from* the callback below it: mark the boundary.
+            with(|s| s.context.push(super::ACTIVITY_BOUNDARY));
+            let result = run_at(irql, name, f);
+            with(|s| s.context.pop());
+            result
+        })
+        .unwrap_or_else(|| panic!("kmdf-sim: {name} deadlocked (see the DEADLOCK finding)"));
     }
     run_at(irql, name, f)
 }

@@ -37,6 +37,10 @@ use rng::Rng;
 /// run reports the first ones and a count of the rest, instead of growing without bound.
 pub(crate) const FINDINGS_KEEP: usize = 10_000;
 
+/// Marks, in a processor's callback stack, where an activity that nested on it (preempting the
+/// callback below) begins.
+pub(crate) const ACTIVITY_BOUNDARY: &str = "|";
+
 /// Interrupt request levels the simulator distinguishes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Irql {
@@ -315,7 +319,7 @@ impl State {
             if *callback == name {
                 return true;
             }
-            if ROOTS.contains(callback) {
+            if ROOTS.contains(callback) || *callback == ACTIVITY_BOUNDARY {
                 return false;
             }
         }

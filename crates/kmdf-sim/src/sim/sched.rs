@@ -752,7 +752,15 @@ fn resume(cpu: usize) -> bool {
 fn start(cpu: usize, event: Event) {
     let name = event_name(&event);
     // SAFETY: the closure owns the event and borrows nothing.
-    let slot = unsafe { create(move || super::engine::handle_event(event)) };
+    let slot = unsafe {
+        create(move || {
+            // An activity that nests on a busy processor (an ISR, a DPC, a grant preempting a
+            // thread) is not called *from* the callback below it: mark the boundary.
+            with(|s| s.context.push(super::ACTIVITY_BOUNDARY));
+            super::engine::handle_event(event);
+            with(|s| s.context.pop());
+        })
+    };
     with(|s| s.push_activity(cpu, slot, name));
     resume(cpu);
 }
