@@ -246,3 +246,62 @@ fn cancel_of_a_request_parked_behind_a_late_edu_command_reports_cancelled() {
     assert_eq!((done.status, done.information), (status::CANCELLED, 0));
     rig.finish_clean();
 }
+
+#[test]
+fn edu_interrupt_raised_after_the_watchdog_saw_the_engine_idle_still_completes_the_request() {
+    // The copy ends on time but its "DMA done" is raised 1.2 s later: the watchdog (1 s) finds
+    // the engine idle with nothing reported. It must look again before it concludes the
+    // command was dropped; the late interrupt then completes the request with its bytes.
+    let mut rig = Rig::with_policy(1706, Hw::EduMsi, serial());
+    rig.machine.inject_edu(
+        0,
+        EduFault::LateInterrupt {
+            extra_ns: 1_200 * MS,
+        },
+    );
+    let data = pattern(4096, 9);
+    let (done, took) = timed_write(&mut rig, &data);
+    assert_eq!((done.status, done.information), (status::SUCCESS, 4096));
+    assert!(took > SECOND, "the watchdog looked first: {} ms", took / MS);
+    let buffer = rig.machine.edu(0, |edu| edu.buffer().to_vec());
+    assert_eq!(&buffer[..4096], &data[..]);
+    let counters = stats(&mut rig);
+    assert_eq!(
+        (
+            counters.requests,
+            counters.timeouts,
+            counters.bytes_written,
+            counters.fragments
+        ),
+        (1, 0, 4096, 1)
+    );
+    rig.assert_usable("after the late interrupt");
+    rig.finish_clean();
+}
+
+#[test]
+fn edu_command_that_ends_just_inside_the_recovery_budget_is_waited_for() {
+    // The watchdog finds the engine busy at 1 s; the driver then polls it for its 2 s recovery
+    // budget (until 3 s) before it gives up. This command ends at 2.97 s: the request must end
+    // with it (timed out, with the bytes it moved), never before it, when the late copy would
+    // touch a buffer the driver already gave back.
+    let mut rig = Rig::with_policy(1707, Hw::EduMsi, serial());
+    rig.machine.inject_edu(
+        0,
+        EduFault::SlowCommand {
+            extra_ns: 2_870 * MS,
+        },
+    );
+    let data = pattern(4096, 10);
+    let (done, took) = timed_write(&mut rig, &data);
+    assert_eq!((done.status, done.information), (status::IO_TIMEOUT, 4096));
+    assert!(
+        took > 2_900 * MS && took < 3 * SECOND,
+        "ended with the command: {} ms",
+        took / MS
+    );
+    let buffer = rig.machine.edu(0, |edu| edu.buffer().to_vec());
+    assert_eq!(&buffer[..4096], &data[..]);
+    rig.assert_usable("after the late command");
+    rig.finish_clean();
+}
