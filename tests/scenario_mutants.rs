@@ -305,3 +305,45 @@ fn edu_command_that_ends_just_inside_the_recovery_budget_is_waited_for() {
     rig.assert_usable("after the late command");
     rig.finish_clean();
 }
+
+/// The driver's warnings (`DbgPrint` level 1) that contain `text`.
+fn warnings(rig: &Rig, text: &str) -> usize {
+    rig.machine
+        .debug_output()
+        .iter()
+        .filter(|line| line.level == 1 && line.text.contains(text))
+        .count()
+}
+
+#[test]
+fn watchdog_warns_when_the_edu_engine_makes_no_progress_and_once_for_a_dropped_command() {
+    // Stuck engine: every look of the watchdog that finds the transfer still running says so,
+    // from the first (what an operator reads to tell a stuck device from a slow one).
+    let mut rig = Rig::with_policy(1708, Hw::EduMsi, serial());
+    rig.machine.inject_edu(0, EduFault::StuckEngine);
+    let stuck = rig.write(&[1; 64]);
+    assert_eq!((stuck.status, stuck.information), (status::IO_TIMEOUT, 0));
+    assert!(
+        warnings(&rig, "watchdog: transfer 1 made no progress") > 1,
+        "{:#?}",
+        rig.machine.debug_output()
+    );
+    rig.finish_clean();
+
+    // A command the engine dropped (idle, never reported) is looked at twice before it is
+    // given up: one warning, not two.
+    let mut rig = Rig::with_policy(1709, Hw::EduMsi, serial());
+    rig.machine.inject_edu(0, EduFault::Hang { ns: 200 * MS });
+    let dropped = rig.write(&[2; 64]);
+    assert_eq!(
+        (dropped.status, dropped.information),
+        (status::IO_TIMEOUT, 0)
+    );
+    assert_eq!(
+        warnings(&rig, "watchdog: transfer 1 made no progress"),
+        1,
+        "{:#?}",
+        rig.machine.debug_output()
+    );
+    rig.finish_clean();
+}
