@@ -57,6 +57,14 @@ fn edu_whose_registers_are_gone_fails_each_request_with_device_removed() {
         (second.status, second.information),
         (status::DEVICE_REMOVED, 0)
     );
+    // Once the device is known gone, requests fail without another DMA transaction: the log
+    // shows the failed programming once.
+    assert_eq!(
+        warnings(&rig, "program DMA failed"),
+        1,
+        "{:#?}",
+        rig.machine.debug_output()
+    );
     let counters = stats(&mut rig);
     assert_eq!(
         (
@@ -346,4 +354,28 @@ fn watchdog_warns_when_the_edu_engine_makes_no_progress_and_once_for_a_dropped_c
         rig.machine.debug_output()
     );
     rig.finish_clean();
+}
+
+#[test]
+fn interrupts_that_are_not_the_edus_are_not_claimed_or_counted() {
+    // A shared line raised by another device, and edu's own signal with no cause pending: the
+    // ISR must decline both (claiming another device's interrupt starves its driver), and
+    // GET_STATS counts only the interrupts the driver claimed.
+    for hw in [Hw::EduIntx, Hw::EduMsi] {
+        let mut rig = Rig::with_policy(1710, hw, serial());
+        if hw == Hw::EduIntx {
+            rig.machine.raise_foreign_interrupt(0);
+        }
+        rig.machine.inject_edu(0, EduFault::SpuriousInterrupt);
+        rig.machine.run_for(10 * MS);
+        assert_eq!(stats(&mut rig).interrupts, 0, "{hw:?}: nothing claimed");
+        let done = rig.write(&pattern(4096, 11));
+        assert_eq!((done.status, done.information), (status::SUCCESS, 4096));
+        assert_eq!(
+            stats(&mut rig).interrupts,
+            1,
+            "{hw:?}: one DMA, one interrupt"
+        );
+        rig.finish_clean();
+    }
 }
