@@ -4,7 +4,7 @@
 # Usage: scripts/mutants.sh [--shard K/N] [--in-diff BASE] [--list] [--timeout SECONDS] [FILE...]
 #   FILE...          files to mutate (default: the driver logic, see DEFAULT_FILES below)
 #   --shard K/N      run only shard K of N (0-based), e.g. one per machine or per CI job
-#   --in-diff BASE   mutate only the lines `git diff BASE` changed in those files (e.g.
+#   --in-diff BASE   mutate only the lines this branch changed since it left BASE (e.g.
 #                    --in-diff origin/main on a branch: the mutants of the change under review)
 #   --list           list the mutants and exit (no build, no tests)
 #   --timeout S      per-mutant test timeout in seconds (default 60; the baseline tests take 4-8 s)
@@ -63,7 +63,9 @@ diff_file=""
 if [ -n "$in_diff" ]; then
     diff_file=$(mktemp)
     trap 'rm -f "$diff_file"' EXIT
-    git diff "$in_diff" -- "${files[@]}" >"$diff_file"
+    # From the merge base: the branch's own changes (and uncommitted ones), not what BASE
+    # gained since the branch started.
+    git diff "$(git merge-base "$in_diff" HEAD)" -- "${files[@]}" >"$diff_file"
     if [ ! -s "$diff_file" ]; then
         echo "mutants: no change to ${files[*]} since $in_diff: nothing to test"
         exit 0
