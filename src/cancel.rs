@@ -170,9 +170,14 @@ impl DeviceContext {
             let _was_queued = self.watchdog.start_ms(WATCHDOG_MS, cx);
         } else if io.recovery_polls >= RECOVERY_POLLS || io.end.is_some() {
             io.deferred = None;
+            // A parked command that was cancelled (or whose device went away) ends for that
+            // reason; only one that outlived the recovery budget is a timeout.
+            let reason = io.end.unwrap_or(EndReason::Timeout);
             drop(io);
-            kmdf_safe::log::error!("timeout: edu engine stuck, command dropped");
-            self.abandon(EndReason::Timeout, None, cx);
+            if reason == EndReason::Timeout {
+                kmdf_safe::log::error!("timeout: edu engine stuck, command dropped");
+            }
+            self.abandon(reason, None, cx);
         } else {
             io.recovery_polls += 1;
             drop(io);

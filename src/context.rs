@@ -1,6 +1,6 @@
 //! The device context and the state behind it.
 
-use kmdf_safe::atomic::{AtomicU32, AtomicU64};
+use kmdf_safe::atomic::{AtomicBool, AtomicU32, AtomicU64};
 
 use edu_api::Statistics;
 
@@ -21,6 +21,9 @@ pub struct DeviceContext {
     pub queue: Queue,
     /// The watchdog of the request in flight (one timer, re-armed while transfers progress).
     pub watchdog: Timer,
+    /// `EvtProgramDma` parked a command and armed the watchdog at the recovery period, which
+    /// the request's start must not override (an atomic: read once per request, no lock).
+    pub recovery_armed: AtomicBool,
     /// What the ISR recorded for the DPC (atomics: no lock on the per-transfer path).
     pub isr: IsrRecord,
     /// Registers, interrupt and DMA objects, while the hardware is prepared.

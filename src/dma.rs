@@ -113,7 +113,8 @@ impl DeviceContext {
     /// [`Self::end_early`], only while transfer `only` (if given) is still the one programmed.
     pub fn end_early_if(&self, reason: EndReason, only: Option<u64>, cx: &impl TrueAtDispatch) {
         let Some(hw) = self.hw.get() else { return };
-        {
+        let channel = hw.personality.channel();
+        let run = {
             let mut io = self.io.lock(cx);
             if io.op.is_none()
                 || only.is_some_and(|seq| io.programmed.map(|work| work.seq) != Some(seq))
@@ -121,10 +122,17 @@ impl DeviceContext {
                 return;
             }
             io.end.get_or_insert(reason);
-        }
+            // The run of this operation, named while the I/O lock says which operation it is:
+            // by the time the end is asked for, it may have finished and the next request's
+            // run begun on another processor. Between a loopback's halves there is no run:
+            // the next EvtProgramDma sees the end reason.
+            channel.current_run(io.cx())
+        };
         // The channel cancels (before any transfer), stops (system DMA) or leaves the end to
         // the next completion, whichever is legal at this moment.
-        if let Some(finished) = hw.personality.channel().request_end(cx) {
+        if let Some(run) = run
+            && let Some(finished) = channel.request_end(run, cx)
+        {
             self.transaction_done(finished, cx);
         }
     }
@@ -334,6 +342,8 @@ impl DmaHandler for DeviceContext {
                 });
                 drop(io);
                 if waiting {
+                    self.recovery_armed
+                        .store(true, kmdf_safe::atomic::Ordering::Release);
                     // Poll the engine more often than the watchdog's period until it is idle.
                     self.poll_recovering_engine(cx);
                 }

@@ -49,6 +49,7 @@ impl Driver for EduDriver {
                     queue,
                     watchdog,
                     isr: crate::context::IsrRecord::default(),
+                    recovery_armed: kmdf_safe::atomic::AtomicBool::new(false),
                     hw: HardwareSlot::default(),
                     io,
                     params,

@@ -142,9 +142,18 @@ impl DeviceContext {
             OpKind::Read | OpKind::LoopbackRead => Direction::FromDevice,
             OpKind::Write | OpKind::LoopbackWrite => Direction::ToDevice,
         };
+        self.recovery_armed
+            .store(false, kmdf_safe::atomic::Ordering::Release);
         match hw.personality.channel().start(request, direction, None, cx) {
             Ok(None) => {
-                let _was_queued = self.watchdog.start_ms(WATCHDOG_MS, cx);
+                // A first command parked inside Execute behind a busy engine has armed the
+                // watchdog at the recovery period already: keep that one.
+                if !self
+                    .recovery_armed
+                    .swap(false, kmdf_safe::atomic::Ordering::AcqRel)
+                {
+                    let _was_queued = self.watchdog.start_ms(WATCHDOG_MS, cx);
+                }
             }
             // Cancelled while Execute ran, before any transfer.
             Ok(Some(finished)) => self.transaction_done(finished, cx),

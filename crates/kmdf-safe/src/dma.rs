@@ -553,6 +553,10 @@ impl DmaChannel<SystemMode> {
     }
 }
 
+/// One run of a channel: one initialisation of its transaction, from `start` until it ends.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RunId(u32);
+
 /// What the lock holder decided, to be carried out after the lock is dropped.
 enum Action {
     Nothing,
@@ -838,15 +842,31 @@ impl ChannelCore {
     /// returned, a `DmaCompleted*` is under way), the request is left for the path that is in
     /// the way, which acts on it when it leaves. Call with no lock held: the stop may deliver
     /// the transfer's notification before it returns.
-    pub fn request_end(&self, _cx: &impl AtMostDispatch) -> Option<Finished> {
+    ///
+    /// `run` names the run to end ([`Self::current_run`]): if it already ended and another one
+    /// started meanwhile (on another processor), nothing happens, so a late canceller never ends
+    /// the next request's transfer.
+    pub fn request_end(&self, run: RunId, _cx: &impl AtMostDispatch) -> Option<Finished> {
         let epoch = locked(self, |g| match &mut g.phase {
-            Phase::Running(run) if run.end == EndRequest::None => {
-                run.end = EndRequest::Pending;
-                Some(run.epoch)
+            Phase::Running(current)
+                if current.epoch == run.0 && current.end == EndRequest::None =>
+            {
+                current.end = EndRequest::Pending;
+                Some(current.epoch)
             }
             _ => None,
         })?;
         self.follow_up(epoch)
+    }
+
+    /// The run in progress, if any: take it under the lock that says which request the driver
+    /// means to end, and hand it to [`Self::request_end`] once that lock is dropped.
+    #[must_use]
+    pub fn current_run(&self, _cx: &impl AtMostDispatch) -> Option<RunId> {
+        locked(self, |g| match &g.phase {
+            Phase::Running(run) => Some(RunId(run.epoch)),
+            Phase::Idle | Phase::Ended => None,
+        })
     }
 
     /// Carries out a pending end request of run `epoch` if nothing stands in its way any
