@@ -446,3 +446,43 @@ fn system_transfers_reach_the_peripherals_data_port() {
     assert_eq!(read.output, data, "the read returns the ring's bytes");
     rig.finish_clean();
 }
+
+#[test]
+fn edu_done_raised_while_powered_down_is_not_counted_after_d0_entry() {
+    // The "DMA done" of a command the watchdog already gave up on arrives while the device is
+    // in D3 (line-based interrupt, disconnected). Its cause is stale at D0 entry: the driver
+    // must drop it, not claim it as an interrupt of the next command.
+    let mut rig = Rig::with_policy(1724, Hw::EduIntx, serial());
+    rig.machine.inject_edu(
+        0,
+        EduFault::LateInterrupt {
+            extra_ns: 3 * SECOND,
+        },
+    );
+    let first = rig.write(&pattern(4096, 1));
+    assert_eq!((first.status, first.information), (status::IO_TIMEOUT, 0));
+    assert_eq!(rig.machine.power_down(rig.device), 0, "power down");
+    rig.machine.run_for(4 * SECOND);
+    assert_eq!(rig.machine.power_up(rig.device), 0, "power up");
+    let before = stats(&mut rig);
+    assert_eq!(
+        before.interrupts, 0,
+        "nothing claimed before the power-down"
+    );
+    let data = pattern(4096, 2);
+    let written = rig.write(&data);
+    assert_eq!(
+        (written.status, written.information),
+        (status::SUCCESS, 4096)
+    );
+    let read = rig.read(4096);
+    assert_eq!((read.status, read.information), (status::SUCCESS, 4096));
+    assert_eq!(read.output, data);
+    let after = stats(&mut rig);
+    assert_eq!(
+        (after.interrupts, after.fragments, after.timeouts),
+        (2, 2, 1),
+        "one interrupt per command after D0 entry"
+    );
+    rig.finish_clean();
+}
