@@ -16,7 +16,9 @@ mod common;
 use common::{Hw, Rig, SECOND, pattern, status};
 use edu_api::{IOCTL_EDU_GET_STATS, Statistics};
 use kmdf_sim::devices::edu::{Edu, EduFault};
-use kmdf_sim::devices::sysdma::{ControllerConfig, ControllerEvent, PeripheralFault};
+use kmdf_sim::devices::sysdma::{
+    ControllerConfig, ControllerEvent, FifoPeripheral, PeripheralFault,
+};
 use kmdf_sim::{HardwareConfig, IoOp, Machine, MachineConfig, Policy};
 
 const MS: u64 = 1_000_000;
@@ -377,4 +379,110 @@ fn interrupts_that_are_not_the_edus_are_not_claimed_or_counted() {
         );
         rig.finish_clean();
     }
+}
+
+const DEVICE_HARDWARE_ERROR: i32 = 0xC000_0483_u32.cast_signed();
+
+#[test]
+fn device_that_does_not_identify_as_an_edu_fails_to_start_with_hardware_error() {
+    // The registers read all ones before start (the identification is not edu 1.x, and the
+    // liveness register does not answer): start must fail, not bring up a dead device.
+    let mut machine = Machine::new(MachineConfig {
+        seed: 1720,
+        policy: Policy::default(),
+        hardware: vec![HardwareConfig::Edu {
+            config: kmdf_sim::devices::edu::EduConfig::default(),
+            msi: true,
+        }],
+        trace: false,
+    });
+    assert_eq!(machine.load_driver(edu_dma::driver_entry), 0, "DriverEntry");
+    machine.inject_edu(0, EduFault::SurpriseRemoval);
+    assert_eq!(
+        machine.add_device(0).map(|_| ()),
+        Err(DEVICE_HARDWARE_ERROR),
+        "{:#?}",
+        machine.debug_output()
+    );
+    let report = machine.unload();
+    assert!(report.is_clean(), "{report}");
+}
+
+#[test]
+fn system_transfers_reach_the_peripherals_data_port() {
+    // A controller that only reaches the peripheral at its data port (BAR + 0x10): a driver
+    // that gives the controller another device address moves no data to or from the FIFO ring.
+    let port = FifoPeripheral::data_port_addr(0xFE00_0000);
+    let mut machine = Machine::new(MachineConfig {
+        seed: 1721,
+        policy: Policy::default(),
+        hardware: vec![HardwareConfig::SystemDma {
+            controller: ControllerConfig {
+                data_port: Some(port),
+                ..ControllerConfig::default()
+            },
+        }],
+        trace: false,
+    });
+    assert_eq!(machine.load_driver(edu_dma::driver_entry), 0, "DriverEntry");
+    let device = machine.add_device(0).expect("device start");
+    let mut rig = Rig { machine, device };
+    let data = pattern(3000, 21);
+    let written = rig.write(&data);
+    assert_eq!(
+        (written.status, written.information),
+        (status::SUCCESS, 3000)
+    );
+    let fifo = rig
+        .machine
+        .system_dma(0, |peripheral, _| peripheral.ring().to_vec());
+    assert_eq!(
+        &fifo[..3000],
+        &data[..],
+        "the FIFO ring holds the written bytes"
+    );
+    let read = rig.read(3000);
+    assert_eq!((read.status, read.information), (status::SUCCESS, 3000));
+    assert_eq!(read.output, data, "the read returns the ring's bytes");
+    rig.finish_clean();
+}
+
+#[test]
+fn edu_done_raised_while_powered_down_is_not_counted_after_d0_entry() {
+    // The "DMA done" of a command the watchdog already gave up on arrives while the device is
+    // in D3 (line-based interrupt, disconnected). Its cause is stale at D0 entry: the driver
+    // must drop it, not claim it as an interrupt of the next command.
+    let mut rig = Rig::with_policy(1724, Hw::EduIntx, serial());
+    rig.machine.inject_edu(
+        0,
+        EduFault::LateInterrupt {
+            extra_ns: 3 * SECOND,
+        },
+    );
+    let first = rig.write(&pattern(4096, 1));
+    assert_eq!((first.status, first.information), (status::IO_TIMEOUT, 0));
+    assert_eq!(rig.machine.power_down(rig.device), 0, "power down");
+    rig.machine.run_for(4 * SECOND);
+    assert_eq!(rig.machine.power_up(rig.device), 0, "power up");
+    let before = stats(&mut rig);
+    assert_eq!(
+        before.interrupts, 0,
+        "nothing claimed before the power-down"
+    );
+    let data = pattern(4096, 2);
+    let written = rig.write(&data);
+    assert_eq!(
+        (written.status, written.information),
+        (status::SUCCESS, 4096)
+    );
+    let read = rig.read(4096);
+    assert_eq!((read.status, read.information), (status::SUCCESS, 4096));
+    assert_eq!(read.output, data);
+    let after = stats(&mut rig);
+    assert_eq!(
+        (after.interrupts, after.fragments, after.timeouts),
+        (2, 2, 1),
+        "one interrupt per command after D0 entry"
+    );
+    rig.finish_clean();
 }
