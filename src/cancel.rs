@@ -133,7 +133,7 @@ impl DeviceContext {
     fn busy_engine(&self, seq: u64, cx: &Dispatch<'_>) -> u32 {
         let give_up = {
             let mut io = self.io.lock(cx);
-            if io.programmed.map(|work| work.seq) != Some(seq) {
+            if io.moved_on_from(Some(seq)) {
                 // It finished meanwhile: the busy engine runs the next transfer.
                 return WATCHDOG_MS;
             }
@@ -192,7 +192,7 @@ impl DeviceContext {
     fn abandon(&self, reason: EndReason, only: Option<u64>, cx: &Dispatch<'_>) {
         {
             let mut io = self.io.lock(cx);
-            if only.is_some_and(|seq| io.programmed.map(|work| work.seq) != Some(seq)) {
+            if io.moved_on_from(only) {
                 return;
             }
             if io.programmed.take().is_none() {

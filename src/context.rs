@@ -219,3 +219,13 @@ pub struct IoState {
     /// Counters.
     pub stats: Statistics,
 }
+
+impl IoState {
+    /// Whether the device has moved on from transfer `seq` (a [`Programmed::seq`]): another
+    /// processor completed it, and perhaps programmed the next. `None` names no transfer and
+    /// never has moved on.
+    #[must_use]
+    pub fn moved_on_from(&self, seq: Option<u64>) -> bool {
+        seq.is_some_and(|seq| self.programmed.map(|work| work.seq) != Some(seq))
+    }
+}

@@ -116,9 +116,7 @@ impl DeviceContext {
         let channel = hw.personality.channel();
         let run = {
             let mut io = self.io.lock(cx);
-            if io.op.is_none()
-                || only.is_some_and(|seq| io.programmed.map(|work| work.seq) != Some(seq))
-            {
+            if io.op.is_none() || io.moved_on_from(only) {
                 return;
             }
             io.end.get_or_insert(reason);
@@ -170,9 +168,7 @@ impl DeviceContext {
         let how = {
             let mut io = self.io.lock(cx);
             io.stats.interrupts += interrupts;
-            if let Some(stalled) = stalled
-                && io.programmed.map(|work| work.seq) != Some(stalled.seq)
-            {
+            if io.moved_on_from(stalled.map(|stalled| stalled.seq)) {
                 // Another processor completed it (and maybe programmed the next).
                 return false;
             }

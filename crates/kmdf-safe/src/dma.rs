@@ -568,12 +568,6 @@ enum Action {
 }
 
 impl ChannelCore {
-    /// Whether a transaction is running.
-    #[must_use]
-    pub fn busy(&self, _cx: &impl AtMostDispatch) -> bool {
-        locked(self, |g| !matches!(g.phase, Phase::Idle))
-    }
-
     /// `WdfDmaTransactionInitializeUsingRequest` then `WdfDmaTransactionExecute` for `request`.
     /// `maximum_length` lowers the transfer size (`WdfDmaTransactionSetMaximumLength`).
     /// System-mode channels register the transfer-complete callback before executing.
@@ -659,7 +653,7 @@ impl ChannelCore {
         if let Err(error) = Status::from_raw(status).ok() {
             // A failed Execute ended the transaction (TransferFailed) without any callback.
             let request = self.end_run(epoch);
-            let _ = self.release(Status::from_raw(status));
+            let _ = self.release();
             return match request {
                 Some(request) => Err((request, error)),
                 None => Ok(None),
@@ -718,7 +712,7 @@ impl ChannelCore {
 
     /// Reads the byte count and releases the ended transaction: PLX's order (§2.8, §2.10).
     /// Returns the count; the phase is Idle afterwards.
-    fn release(&self, _status: Status) -> usize {
+    fn release(&self) -> usize {
         let tx = self.transaction.as_ptr();
         // SAFETY: the phase is Ended: the transaction ended (a DmaCompleted* returned TRUE, the
         // cancel won, or Execute failed), is not yet released, and only this caller touches it.
@@ -732,7 +726,7 @@ impl ChannelCore {
 
     /// Ends a run that has ended in KMDF: release, and hand the driver its request.
     fn finish(&self, request: Request, status: Status) -> Finished {
-        let bytes = self.release(status);
+        let bytes = self.release();
         Finished {
             request,
             status: status.ok(),
