@@ -1,8 +1,12 @@
 #!/usr/bin/env bash
 # Mutation testing of the driver logic with cargo-mutants (issue 17).
 #
-# Usage: scripts/mutants.sh [--shard K/N] [--in-diff BASE] [--list] [--timeout SECONDS] [FILE...]
-#   FILE...          files to mutate (default: the driver logic, see DEFAULT_FILES below)
+# Usage: scripts/mutants.sh [--wrappers|--all] [--shard K/N] [--in-diff BASE] [--list]
+#                           [--timeout SECONDS] [--re REGEX] [FILE...]
+#   FILE...          files to mutate (default: the driver logic, see DEFAULT_FILES below); files
+#                    of the wrapper crate (crates/kmdf-safe/src/) are allowed
+#   --wrappers       the wrapper crate's files (crates/kmdf-safe/src/*.rs)
+#   --all            the driver logic and the wrapper crate: the full run of issue 17
 #   --shard K/N      run only shard K of N (0-based), e.g. one per machine or per CI job
 #   --in-diff BASE   mutate only the lines this branch changed since it left BASE (e.g.
 #                    --in-diff origin/main on a branch: the mutants of the change under review)
@@ -10,8 +14,9 @@
 #   --timeout S      per-mutant test timeout in seconds (default 60; the baseline tests take 4-8 s)
 #   --re REGEX       only the mutants whose name matches REGEX (cargo mutants -F; repeatable)
 #
-# Each mutant is built and tested with the driver's package only (`cargo test -p edu-dma`; the
-# simulator's and harness's own tests cannot see the driver's mutants), one at a time (-j 1:
+# Each mutant is built and tested with the driver's package (`cargo test -p edu-dma`; the
+# simulator's and harness's own tests cannot see the driver's mutants), and, when wrapper files
+# are mutated, the wrapper crate's own tests (`-p kmdf-safe`), one at a time (-j 1:
 # the machine has 2 shared cores). The two long tests run with smaller budgets than CI's
 # (EDU_SEEDS=300 interleavings, EDU_FUZZ_INPUTS=300 fuzz inputs; set either to override): a
 # mutant they alone kill at CI's budget is reported missed here, never the reverse.
@@ -24,8 +29,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 out="${MUTANTS_OUT:-target}"
-DEFAULT_FILES=(src/cancel.rs src/dma.rs src/io.rs src/interrupt.rs src/driver.rs src/regs.rs
-    src/params.rs)
+DEFAULT_FILES=(src/*.rs)
 
 shard=""
 in_diff=""
@@ -40,7 +44,9 @@ while [ $# -gt 0 ]; do
         --list) list=1; shift ;;
         --timeout) timeout="$2"; shift 2 ;;
         --re) res+=(-F "$2"); shift 2 ;;
-        -h|--help) sed -n '2,22p' "$0"; exit 0 ;;
+        --wrappers) files+=(crates/kmdf-safe/src/*.rs); shift ;;
+        --all) files+=("${DEFAULT_FILES[@]}" crates/kmdf-safe/src/*.rs); shift ;;
+        -h|--help) sed -n '2,27p' "$0"; exit 0 ;;
         -*) echo "unknown option $1 (see --help)" >&2; exit 2 ;;
         *) files+=("$1"); shift ;;
     esac
@@ -52,11 +58,21 @@ if ! cargo mutants --version >/dev/null 2>&1; then
     exit 2
 fi
 
-args=(--package edu-dma --test-package edu-dma -j 1 --timeout "$timeout" --output "$out")
+args=(-j 1 --timeout "$timeout" --output "$out")
+wrappers=0
 for file in "${files[@]}"; do
     [ -f "$file" ] || { echo "no such file: $file" >&2; exit 2; }
+    case "$file" in crates/kmdf-safe/*) wrappers=1 ;; src/*) ;;
+        *) echo "not driver logic or wrapper code: $file" >&2; exit 2 ;;
+    esac
     args+=(--file "$file")
 done
+# Lists, not repeated options: cargo-mutants keeps only the last of a repeated --test-package.
+if [ "$wrappers" = 0 ]; then
+    args+=(--package edu-dma --test-package edu-dma)
+else
+    args+=(--package edu-dma --package kmdf-safe --test-package edu-dma,kmdf-safe)
+fi
 [ -z "$shard" ] || args+=(--shard "$shard")
 [ ${#res[@]} -eq 0 ] || args+=("${res[@]}")
 diff_file=""

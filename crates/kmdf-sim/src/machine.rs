@@ -12,6 +12,7 @@ use crate::sim::io::{IoCompletion, IoOp};
 use crate::sim::objects::handle;
 use crate::sim::objects::{DevicePower, Kind};
 use crate::sim::pnp;
+use crate::sim::sched::AtDdi;
 use crate::sim::{self, Event, Irql, Policy, State, Stats, engine, with};
 use crate::verifier::{Finding, Report, RuleCoverage, Severity};
 
@@ -155,6 +156,46 @@ impl Machine {
     /// Cancels a request after `delay_ns` of virtual time (`CancelIoEx`).
     pub fn cancel_after(&mut self, irp: Irp, delay_ns: u64) {
         with(|s| s.schedule(delay_ns, Event::Cancel { irp: irp.0 }));
+    }
+
+    /// Cancels a request (`CancelIoEx`) at the moment the driver enters its `nth` DDI call
+    /// from now (1: the next one), on whichever processor makes it. That processor waits at
+    /// the call while the cancellation runs on another one, until the cancel callback ends
+    /// or waits for a lock; then both go on. Counted as [`Machine::ddi_entries`] counts.
+    /// Needs two processors or more and a schedule other than [`crate::Schedule::Serial`]
+    /// (a test bug: panics). With the calls of a run counted once, a test can cancel at
+    /// every one of them in turn.
+    pub fn cancel_at_ddi(&mut self, irp: Irp, nth: u64) {
+        with(|s| {
+            assert!(
+                s.sched.processors() > 1 && s.sched.schedule != crate::Schedule::Serial,
+                "cancel_at_ddi needs two processors and a schedule other than Serial"
+            );
+            s.at_ddi_entry(nth, AtDdi::Event(Event::Cancel { irp: irp.0 }));
+        });
+    }
+
+    /// Holds the processor that makes the driver's `nth` DDI call from now (1: the next) at
+    /// that call for `ns` of virtual time, while the other processors run what comes due: a
+    /// processor slowed by an interrupt storm, a hypervisor or a higher-priority DPC. At
+    /// DISPATCH_LEVEL and above the hold is at most [`crate::Policy::dispatch_stall_ns`], as
+    /// for any switch. Same conditions and count as [`Machine::cancel_at_ddi`].
+    pub fn stall_at_ddi(&mut self, nth: u64, ns: u64) {
+        with(|s| {
+            assert!(
+                s.sched.processors() > 1 && s.sched.schedule != crate::Schedule::Serial,
+                "stall_at_ddi needs two processors and a schedule other than Serial"
+            );
+            s.at_ddi_entry(nth, AtDdi::Stall(ns));
+        });
+    }
+
+    /// The DDI calls the driver has entered so far, counted only under a schedule other than
+    /// [`crate::Schedule::Serial`] (where the driver's callbacks are activities): the count
+    /// [`Machine::cancel_at_ddi`] uses.
+    #[must_use]
+    pub fn ddi_entries(&self) -> u64 {
+        with(|s| s.sched.ddi_entries)
     }
 
     /// Runs one event. False when nothing is left to run or the machine halted on a fatal

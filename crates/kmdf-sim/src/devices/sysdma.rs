@@ -416,6 +416,14 @@ pub enum ControllerFault {
         /// Bytes moved before the stall.
         after_bytes: u32,
     },
+    /// The transfer stops moving once `after_bytes` bytes have moved, for `ns` nanoseconds,
+    /// then goes on to its end (a channel held up by a higher-priority one or by the bus).
+    Pause {
+        /// Bytes moved before the pause.
+        after_bytes: u32,
+        /// How long the pause lasts.
+        ns: u64,
+    },
     /// The transfer completes with [`CompletionStatus::Complete`] after moving only `bytes` bytes,
     /// and reports that count.
     ShortTransfer {
@@ -508,6 +516,8 @@ struct Transfer {
     moved: u32,
     limit: u32,
     end: EndAction,
+    /// A pause still to come: at this many bytes moved, for this many nanoseconds.
+    pause: Option<(u32, u64)>,
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -642,8 +652,13 @@ impl DmaController {
             return Err(ControllerError::ZeroLength);
         }
         let fault = self.pending_fault.take();
+        let mut pause = None;
         let (limit, end) = match fault {
             None => (spec.length, EndAction::Complete),
+            Some(ControllerFault::Pause { after_bytes, ns }) => {
+                pause = Some((after_bytes.min(spec.length), ns));
+                (spec.length, EndAction::Complete)
+            }
             Some(ControllerFault::Error { after_bytes }) => {
                 (after_bytes.min(spec.length), EndAction::Error)
             }
@@ -660,14 +675,16 @@ impl DmaController {
             moved: 0,
             limit,
             end,
+            pause: pause.filter(|&(at, _)| at > 0),
         });
         let token = Self::token(channel, ch.generation);
         let first = chunk.min(limit);
+        let paused = pause.filter(|&(at, _)| at == 0).map_or(0, |(_, ns)| ns);
         let delay_ns = if first == 0 {
             poll
         } else {
             self.chunk_delay_ns(first)
-        };
+        } + paused;
         effects.push(Effect::ArmTimer { token, delay_ns });
         super::log_event(
             &mut self.log,
@@ -768,7 +785,10 @@ impl DmaController {
             );
             true
         } else {
-            let n = chunk.min(t.limit.saturating_sub(t.moved));
+            let until_pause = t
+                .pause
+                .map_or(u32::MAX, |(at, _)| at.saturating_sub(t.moved));
+            let n = chunk.min(t.limit.saturating_sub(t.moved)).min(until_pause);
             let mem_addr = t.spec.mem_addr.wrapping_add(u64::from(t.moved));
             let (done, fault) = move_chunk(t.spec.direction, bus, peripheral, mem_addr, n);
             t.moved = t.moved.saturating_add(done);
@@ -782,9 +802,16 @@ impl DmaController {
         let status = if failed {
             CompletionStatus::Error
         } else if t.moved < t.limit {
+            let paused = match t.pause {
+                Some((at, ns)) if t.moved >= at => {
+                    t.pause = None;
+                    ns
+                }
+                _ => 0,
+            };
             ch.slot = Slot::Running(t);
             let next = chunk.min(t.limit - t.moved);
-            let delay_ns = chunk_delay_ns(self.config.bytes_per_us, next);
+            let delay_ns = chunk_delay_ns(self.config.bytes_per_us, next) + paused;
             effects.push(Effect::ArmTimer { token, delay_ns });
             return;
         } else {
@@ -1598,6 +1625,45 @@ mod tests {
             c.take_completion().unwrap().status,
             CompletionStatus::Complete
         );
+    }
+
+    #[test]
+    fn fault_pause_holds_the_transfer_then_completes_it() {
+        let mut c = controller();
+        let mut clock = Clock::new();
+        let mut mem = TestMemory::default();
+        let mut p = FifoPeripheral::new();
+        mem.fill(MEM, &pattern(1024));
+        w(&mut p, reg::CTRL, CTRL_DREQ_ENABLE);
+        let pause = 5_000_000;
+        c.inject(ControllerFault::Pause {
+            after_bytes: 300,
+            ns: pause,
+        });
+        start(
+            &mut c,
+            &mut clock,
+            0,
+            spec(TransferDirection::MemoryToDevice, 1024, true),
+        );
+        // Not before the pause is over.
+        while clock.now < pause {
+            assert_eq!(c.take_completion(), None, "at {} ns", clock.now);
+            if clock.run(&mut c, &mut mem, &mut p, 1) == 0 {
+                break;
+            }
+        }
+        clock.run(&mut c, &mut mem, &mut p, 100);
+        assert!(clock.now > pause, "{} ns", clock.now);
+        assert_eq!(
+            c.take_completion(),
+            Some(ControllerCompletion {
+                channel: 0,
+                status: CompletionStatus::Complete,
+                bytes: 1024
+            })
+        );
+        assert_eq!(p.ring()[..1024], pattern(1024)[..]);
     }
 
     #[test]

@@ -97,6 +97,16 @@ pub(crate) struct Cpu {
     stack: Vec<Act>,
 }
 
+/// What a test attached to a driver's DDI entry (`Machine::cancel_at_ddi`,
+/// `Machine::stall_at_ddi`).
+#[derive(Debug)]
+pub(crate) enum AtDdi {
+    /// Queue this event for now.
+    Event(Event),
+    /// Hold the processor for this many nanoseconds of virtual time.
+    Stall(u64),
+}
+
 /// The scheduler's part of the machine state.
 #[derive(Debug)]
 pub(crate) struct Sched {
@@ -119,6 +129,14 @@ pub(crate) struct Sched {
     /// First site at which each ordered pair of locks was taken (outer, inner).
     order: HashMap<(Id, Id), String>,
     reported: HashSet<(Id, Id)>,
+    /// DDI entries made by the driver's activities so far (`Machine::ddi_entries`).
+    pub(crate) ddi_entries: u64,
+    /// What a test attached to a DDI entry: the entry number that fires each.
+    at_ddi: Vec<(u64, AtDdi)>,
+    /// The processor held at the DDI entry where an attachment fired, and the virtual time
+    /// until which it is held: it does not run while the other processors have work due by
+    /// then.
+    hold: Option<(usize, u64)>,
 }
 
 impl Sched {
@@ -151,6 +169,9 @@ impl Sched {
             owner: HashMap::new(),
             order: HashMap::new(),
             reported: HashSet::new(),
+            ddi_entries: 0,
+            at_ddi: Vec::new(),
+            hold: None,
         }
     }
 
@@ -220,8 +241,51 @@ impl State {
 
     fn runnable(&self) -> Vec<usize> {
         (0..self.sched.cpus.len())
+            .filter(|&c| self.sched.hold.is_none_or(|(held, _)| held != c))
             .filter(|&c| self.top(c).is_some_and(|a| a.blocked.is_none()))
             .collect()
+    }
+
+    /// Attaches `what` to the driver's `nth` DDI entry from now (1: the next).
+    pub(crate) fn at_ddi_entry(&mut self, nth: u64, what: AtDdi) {
+        let entry = self.sched.ddi_entries + nth.max(1);
+        self.sched.at_ddi.push((entry, what));
+    }
+
+    /// At a DDI entry of the running activity: counts it, and when an attached event is due
+    /// here, queues it for now and holds this processor. True when the activity must suspend.
+    fn at_ddi(&mut self) -> bool {
+        let Some(cpu) = self.sched.current else {
+            return false;
+        };
+        self.sched.ddi_entries += 1;
+        let entry = self.sched.ddi_entries;
+        let due: Vec<AtDdi> = {
+            let (due, rest) = std::mem::take(&mut self.sched.at_ddi)
+                .into_iter()
+                .partition(|(at, _)| *at == entry);
+            self.sched.at_ddi = rest;
+            due.into_iter().map(|(_, what)| what).collect()
+        };
+        if due.is_empty() || self.halted {
+            return false;
+        }
+        let mut until = self.now;
+        for what in due {
+            match what {
+                AtDdi::Event(event) => self.schedule(0, event),
+                AtDdi::Stall(ns) => {
+                    let ns = if self.irql >= Irql::Dispatch {
+                        ns.min(self.policy.dispatch_stall_ns)
+                    } else {
+                        ns
+                    };
+                    until = until.max(self.now.saturating_add(ns));
+                }
+            }
+        }
+        self.sched.hold = Some((cpu, until));
+        true
     }
 
     /// Processors on which an event of class `class` may start now.
@@ -257,18 +321,20 @@ impl State {
 
     /// Whether the next event may start now (due, or the seed lets time run), and where.
     fn startable(&self, late: bool) -> Option<(Class, Vec<usize>)> {
+        self.startable_at(self.now, late)
+    }
+
+    /// [`Self::startable`] as it would answer at virtual time `now`.
+    fn startable_at(&self, now: u64, late: bool) -> Option<(Class, Vec<usize>)> {
         let (&key, event) = self.queue.iter().next()?;
         let class = class(event);
-        if key.0 > self.now && !late {
+        if key.0 > now && !late {
             return None;
         }
         // A processor at DISPATCH_LEVEL or above is slow only for a moment: a DPC or ISR held
         // up for long would be a DPC watchdog violation (0x133) on Windows, so time runs past
         // such an activity only to events close by.
-        if key.0 > self.now
-            && key.0 - self.now > self.policy.dispatch_stall_ns
-            && self.raised_activity()
-        {
+        if key.0 > now && key.0 - now > self.policy.dispatch_stall_ns && self.raised_activity() {
             return None;
         }
         let places = if class == Class::Inline {
@@ -319,6 +385,17 @@ impl State {
         }
     }
 
+    /// Whether the next event is due by `until` and may start then.
+    fn due_by(&self, until: u64) -> bool {
+        let Some(&(time, _, _)) = self.queue.keys().next() else {
+            return false;
+        };
+        if time > until {
+            return false;
+        }
+        self.startable_at(self.now.max(time), false).is_some()
+    }
+
     /// Whether the next event may start now, letting virtual time run to it when the seed
     /// says this processor is slow; the answer holds for the next [`Self::next_action`].
     fn late_start(&mut self) -> bool {
@@ -330,6 +407,15 @@ impl State {
 
     /// On the test's stack: what to run next. `events`: whether new events may start.
     fn next_action(&mut self, events: bool) -> Action {
+        // A held processor waits while the others have work due by the end of its hold (the
+        // attached event included); then it goes on, at the end of its hold at the latest.
+        if let Some((_, until)) = self.sched.hold
+            && self.runnable().is_empty()
+            && (!events || self.halted || !self.due_by(until))
+        {
+            self.sched.hold = None;
+            self.now = self.now.max(until);
+        }
         let runnable = self.runnable();
         if self.halted && runnable.is_empty() {
             return Action::Nothing;
@@ -635,7 +721,13 @@ pub(crate) fn point() {
 }
 
 /// A DDI entry: a switch point now, and another when the returned guard drops (the return).
+///
+/// What a test attached to this entry (`Machine::cancel_at_ddi`, `Machine::stall_at_ddi`)
+/// happens here: this processor waits while the others run.
 pub(crate) fn ddi() -> DdiGuard {
+    if in_activity() && !std::thread::panicking() && with(State::at_ddi) {
+        suspend();
+    }
     point();
     DdiGuard
 }
