@@ -17,11 +17,11 @@
 mod common;
 
 use common::{Hw, Rig, SECOND, pattern, ring_after_write, ring_read, status};
-use edu_api::{DeviceInfo, IOCTL_EDU_GET_INFO};
+use edu_api::{DeviceInfo, GUID_DEVINTERFACE_EDU_DMA, IOCTL_EDU_GET_INFO};
 use kmdf_sim::devices::edu::EduConfig;
 use kmdf_sim::devices::sysdma::ControllerConfig;
 use kmdf_sim::{
-    DeviceHandle, HardwareConfig, IoOp, Irp, Machine, MachineConfig, NewResources, Policy,
+    DeviceHandle, GUID, HardwareConfig, IoOp, Irp, Machine, MachineConfig, NewResources, Policy,
     SystemSleep,
 };
 
@@ -323,6 +323,49 @@ fn query_remove_then_cancel_keeps_the_device_and_its_io() {
     );
     read_and_check(&mut rig, &ring, 2 * PAGE, "after the cancelled remove");
     rig.finish_clean();
+}
+
+/// What an application finds when it looks up the driver's device interface.
+fn edu_interface(machine: &Machine) -> Vec<DeviceHandle> {
+    let guid = GUID_DEVINTERFACE_EDU_DMA;
+    machine.interface_devices(&GUID {
+        Data1: guid.data1,
+        Data2: guid.data2,
+        Data3: guid.data3,
+        Data4: guid.data4,
+    })
+}
+
+#[test]
+fn applications_find_the_device_through_its_interface_while_it_is_present() {
+    // The harness and every application open the device through GUID_DEVINTERFACE_EDU_DMA:
+    // a started device exposes it, through power transitions; a removed one does not.
+    for hw in [Hw::EduMsi, Hw::System] {
+        let mut rig = Rig::new(108, hw);
+        assert_eq!(
+            edu_interface(&rig.machine),
+            vec![rig.device],
+            "{hw:?} started"
+        );
+        assert_eq!(rig.machine.power_down(rig.device), status::SUCCESS);
+        assert_eq!(
+            edu_interface(&rig.machine),
+            vec![rig.device],
+            "{hw:?} in D3"
+        );
+        assert_eq!(rig.machine.power_up(rig.device), status::SUCCESS);
+        assert_eq!(rig.machine.disable(rig.device), status::SUCCESS);
+        assert!(edu_interface(&rig.machine).is_empty(), "{hw:?} disabled");
+        rig.device = rig.machine.enable(0).expect("enable");
+        assert_eq!(
+            edu_interface(&rig.machine),
+            vec![rig.device],
+            "{hw:?} enabled"
+        );
+        rig.machine.surprise_remove(rig.device);
+        assert!(edu_interface(&rig.machine).is_empty(), "{hw:?} removed");
+        rig.finish_clean();
+    }
 }
 
 #[test]

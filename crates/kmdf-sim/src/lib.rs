@@ -77,6 +77,7 @@ pub(crate) mod sim;
 pub mod verifier;
 
 pub use machine::{DeviceHandle, DriverEntry, Footprint, Irp, Machine, MachineConfig, SystemSleep};
+pub use mirror::types::GUID;
 pub use sim::dbgprint::DebugLine;
 pub use sim::hw::{HardwareConfig, NewResources};
 pub use sim::io::{IoCompletion, IoOp};

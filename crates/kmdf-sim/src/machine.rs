@@ -6,7 +6,7 @@ use std::marker::PhantomData;
 use crate::devices::edu::{Edu, EduFault};
 use crate::devices::sysdma::{ControllerFault, DmaController, FifoPeripheral};
 use crate::mirror::types::_WDF_POWER_DEVICE_STATE;
-use crate::mirror::types::{NTSTATUS, PCUNICODE_STRING, PDRIVER_OBJECT, UNICODE_STRING};
+use crate::mirror::types::{GUID, NTSTATUS, PCUNICODE_STRING, PDRIVER_OBJECT, UNICODE_STRING};
 use crate::sim::hw::{HardwareConfig, Model, NewResources, Source};
 use crate::sim::io::{IoCompletion, IoOp};
 use crate::sim::objects::handle;
@@ -517,6 +517,25 @@ impl Machine {
     /// As [`Machine::add_device`].
     pub fn enable(&mut self, hw: usize) -> Result<DeviceHandle, NTSTATUS> {
         self.add_device(hw)
+    }
+
+    /// The devices that expose device interface `guid` now, as an application finds them
+    /// (`CM_Get_Device_Interface_List` with `CM_GET_DEVICE_INTERFACE_LIST_PRESENT`): the
+    /// driver registered it with `WdfDeviceCreateDeviceInterface`, KMDF enabled it when the
+    /// device started, and disables it when the device is removed (surprise or orderly).
+    #[must_use]
+    pub fn interface_devices(&self, guid: &GUID) -> Vec<DeviceHandle> {
+        with(|s| {
+            s.objects
+                .iter_ids()
+                .filter_map(|(id, object)| match &object.kind {
+                    Kind::Device(d) if d.interfaces_enabled && d.interfaces.contains(guid) => {
+                        Some(DeviceHandle { id, hw: d.hw })
+                    }
+                    _ => None,
+                })
+                .collect()
+        })
     }
 
     /// Whether the device is started (prepared and in D0).

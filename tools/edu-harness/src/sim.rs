@@ -12,8 +12,8 @@ use std::collections::HashMap;
 
 use kmdf_sim::devices::edu::{EduConfig, QemuVersion};
 use kmdf_sim::{
-    DeviceHandle, HardwareConfig, IoCompletion, IoOp, Irp, Machine, MachineConfig, NewResources,
-    Policy, Report, SystemSleep,
+    DeviceHandle, GUID, HardwareConfig, IoCompletion, IoOp, Irp, Machine, MachineConfig,
+    NewResources, Policy, Report, SystemSleep,
 };
 
 use crate::status::describe;
@@ -111,13 +111,15 @@ impl SimTarget {
                 machine.report()
             )));
         }
-        let device = machine.add_device(0).map_err(|status| {
+        machine.add_device(0).map_err(|status| {
             TargetError::Simulator(format!(
                 "starting the edu device failed with {}; {}",
                 describe(status),
                 machine.report()
             ))
         })?;
+        // Opened as on Windows: through the device interface the driver registers.
+        let device = find_device(&machine)?;
         ALIVE.set(true);
         Ok(Self {
             machine,
@@ -168,6 +170,22 @@ impl Drop for SimTarget {
 }
 
 /// The simulator's form of an operation.
+/// The device an application finds through `GUID_DEVINTERFACE_EDU_DMA`, as the Windows
+/// backend looks it up.
+fn find_device(machine: &Machine) -> Result<DeviceHandle, TargetError> {
+    let guid = edu_api::GUID_DEVINTERFACE_EDU_DMA;
+    machine
+        .interface_devices(&GUID {
+            Data1: guid.data1,
+            Data2: guid.data2,
+            Data3: guid.data3,
+            Data4: guid.data4,
+        })
+        .first()
+        .copied()
+        .ok_or(TargetError::DeviceNotFound)
+}
+
 fn io_op(op: Op) -> IoOp {
     match op {
         Op::Read { len } => IoOp::Read { len },
@@ -294,10 +312,10 @@ impl Target for SimTarget {
                 if status < 0 {
                     return Err(failed("the disable", status, &self.machine));
                 }
-                self.device = self
-                    .machine
+                self.machine
                     .enable(self.device.hw)
                     .map_err(|status| failed("the enable", status, &self.machine))?;
+                self.device = find_device(&self.machine)?;
             }
             Transition::Sleep | Transition::Hibernate => {
                 let state = if transition == Transition::Sleep {

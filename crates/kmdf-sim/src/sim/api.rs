@@ -185,6 +185,7 @@ pub(crate) fn device_create(
             dispatch: std::collections::HashMap::new(),
             interrupts: Vec::new(),
             interfaces: Vec::new(),
+            interfaces_enabled: false,
             alignment: 0,
             packet_slot: None,
             resources: None,

@@ -474,6 +474,13 @@ fn set_power(device: Id, power: DevicePower) {
     with(|s| {
         if let Some(Kind::Device(d)) = s.obj_mut(device).map(|o| &mut o.kind) {
             d.power = power;
+            // KMDF enables the device's interfaces once it has started, and disables them
+            // when it is removed.
+            match power {
+                DevicePower::D0 => d.interfaces_enabled = true,
+                DevicePower::Removed => d.interfaces_enabled = false,
+                DevicePower::Added | DevicePower::Prepared => {}
+            }
         }
     });
 }
@@ -771,6 +778,13 @@ pub(crate) fn release_hardware(device: Id) -> NTSTATUS {
 
 /// Surprise removal notification.
 pub(crate) fn surprise_removal(device: Id) {
+    // KMDF disables the device's interfaces in its removal clean-up, surprise removal included
+    // (FxPkgPnp::PnpCleanupForRemove).
+    with(|s| {
+        if let Some(Kind::Device(d)) = s.obj_mut(device).map(|o| &mut o.kind) {
+            d.interfaces_enabled = false;
+        }
+    });
     if let Some((pnp, _)) = device_info(device)
         && let Some(f) = pnp.EvtDeviceSurpriseRemoval
     {

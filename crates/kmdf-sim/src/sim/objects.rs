@@ -142,6 +142,15 @@ impl Objects {
         self.slots.iter().filter_map(|s| s.object.as_ref())
     }
 
+    /// The live objects with their ids, in slot order.
+    pub(crate) fn iter_ids(&self) -> impl Iterator<Item = (Id, &Object)> {
+        self.slots.iter().enumerate().filter_map(|(slot, s)| {
+            s.object
+                .as_ref()
+                .map(|object| ((s.generation << SLOT_BITS) | slot, object))
+        })
+    }
+
     /// Slots the table holds (live objects plus free slots).
     pub(crate) const fn slots(&self) -> usize {
         self.slots.len()
@@ -265,6 +274,8 @@ pub(crate) struct Device {
     pub(crate) dispatch: HashMap<i32, Id>,
     pub(crate) interrupts: Vec<Id>,
     pub(crate) interfaces: Vec<GUID>,
+    /// The interfaces are enabled: the device has started and not been removed.
+    pub(crate) interfaces_enabled: bool,
     pub(crate) alignment: u32,
     /// DMA v2 packet slot (§2.6.4): the transaction between Execute and its final completion.
     pub(crate) packet_slot: Option<Id>,
