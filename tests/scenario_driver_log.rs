@@ -58,6 +58,15 @@ fn start_reports_resources_and_personality() {
     find(&lines, INFO, "D0 entry from D3Final");
     rig.finish_clean();
 
+    // The state the device returns from, as KMDF reports it: D3 after a power-down.
+    let mut rig = Rig::new(1, Hw::EduMsi);
+    assert_eq!(rig.machine.power_down(rig.device), 0);
+    assert_eq!(rig.machine.power_up(rig.device), 0);
+    let lines = captured(&rig);
+    find(&lines, INFO, "D0 entry from D3Final");
+    find(&lines, INFO, "D0 entry from D3:");
+    rig.finish_clean();
+
     let rig = Rig::new(2, Hw::System);
     let lines = captured(&rig);
     let start = find(&lines, INFO, "start: FIFO peripheral at BAR0");

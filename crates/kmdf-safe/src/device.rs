@@ -254,7 +254,7 @@ impl DeviceInit<'_> {
                 &raw mut callbacks
             );
         };
-        let mut attributes = attributes_with_context::<C>(core::ptr::null_mut());
+        let mut attributes = attributes_with_context::<C>();
         let mut handle: sys::WDFDEVICE = core::ptr::null_mut();
         // SAFETY: `self.raw` is live and consumed here (KMDF sets it to NULL on success); the
         // other pointers are locals valid for the call; PASSIVE_LEVEL by the token.

@@ -74,7 +74,7 @@ impl<S: ObjectContext + Default> Interrupt<S> {
             ReportInactiveOnPowerDown: sys::_WDF_TRI_STATE::WdfUseDefault,
             ..Default::default()
         };
-        let mut attributes = attributes_with_context::<S>(device.as_object());
+        let mut attributes = attributes_with_context::<S>();
         let mut handle: sys::WDFINTERRUPT = core::ptr::null_mut();
         // SAFETY: the device is live; the descriptors come from the current prepare-hardware
         // callback (invariant of `InterruptResource`); locals valid for the call; PASSIVE.

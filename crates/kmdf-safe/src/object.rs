@@ -135,18 +135,20 @@ macro_rules! declare_context {
     };
 }
 
-/// `WDF_OBJECT_ATTRIBUTES` for an object with a context of type `T` (and a cleanup callback
-/// that drops it), under `parent` when given.
-pub(crate) fn attributes_with_context<T: ObjectContext>(
-    parent: sys::WDFOBJECT,
-) -> sys::WDF_OBJECT_ATTRIBUTES {
+/// `WDF_OBJECT_ATTRIBUTES` for an object with a context of type `T` and a cleanup callback
+/// that drops it.
+///
+/// No parent: the two objects that carry a typed context here take none (a
+/// device's parent is its driver; an interrupt without automatic serialization refuses one
+/// with `STATUS_WDF_PARENT_ASSIGNMENT_NOT_ALLOWED`, `FxValidateObjectAttributes`), and KMDF
+/// parents both to what they belong to.
+pub(crate) fn attributes_with_context<T: ObjectContext>() -> sys::WDF_OBJECT_ATTRIBUTES {
     sys::WDF_OBJECT_ATTRIBUTES {
         Size: wdf_size_of::<sys::WDF_OBJECT_ATTRIBUTES>(),
         EvtCleanupCallback: Some(evt_wdf_object_context_cleanup::<T>),
         ExecutionLevel: sys::_WDF_EXECUTION_LEVEL::WdfExecutionLevelInheritFromParent,
         SynchronizationScope:
             sys::_WDF_SYNCHRONIZATION_SCOPE::WdfSynchronizationScopeInheritFromParent,
-        ParentObject: parent,
         ContextTypeInfo: T::type_info().as_raw(),
         ..Default::default()
     }

@@ -231,6 +231,36 @@ fn attributes_of_the_wrong_size_fail_creation_with_info_length_mismatch_and_crea
 }
 
 #[test]
+fn attributes_not_made_with_wdf_object_attributes_init_fail_creation_with_attributes_invalid() {
+    // Zeroed attributes carry WdfExecutionLevelInvalid and WdfSynchronizationScopeInvalid,
+    // which KMDF's FxValidateObjectAttributes refuses.
+    let mut rig = Rig::new(Setup::bad(Bad::TransactionAttributesZeroed));
+    assert_eq!(
+        rig.start.err(),
+        Some(common::STATUS_WDF_OBJECT_ATTRIBUTES_INVALID)
+    );
+    assert_eq!(
+        ddi("WdfDmaTransactionCreate"),
+        [i64::from(common::STATUS_WDF_OBJECT_ATTRIBUTES_INVALID)]
+    );
+    let report = rig.unload();
+    assert_finding(&report, "ATTRIBUTES", Severity::Error);
+    assert_only(&report, &["ATTRIBUTES"]);
+}
+
+#[test]
+fn interrupt_with_a_parent_object_and_no_automatic_serialization_fails_to_be_created() {
+    let mut rig = Rig::new(Setup::bad(Bad::InterruptParent));
+    assert_eq!(
+        rig.start.err(),
+        Some(common::STATUS_WDF_PARENT_ASSIGNMENT_NOT_ALLOWED)
+    );
+    let report = rig.unload();
+    assert_finding(&report, "ATTRIBUTES", Severity::Error);
+    assert_only(&report, &["ATTRIBUTES"]);
+}
+
+#[test]
 fn e2_control_a_correct_enabler_config_starts_the_device_cleanly() {
     let rig = Rig::new(Setup::bad(Bad::Nothing));
     assert!(rig.start.is_ok(), "{}", rig.machine.report());

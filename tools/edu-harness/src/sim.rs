@@ -172,6 +172,9 @@ impl Drop for SimTarget {
 /// The simulator's form of an operation.
 /// The device an application finds through `GUID_DEVINTERFACE_EDU_DMA`, as the Windows
 /// backend looks it up.
+///
+/// # Errors
+/// [`TargetError::DeviceNotFound`] when no present device exposes the interface.
 fn find_device(machine: &Machine) -> Result<DeviceHandle, TargetError> {
     let guid = edu_api::GUID_DEVINTERFACE_EDU_DMA;
     machine

@@ -7,7 +7,6 @@
 //! Each function checks what KMDF checks (handle type, IRQL, state, arguments) and reports
 //! breaches to the verifier; pointer arguments are dereferenced only here, at the boundary.
 
-use crate::mirror::constants::STATUS_INFO_LENGTH_MISMATCH;
 use core::ffi::c_void;
 
 use super::constants::{STATUS_INVALID_PARAMETER, STATUS_SUCCESS};
@@ -833,8 +832,12 @@ pub unsafe fn WdfCommonBufferCreate(
     let _switch = crate::sim::sched::ddi();
     // SAFETY: the caller's contract.
     let attributes = unsafe { opt(Attributes) };
-    if !api::attributes_valid("WdfCommonBufferCreate", attributes) {
-        return STATUS_INFO_LENGTH_MISMATCH;
+    if let Err(status) = api::attributes_check(
+        "WdfCommonBufferCreate",
+        attributes,
+        crate::sim::objects::validate::PARENT_NOT_ALLOWED,
+    ) {
+        return status;
     }
     let parent = attributes.is_some_and(|a| !a.ParentObject.is_null());
     match dma::common_buffer_create(DmaEnabler as usize, Length, parent) {

@@ -2,9 +2,10 @@
 //! checks the rules KMDF checks, and acts on the machine state.
 
 use super::engine::{self, at_irql};
-use super::objects::{Device, DeviceInit, DevicePower, Id, Interrupt, Kind, Timer, handle};
+use super::objects::{
+    Device, DeviceInit, DevicePower, Id, Interrupt, Kind, Timer, handle, validate,
+};
 use super::{Held, Irql, State, with};
-use crate::mirror::constants::STATUS_INFO_LENGTH_MISMATCH;
 use crate::mirror::constants::{
     CmResourceTypeDma, STATUS_INVALID_DEVICE_REQUEST, STATUS_INVALID_DEVICE_STATE,
     STATUS_INVALID_PARAMETER, STATUS_SUCCESS,
@@ -45,12 +46,13 @@ fn size_ok<T>(s: &mut State, ddi: &'static str, what: &'static str, size: ULONG)
 }
 
 /// Validates attributes before a DMA helper creates its object (see
-/// [`State::attributes_valid`]).
-pub(crate) fn attributes_valid(
+/// [`State::attributes_check`]).
+pub(crate) fn attributes_check(
     ddi: &'static str,
     attributes: Option<&WDF_OBJECT_ATTRIBUTES>,
-) -> bool {
-    with(|s| s.attributes_valid(ddi, attributes))
+    flags: u32,
+) -> Result<(), NTSTATUS> {
+    with(|s| s.attributes_check(ddi, attributes, flags))
 }
 
 /// Applies validated attributes to an object created by a DMA helper.
@@ -90,9 +92,13 @@ pub(crate) fn driver_create(
             );
             return Err(STATUS_INVALID_DEVICE_STATE);
         }
-        if !s.attributes_valid("WdfDriverCreate", attributes) {
-            return Err(STATUS_INFO_LENGTH_MISMATCH);
-        }
+        s.attributes_check(
+            "WdfDriverCreate",
+            attributes,
+            validate::PARENT_NOT_ALLOWED
+                | validate::EXECUTION_LEVEL_ALLOWED
+                | validate::SYNCHRONIZATION_SCOPE_ALLOWED,
+        )?;
         let id = s.create(
             Kind::Driver {
                 device_add: config.EvtDriverDeviceAdd,
@@ -190,9 +196,13 @@ pub(crate) fn device_create(
             packet_slot: None,
             resources: None,
         };
-        if !s.attributes_valid("WdfDeviceCreate", attributes) {
-            return Err(STATUS_INFO_LENGTH_MISMATCH);
-        }
+        s.attributes_check(
+            "WdfDeviceCreate",
+            attributes,
+            validate::PARENT_NOT_ALLOWED
+                | validate::EXECUTION_LEVEL_ALLOWED
+                | validate::SYNCHRONIZATION_SCOPE_ALLOWED,
+        )?;
         let id = s.create(Kind::Device(Box::new(device)), s.driver, true);
         s.apply_attributes(id, attributes);
         if let Some(h) = s.hw.get_mut(hw) {
@@ -371,9 +381,11 @@ pub(crate) fn queue_create(
             owned: Vec::new(),
             dispatch_scheduled: false,
         };
-        if !s.attributes_valid("WdfIoQueueCreate", attributes) {
-            return Err(STATUS_INFO_LENGTH_MISMATCH);
-        }
+        s.attributes_check(
+            "WdfIoQueueCreate",
+            attributes,
+            validate::EXECUTION_LEVEL_ALLOWED | validate::SYNCHRONIZATION_SCOPE_ALLOWED,
+        )?;
         let id = s.create(Kind::Queue(Box::new(queue)), Some(device), true);
         s.apply_attributes(id, attributes);
         if let Some((_, d)) = device_mut(s, device_raw, "WdfIoQueueCreate") {
@@ -572,9 +584,13 @@ pub(crate) fn interrupt_create(
             storm: 0,
             from_prepare,
         };
-        if !s.attributes_valid("WdfInterruptCreate", attributes) {
-            return Err(STATUS_INFO_LENGTH_MISMATCH);
-        }
+        // A parent only with automatic serialization (fxinterruptapi.cpp).
+        let interrupt_flags = if config.AutomaticSerialization == 0 {
+            validate::PARENT_NOT_ALLOWED
+        } else {
+            validate::NONE
+        };
+        s.attributes_check("WdfInterruptCreate", attributes, interrupt_flags)?;
         let id = s.create(Kind::Interrupt(Box::new(interrupt)), Some(device), true);
         s.apply_attributes(id, attributes);
         if let Some((_, d)) = device_mut(s, device_raw, "WdfInterruptCreate") {
@@ -709,9 +725,7 @@ pub(crate) fn spin_lock_create(
             ),
             _ => s.driver,
         };
-        if !s.attributes_valid("WdfSpinLockCreate", attributes) {
-            return Err(STATUS_INFO_LENGTH_MISMATCH);
-        }
+        s.attributes_check("WdfSpinLockCreate", attributes, validate::NONE)?;
         let id = s.create(Kind::SpinLock { holder: false }, parent, true);
         s.apply_attributes(id, attributes);
         Ok(handle(id))
@@ -816,9 +830,11 @@ pub(crate) fn timer_create(
             queued: false,
             running: false,
         };
-        if !s.attributes_valid("WdfTimerCreate", attributes) {
-            return Err(STATUS_INFO_LENGTH_MISMATCH);
-        }
+        s.attributes_check(
+            "WdfTimerCreate",
+            attributes,
+            validate::PARENT_REQUIRED | validate::EXECUTION_LEVEL_ALLOWED,
+        )?;
         let id = s.create(Kind::Timer(Box::new(timer)), Some(parent), true);
         s.apply_attributes(id, attributes);
         Ok(handle(id))
@@ -920,9 +936,7 @@ pub(crate) fn enabler_create(
             );
             return Err(STATUS_INVALID_PARAMETER);
         };
-        if !s.attributes_valid("WdfDmaEnablerCreate", attributes) {
-            return Err(STATUS_INFO_LENGTH_MISMATCH);
-        }
+        s.attributes_check("WdfDmaEnablerCreate", attributes, validate::NONE)?;
         let id = s.enabler_create(device, &config)?;
         s.apply_attributes(id, attributes);
         Ok(handle(id))
@@ -1003,9 +1017,11 @@ pub(crate) fn transaction_create(
             );
             return Err(super::io::wdf_status::PARENT_NOT_ALLOWED);
         }
-        if !s.attributes_valid("WdfDmaTransactionCreate", attributes) {
-            return Err(STATUS_INFO_LENGTH_MISMATCH);
-        }
+        s.attributes_check(
+            "WdfDmaTransactionCreate",
+            attributes,
+            validate::PARENT_NOT_ALLOWED,
+        )?;
         let id = s.tx_create(enabler);
         s.apply_attributes(id, attributes);
         Ok(handle(id))

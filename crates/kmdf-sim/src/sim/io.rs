@@ -25,6 +25,14 @@ pub(crate) mod wdf_status {
     pub(crate) const BUSY: i32 = 0xC020_0204_u32.cast_signed();
     /// `STATUS_WDF_PARENT_ASSIGNMENT_NOT_ALLOWED`.
     pub(crate) const PARENT_NOT_ALLOWED: i32 = 0xC020_020F_u32.cast_signed();
+    /// `STATUS_WDF_OBJECT_ATTRIBUTES_INVALID`.
+    pub(crate) const ATTRIBUTES_INVALID: i32 = 0xC020_0209_u32.cast_signed();
+    /// `STATUS_WDF_SYNCHRONIZATION_SCOPE_INVALID`.
+    pub(crate) const SYNCHRONIZATION_SCOPE_INVALID: i32 = 0xC020_0210_u32.cast_signed();
+    /// `STATUS_WDF_EXECUTION_LEVEL_INVALID`.
+    pub(crate) const EXECUTION_LEVEL_INVALID: i32 = 0xC020_0211_u32.cast_signed();
+    /// `STATUS_WDF_PARENT_NOT_SPECIFIED`.
+    pub(crate) const PARENT_NOT_SPECIFIED: i32 = 0xC020_0212_u32.cast_signed();
     /// `STATUS_WDF_INTERNAL_ERROR`.
     pub(crate) const INTERNAL_ERROR: i32 = 0xC020_0201_u32.cast_signed();
     /// `STATUS_WDF_NOT_ENOUGH_MAP_REGISTERS`.

@@ -9,6 +9,8 @@
 use std::collections::{HashMap, VecDeque};
 
 use super::{State, dma, io};
+use crate::mirror::constants::STATUS_INFO_LENGTH_MISMATCH;
+use crate::mirror::types::{_WDF_EXECUTION_LEVEL, _WDF_SYNCHRONIZATION_SCOPE, NTSTATUS};
 use crate::mirror::types::{GUID, PFN_WDF_INTERRUPT_DPC, PFN_WDF_INTERRUPT_ISR};
 use crate::mirror::types::{
     PCWDF_OBJECT_CONTEXT_TYPE_INFO, PFN_WDF_OBJECT_CONTEXT_CLEANUP, PFN_WDF_OBJECT_CONTEXT_DESTROY,
@@ -263,6 +265,21 @@ pub(crate) enum DevicePower {
     Removed,
 }
 
+/// The `FX_VALIDATE_OPTION_*` flags a creation DDI passes to `FxValidateObjectAttributes`
+/// (`fxvalidatefunctions.hpp`), for [`State::attributes_check`].
+pub(crate) mod validate {
+    /// `FX_VALIDATE_OPTION_NONE_SPECIFIED`.
+    pub(crate) const NONE: u32 = 0;
+    /// `FX_VALIDATE_OPTION_PARENT_NOT_ALLOWED`.
+    pub(crate) const PARENT_NOT_ALLOWED: u32 = 0x1;
+    /// `FX_VALIDATE_OPTION_EXECUTION_LEVEL_ALLOWED`.
+    pub(crate) const EXECUTION_LEVEL_ALLOWED: u32 = 0x2;
+    /// `FX_VALIDATE_OPTION_SYNCHRONIZATION_SCOPE_ALLOWED`.
+    pub(crate) const SYNCHRONIZATION_SCOPE_ALLOWED: u32 = 0x4;
+    /// `FX_VALIDATE_OPTION_PARENT_REQUIRED` (attributes and a parent required).
+    pub(crate) const PARENT_REQUIRED: u32 = 0x18;
+}
+
 /// A WDFDEVICE.
 pub(crate) struct Device {
     pub(crate) pnp: WDF_PNPPOWER_EVENT_CALLBACKS,
@@ -370,25 +387,106 @@ impl State {
         }
     }
 
-    /// Validates `WDF_OBJECT_ATTRIBUTES` before a creation DDI makes its object, as KMDF does
-    /// (`FxValidateObjectAttributes`): a wrong `Size` is reported and the DDI must fail with
-    /// `STATUS_INFO_LENGTH_MISMATCH` without creating anything.
-    pub(crate) fn attributes_valid(
+    /// Validates `WDF_OBJECT_ATTRIBUTES` before a creation DDI makes its object, as KMDF's
+    /// `FxValidateObjectAttributes` (and `...ForParentHandle` for a required parent) does with
+    /// the DDI's `FX_VALIDATE_OPTION_*` flags ([`validate`]): a wrong `Size`, a parent where the
+    /// DDI allows none or none where it requires one, an execution level or synchronization
+    /// scope out of range (`Invalid`, 0, included: attributes not made with
+    /// `WDF_OBJECT_ATTRIBUTES_INIT`) or set where the object takes none. Each is reported, and
+    /// the DDI fails with KMDF's status without creating anything.
+    pub(crate) fn attributes_check(
         &mut self,
         ddi: &'static str,
         attributes: Option<&WDF_OBJECT_ATTRIBUTES>,
-    ) -> bool {
-        match attributes {
-            Some(a) if a.Size as usize != core::mem::size_of::<WDF_OBJECT_ATTRIBUTES>() => {
-                self.finding(
-                    "ATTRIBUTES",
-                    Severity::Error,
-                    format!("{ddi}: WDF_OBJECT_ATTRIBUTES.Size is {}", a.Size),
+        flags: u32,
+    ) -> Result<(), NTSTATUS> {
+        use super::io::wdf_status;
+        let refuse = |s: &mut Self, status: NTSTATUS, why: String| {
+            s.finding("ATTRIBUTES", Severity::Error, format!("{ddi}: {why}"));
+            Err(status)
+        };
+        let Some(a) = attributes else {
+            if flags & validate::PARENT_REQUIRED != 0 {
+                return refuse(
+                    self,
+                    wdf_status::PARENT_NOT_SPECIFIED,
+                    "WDF_OBJECT_ATTRIBUTES with a ParentObject are required".into(),
                 );
-                false
             }
-            _ => true,
+            return Ok(());
+        };
+        if a.Size as usize != core::mem::size_of::<WDF_OBJECT_ATTRIBUTES>() {
+            return refuse(
+                self,
+                STATUS_INFO_LENGTH_MISMATCH,
+                format!("WDF_OBJECT_ATTRIBUTES.Size is {}", a.Size),
+            );
         }
+        if flags & validate::PARENT_NOT_ALLOWED != 0 && !a.ParentObject.is_null() {
+            // The DMA objects have rules of their own for it (T1, C1).
+            let rule = match ddi {
+                "WdfDmaTransactionCreate" => "T1",
+                "WdfCommonBufferCreate" => "C1",
+                _ => "ATTRIBUTES",
+            };
+            self.finding(
+                rule,
+                Severity::Error,
+                format!("{ddi}: ParentObject must not be set"),
+            );
+            return Err(wdf_status::PARENT_NOT_ALLOWED);
+        }
+        if flags & validate::PARENT_REQUIRED != 0 && a.ParentObject.is_null() {
+            return refuse(
+                self,
+                wdf_status::PARENT_NOT_SPECIFIED,
+                "ParentObject is required".into(),
+            );
+        }
+        let level = a.ExecutionLevel;
+        if level == _WDF_EXECUTION_LEVEL::WdfExecutionLevelInvalid
+            || level > _WDF_EXECUTION_LEVEL::WdfExecutionLevelDispatch
+        {
+            return refuse(
+                self,
+                wdf_status::ATTRIBUTES_INVALID,
+                format!(
+                    "ExecutionLevel {level} is out of range (WDF_OBJECT_ATTRIBUTES_INIT sets InheritFromParent)"
+                ),
+            );
+        }
+        let scope = a.SynchronizationScope;
+        if scope == _WDF_SYNCHRONIZATION_SCOPE::WdfSynchronizationScopeInvalid
+            || scope > _WDF_SYNCHRONIZATION_SCOPE::WdfSynchronizationScopeNone
+        {
+            return refuse(
+                self,
+                wdf_status::ATTRIBUTES_INVALID,
+                format!(
+                    "SynchronizationScope {scope} is out of range (WDF_OBJECT_ATTRIBUTES_INIT sets InheritFromParent)"
+                ),
+            );
+        }
+        if flags & validate::SYNCHRONIZATION_SCOPE_ALLOWED == 0
+            && scope != _WDF_SYNCHRONIZATION_SCOPE::WdfSynchronizationScopeInheritFromParent
+            && scope != _WDF_SYNCHRONIZATION_SCOPE::WdfSynchronizationScopeNone
+        {
+            return refuse(
+                self,
+                wdf_status::SYNCHRONIZATION_SCOPE_INVALID,
+                format!("this object takes no SynchronizationScope (got {scope})"),
+            );
+        }
+        if flags & validate::EXECUTION_LEVEL_ALLOWED == 0
+            && level != _WDF_EXECUTION_LEVEL::WdfExecutionLevelInheritFromParent
+        {
+            return refuse(
+                self,
+                wdf_status::EXECUTION_LEVEL_INVALID,
+                format!("this object takes no ExecutionLevel (got {level})"),
+            );
+        }
+        Ok(())
     }
 
     /// Applies validated `WDF_OBJECT_ATTRIBUTES` (see [`State::attributes_valid`]) to a new

@@ -40,9 +40,7 @@ pub(crate) fn open_parameters_key(
         let Some(driver) = s.resolve(driver, DDI, "WDFDRIVER") else {
             return Err(STATUS_INVALID_PARAMETER);
         };
-        if !s.attributes_valid(DDI, attributes) {
-            return Err(crate::mirror::constants::STATUS_INFO_LENGTH_MISMATCH);
-        }
+        s.attributes_check(DDI, attributes, super::objects::validate::NONE)?;
         let id = s.create(Kind::RegistryKey { access }, Some(driver), true);
         s.apply_attributes(id, attributes);
         Ok(handle(id))

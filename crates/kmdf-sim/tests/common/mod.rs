@@ -47,6 +47,8 @@ pub const SECOND: u64 = 1_000_000_000;
 pub const STATUS_WDF_BUSY: NTSTATUS = 0xC020_0204_u32.cast_signed();
 /// `STATUS_WDF_PARENT_ASSIGNMENT_NOT_ALLOWED`.
 pub const STATUS_WDF_PARENT_ASSIGNMENT_NOT_ALLOWED: NTSTATUS = 0xC020_020F_u32.cast_signed();
+/// `STATUS_WDF_OBJECT_ATTRIBUTES_INVALID`.
+pub const STATUS_WDF_OBJECT_ATTRIBUTES_INVALID: NTSTATUS = 0xC020_0209_u32.cast_signed();
 
 /// `CTL_CODE(0x8000, 0x800, METHOD_BUFFERED, FILE_ANY_ACCESS)`: raise a software interrupt.
 pub const IOCTL_RAISE: u32 = 0x8000_2000;
@@ -109,6 +111,11 @@ pub enum Bad {
     TransactionParent,
     /// ATTRIBUTES: `WdfDmaTransactionCreate` with `WDF_OBJECT_ATTRIBUTES.Size` 8 bytes short.
     TransactionAttributesSize,
+    /// ATTRIBUTES: `WdfDmaTransactionCreate` with attributes zeroed, not made with
+    /// `WDF_OBJECT_ATTRIBUTES_INIT` (execution level and synchronization scope `Invalid`).
+    TransactionAttributesZeroed,
+    /// ATTRIBUTES: `WdfInterruptCreate` with a `ParentObject`, without automatic serialization.
+    InterruptParent,
     /// T2: initialise the transaction a second time without releasing it.
     InitializeTwice,
     /// T4: initialise a read request's transaction for the write direction.
@@ -782,6 +789,17 @@ fn create_common_buffer(device: WDFDEVICE) {
     }
 }
 
+/// `WDF_OBJECT_ATTRIBUTES_INIT`: the right size, execution level and synchronization scope
+/// inherited from the parent.
+fn initialized_attributes() -> WDF_OBJECT_ATTRIBUTES {
+    WDF_OBJECT_ATTRIBUTES {
+        Size: size_u32::<WDF_OBJECT_ATTRIBUTES>(),
+        ExecutionLevel: _WDF_EXECUTION_LEVEL::WdfExecutionLevelInheritFromParent,
+        SynchronizationScope: _WDF_SYNCHRONIZATION_SCOPE::WdfSynchronizationScopeInheritFromParent,
+        ..WDF_OBJECT_ATTRIBUTES::default()
+    }
+}
+
 fn create_interrupt(
     device: WDFDEVICE,
     raw: PCM_PARTIAL_RESOURCE_DESCRIPTOR,
@@ -796,15 +814,17 @@ fn create_interrupt(
         ..WDF_INTERRUPT_CONFIG::default()
     };
     let mut interrupt: WDFINTERRUPT = null_mut();
-    // SAFETY: a live config and out handle; the descriptors come from the framework.
-    let status = unsafe {
-        WdfInterruptCreate(
-            device,
-            &raw mut config,
-            WDF_NO_OBJECT_ATTRIBUTES,
-            &raw mut interrupt,
-        )
+    let mut attributes = initialized_attributes();
+    attributes.ParentObject = device.cast();
+    let attributes = if bad() == Bad::InterruptParent {
+        &raw mut attributes
+    } else {
+        WDF_NO_OBJECT_ATTRIBUTES
     };
+    // SAFETY: a live config, attributes (or NULL) and out handle; the descriptors come from
+    // the framework.
+    let status =
+        unsafe { WdfInterruptCreate(device, &raw mut config, attributes, &raw mut interrupt) };
     drv(|d| d.interrupt.set(interrupt));
     if status >= 0 && bad() == Bad::InterruptLockBeforeConnect {
         acquire_interrupt_lock();
@@ -909,9 +929,12 @@ fn create_transactions(device: WDFDEVICE) -> NTSTATUS {
         attributes.ParentObject = null_mut();
         attributes.Size -= 8;
     }
+    if bad() == Bad::TransactionAttributesZeroed {
+        attributes.ParentObject = null_mut();
+    }
     let with_parent = matches!(
         bad(),
-        Bad::TransactionParent | Bad::TransactionAttributesSize
+        Bad::TransactionParent | Bad::TransactionAttributesSize | Bad::TransactionAttributesZeroed
     );
     let attributes = if with_parent {
         &raw mut attributes
