@@ -182,6 +182,33 @@ mod tests {
     }
 
     #[test]
+    fn only_failing_values_are_errors() {
+        assert_eq!(Error::from_raw(0), None, "STATUS_SUCCESS");
+        assert_eq!(Error::from_raw(0x0000_0103), None, "STATUS_PENDING");
+        assert_eq!(
+            Error::from_raw(0x8000_0005_u32.cast_signed()).map(Error::raw),
+            Some(0x8000_0005_u32.cast_signed()),
+            "STATUS_BUFFER_OVERFLOW, a warning, fails NT_SUCCESS"
+        );
+        assert_eq!(
+            Error::from_raw(Error::CANCELLED.raw()),
+            Some(Error::CANCELLED)
+        );
+    }
+
+    #[test]
+    fn nt_success_is_the_sign_bit() {
+        assert!(Status::SUCCESS.is_success());
+        assert!(Status::from_raw(0x0000_0103).is_success(), "STATUS_PENDING");
+        assert!(
+            Status::from_raw(0x4000_0000).is_success(),
+            "an informational value"
+        );
+        assert!(!Status::CANCELLED.is_success());
+        assert!(!Status::from_raw(0x8000_0005_u32.cast_signed()).is_success());
+    }
+
+    #[test]
     fn debug_names_the_status() {
         assert_eq!(format!("{:?}", Error::IO_TIMEOUT), "STATUS_IO_TIMEOUT");
         assert_eq!(
