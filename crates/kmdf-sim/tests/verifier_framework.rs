@@ -239,3 +239,25 @@ fn leak_objects_of_a_driver_that_parents_everything_go_with_the_device() {
     );
     rig.unload_clean();
 }
+
+#[test]
+fn map_device_memory_mapped_cached_is_reported() {
+    // Legal for memory, wrong for registers: reads may come from the cache.
+    let mut rig = Rig::new(Setup::bad(Bad::MapCached));
+    assert!(rig.start.is_ok(), "{}", rig.machine.report());
+    let report = rig.unload();
+    assert_finding(&report, "MAP", Severity::Error);
+    assert_only(&report, &["MAP"]);
+}
+
+#[test]
+fn map_without_a_page_protection_fails_and_is_reported() {
+    let mut rig = Rig::new(Setup::bad(Bad::MapNoProtection));
+    assert_eq!(
+        rig.start.err(),
+        Some(kmdf_sim::mirror::STATUS_INSUFFICIENT_RESOURCES)
+    );
+    let report = rig.unload();
+    assert_finding(&report, "MAP", Severity::Error);
+    assert_only(&report, &["MAP"]);
+}

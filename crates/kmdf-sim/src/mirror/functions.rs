@@ -899,8 +899,11 @@ pub unsafe fn MmMapIoSpaceEx(
     Protect: ULONG,
 ) -> PVOID {
     let _switch = crate::sim::sched::ddi();
-    let _ = Protect;
-    api::map_io(super::quad(PhysicalAddress).cast_unsigned(), NumberOfBytes) as PVOID
+    api::map_io(
+        super::quad(PhysicalAddress).cast_unsigned(),
+        NumberOfBytes,
+        Protect,
+    ) as PVOID
 }
 
 /// `MmUnmapIoSpace` (`wdk_sys::ntddk`).

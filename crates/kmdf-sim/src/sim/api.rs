@@ -1077,10 +1077,42 @@ pub(crate) fn common_buffer(raw: usize) -> (*mut u8, u64, usize) {
 }
 
 /// `MmMapIoSpaceEx`.
-pub(crate) fn map_io(phys: u64, len: u64) -> u64 {
+pub(crate) fn map_io(phys: u64, len: u64, protect: u32) -> u64 {
+    /// `PAGE_READONLY`, `PAGE_READWRITE`, `PAGE_EXECUTE`, `PAGE_EXECUTE_READ`,
+    /// `PAGE_EXECUTE_READWRITE`: the caller sets exactly one.
+    const PROTECTIONS: [u32; 5] = [0x02, 0x04, 0x10, 0x20, 0x40];
+    /// `PAGE_NOCACHE`, `PAGE_WRITECOMBINE`: at most one.
+    const NOCACHE: u32 = 0x200;
+    const WRITECOMBINE: u32 = 0x400;
     with(|s| {
         s.ddi();
         s.check_irql("MmMapIoSpaceEx", Irql::Dispatch);
+        let caching = protect & (NOCACHE | WRITECOMBINE);
+        if !PROTECTIONS.contains(&(protect & !(NOCACHE | WRITECOMBINE)))
+            || caching == NOCACHE | WRITECOMBINE
+        {
+            s.finding(
+                "MAP",
+                Severity::Error,
+                format!(
+                    "MmMapIoSpaceEx: Protect {protect:#x} is not one page protection with at \
+                     most one of PAGE_NOCACHE and PAGE_WRITECOMBINE"
+                ),
+            );
+            return 0;
+        }
+        if caching == 0 {
+            // Legal for memory, wrong for registers: reads may come from the cache and
+            // writes may never reach the device.
+            s.finding(
+                "MAP",
+                Severity::Error,
+                format!(
+                    "MmMapIoSpaceEx: device memory {phys:#x} mapped cached (Protect \
+                     {protect:#x}, no PAGE_NOCACHE)"
+                ),
+            );
+        }
         s.map_io(phys, len)
     })
 }

@@ -116,6 +116,10 @@ pub enum Bad {
     TransactionAttributesZeroed,
     /// ATTRIBUTES: `WdfInterruptCreate` with a `ParentObject`, without automatic serialization.
     InterruptParent,
+    /// MAP: the BAR mapped cached (`PAGE_READWRITE` without `PAGE_NOCACHE`).
+    MapCached,
+    /// MAP: the BAR mapped with `PAGE_NOCACHE` and no page protection.
+    MapNoProtection,
     /// T2: initialise the transaction a second time without releasing it.
     InitializeTwice,
     /// T4: initialise a read request's transaction for the write direction.
@@ -696,6 +700,11 @@ unsafe extern "C" fn prepare_hardware(
         let kind = u32::from(descriptor.Type);
         if kind == CmResourceTypeMemory {
             let (start, length) = memory_range(descriptor);
+            let protect = match bad() {
+                Bad::MapCached => PAGE_READWRITE,
+                Bad::MapNoProtection => PAGE_NOCACHE,
+                _ => PAGE_READWRITE | PAGE_NOCACHE,
+            };
             // SAFETY: maps the device's own BAR; unmapped in release hardware.
             let va = unsafe {
                 MmMapIoSpaceEx(
@@ -703,9 +712,12 @@ unsafe extern "C" fn prepare_hardware(
                         QuadPart: start.cast_signed(),
                     },
                     length,
-                    PAGE_READWRITE | PAGE_NOCACHE,
+                    protect,
                 )
             };
+            if va.is_null() {
+                return STATUS_INSUFFICIENT_RESOURCES;
+            }
             drv(|d| {
                 d.bar.set(va as usize);
                 d.bar_len.set(length);
