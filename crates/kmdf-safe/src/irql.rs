@@ -115,3 +115,24 @@ impl AtMostDispatch for UpToDispatch<'_> {}
 pub trait TrueAtDispatch: AtMostDispatch {}
 impl TrueAtDispatch for Dispatch<'_> {}
 impl TrueAtDispatch for UpToDispatch<'_> {}
+
+#[cfg(all(test, debug_assertions))]
+mod tests {
+    use super::*;
+
+    /// Where the IRQL can be observed (the simulator; no machine: PASSIVE_LEVEL), a token
+    /// made at the wrong level fails its debug check.
+    #[test]
+    #[should_panic(expected = "Dispatch token created at IRQL 0")]
+    fn a_dispatch_token_made_at_passive_level_is_caught() {
+        // SAFETY: deliberately broken (PASSIVE_LEVEL here, no machine): the debug check must
+        // stop it before the token exists; no DDI is called.
+        let _cx = unsafe { Dispatch::new() };
+    }
+
+    #[test]
+    fn a_passive_token_made_at_passive_level_passes() {
+        // SAFETY: a test thread with no simulated machine runs at PASSIVE_LEVEL.
+        let _cx = unsafe { Passive::new() };
+    }
+}
