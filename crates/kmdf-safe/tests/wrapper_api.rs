@@ -67,8 +67,8 @@ struct Seen {
     timer: Vec<bool>,
     /// The interrupt count the DPC read from the shared state.
     dpc_saw: Vec<u32>,
-    /// `EvtIoStop` found the held request (`Request::is`) and acknowledged it.
-    stop_matched: Vec<(bool, StopAction)>,
+    /// `EvtIoStop`: which held request it was about (`Request::is`), acknowledged.
+    stop_matched: Vec<(Option<usize>, StopAction)>,
 }
 
 thread_local! {
@@ -103,7 +103,7 @@ struct Context {
     hardware: HardwareSlot<Hardware>,
     timer: Timer,
     _queue: Queue,
-    held: Mutex<Option<Request>>,
+    held: Mutex<Vec<Request>>,
     raised: AtomicU32,
 }
 declare_context!(Context);
@@ -124,7 +124,7 @@ impl Driver for TestDriver {
                     hardware: HardwareSlot::default(),
                     timer: Timer::create::<Context>(device, cx)?,
                     _queue: Queue::create_default::<Context>(device, Dispatching::Parallel, cx)?,
-                    held: Mutex::new(None),
+                    held: Mutex::new(Vec::new()),
                     raised: AtomicU32::new(0),
                 })
             },
@@ -262,7 +262,7 @@ impl QueueHandler for Context {
                 }
                 request.complete(Status::SUCCESS, cx);
             }
-            HOLD => *self.held.lock().unwrap() = Some(request),
+            HOLD => self.held.lock().unwrap().push(request),
             RELEASE => {
                 let status = if self.release_held(cx) {
                     Status::SUCCESS
@@ -276,27 +276,29 @@ impl QueueHandler for Context {
     }
 
     fn stop(&self, request: &CancelledRequest<'_>, action: StopAction, cx: &mut UpToDispatch<'_>) {
-        let held = self.held.lock().unwrap();
-        if let Some(mine) = held.as_ref() {
-            let matched = mine.is(request);
-            if matched {
+        let matched = {
+            let held = self.held.lock().unwrap();
+            let matched = held.iter().position(|mine| mine.is(request));
+            if let Some(mine) = matched.and_then(|index| held.get(index)) {
                 // Keep it across the power-down: the transition may go on.
                 mine.stop_acknowledge(cx);
             }
-            seen(|s| s.stop_matched.push((matched, action)));
-        }
+            drop(held);
+            matched
+        };
+        seen(|s| s.stop_matched.push((matched, action)));
     }
 }
 
 impl Context {
-    /// Completes the held request, if any (the test calls it through a second IOCTL).
+    /// Completes the held requests, if any (the test calls it through another IOCTL).
     fn release_held(&self, cx: &UpToDispatch<'_>) -> bool {
-        self.held
-            .lock()
-            .unwrap()
-            .take()
-            .map(|request| request.complete(Status::SUCCESS, cx))
-            .is_some()
+        let held: Vec<Request> = self.held.lock().unwrap().drain(..).collect();
+        let any = !held.is_empty();
+        for request in held {
+            request.complete(Status::SUCCESS, cx);
+        }
+        any
     }
 }
 
@@ -380,33 +382,46 @@ fn the_isr_and_the_dpc_share_state_through_the_interrupt_context() {
 }
 
 #[test]
-fn a_held_request_is_matched_and_acknowledged_in_evt_io_stop_and_the_context_is_dropped() {
+fn held_requests_are_matched_and_acknowledged_in_evt_io_stop_and_the_context_is_dropped() {
     DROPPED.set(false);
     let mut machine = machine(7);
     let device = machine.add_device(0).expect("device start");
-    let held = machine.submit(device, ioctl(HOLD));
+    let held = [
+        machine.submit(device, ioctl(HOLD)),
+        machine.submit(device, ioctl(HOLD)),
+    ];
     machine.run_for(1_000_000);
-    // The power-down waits for EvtIoStop's acknowledgment of the request the driver holds.
+    // The power-down waits for EvtIoStop's acknowledgment of each request the driver holds.
     assert_eq!(machine.power_down(device), 0, "{}", machine.report());
+    let mut matched = SEEN.with(|s| s.borrow().stop_matched.clone());
+    matched.sort_by_key(|(index, _)| *index);
     assert_eq!(
-        SEEN.with(|s| s.borrow().stop_matched.clone()),
-        [(true, StopAction::Suspend)]
+        matched,
+        [
+            (Some(0), StopAction::Suspend),
+            (Some(1), StopAction::Suspend)
+        ],
+        "each EvtIoStop names one of the held requests"
     );
-    assert!(
-        machine.completion(held).is_none(),
-        "still held by the driver"
-    );
+    for irp in held {
+        assert!(
+            machine.completion(irp).is_none(),
+            "still held by the driver"
+        );
+    }
     assert_eq!(machine.power_up(device), 0);
-    // A second IOCTL completes the held one from the driver's own path.
+    // Another IOCTL completes the held ones from the driver's own path.
     let release = machine.submit(device, ioctl(RELEASE));
     let done = machine
         .run_until_complete(release, 1_000_000_000)
         .expect("completed");
     assert_eq!(done.status, 0);
-    let done = machine
-        .take_completion(held)
-        .expect("the held request completed");
-    assert_eq!((done.status, done.information), (0, 0));
+    for irp in held {
+        let done = machine
+            .take_completion(irp)
+            .expect("the held request completed");
+        assert_eq!((done.status, done.information), (0, 0));
+    }
     assert!(!DROPPED.get());
     let report = machine.unload();
     assert!(report.is_clean(), "{report}");
