@@ -253,6 +253,32 @@ fn cancel_of_a_request_parked_behind_a_late_edu_command_reports_cancelled() {
     rig.machine.cancel_after(irp, 100 * MS);
     let done = rig.wait(irp);
     assert_eq!((done.status, done.information), (status::CANCELLED, 0));
+    // Cancelled, not timed out: the log says nothing of a dropped command.
+    assert_eq!(errors(&rig, "command dropped"), 0);
+    rig.finish_clean();
+}
+
+#[test]
+fn command_parked_behind_an_engine_that_never_recovers_is_dropped_as_a_timeout_and_logged() {
+    // An edu command that hangs for 20 s: the first request times out after the recovery
+    // budget; the second waits behind the busy engine for a budget of its own, then fails
+    // with STATUS_IO_TIMEOUT, logged once at error level.
+    let mut rig = Rig::with_policy(1706, Hw::EduMsi, serial());
+    rig.machine
+        .inject_edu(0, EduFault::Hang { ns: 20 * SECOND });
+    let (first, _) = timed_write(&mut rig, &pattern(4096, 7));
+    assert_eq!((first.status, first.information), (status::IO_TIMEOUT, 0));
+    let (second, took) = timed_write(&mut rig, &pattern(4096, 8));
+    assert_eq!((second.status, second.information), (status::IO_TIMEOUT, 0));
+    assert!(took < 5 * SECOND, "gave up after {} ms", took / MS);
+    assert_eq!(
+        errors(&rig, "command dropped"),
+        1,
+        "{:#?}",
+        rig.machine.debug_output()
+    );
+    rig.machine.run_for(20 * SECOND);
+    rig.assert_usable("after the engine came back");
     rig.finish_clean();
 }
 
@@ -316,6 +342,15 @@ fn edu_command_that_ends_just_inside_the_recovery_budget_is_waited_for() {
 }
 
 /// The driver's warnings (`DbgPrint` level 1) that contain `text`.
+/// Driver log lines at error level (`DbgPrintEx` level 0) that contain `text`.
+fn errors(rig: &Rig, text: &str) -> usize {
+    rig.machine
+        .debug_output()
+        .iter()
+        .filter(|line| line.level == 0 && line.text.contains(text))
+        .count()
+}
+
 fn warnings(rig: &Rig, text: &str) -> usize {
     rig.machine
         .debug_output()
