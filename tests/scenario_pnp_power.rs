@@ -135,6 +135,32 @@ fn rebalance_moves_the_bar_and_the_vector_and_the_data_survives() {
 }
 
 #[test]
+fn repeated_rebalances_leave_no_framework_object_behind() {
+    // What release-hardware frees (the DMA enabler and its transactions, the interrupt, the
+    // mapping) must not pile up across stops and restarts: a device rebalanced for weeks holds
+    // as many objects as a new one.
+    for hw in [Hw::EduMsi, Hw::System] {
+        let mut rig = Rig::new(109, hw);
+        let data = pattern(PAGE, 3);
+        write_and_check(&mut rig, hw, &data);
+        let started = rig.machine.footprint().live_objects;
+        for round in 0..4_u64 {
+            assert_eq!(
+                rig.machine.rebalance(rig.device, NewResources::default()),
+                0
+            );
+            write_and_check(&mut rig, hw, &data);
+            assert_eq!(
+                rig.machine.footprint().live_objects,
+                started,
+                "{hw:?}: framework objects after rebalance {round}"
+            );
+        }
+        rig.finish_clean();
+    }
+}
+
+#[test]
 fn rebalance_switches_msi_to_intx_and_back() {
     let hw = Hw::EduMsi;
     let mut rig = Rig::new(102, hw);

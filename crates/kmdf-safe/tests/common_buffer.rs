@@ -15,6 +15,14 @@ use kmdf_safe::{
 use kmdf_sim::devices::edu::EduConfig;
 use kmdf_sim::{HardwareConfig, Machine, MachineConfig, Policy};
 
+/// What prepare-hardware leaves alive (KMDF deletes it with the device).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Keep {
+    Nothing,
+    Enabler,
+    Both,
+}
+
 /// What the test driver observed.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 struct Seen {
@@ -27,6 +35,8 @@ struct Seen {
 
 thread_local! {
     static SEEN: RefCell<Option<Seen>> = const { RefCell::new(None) };
+    /// Which objects prepare-hardware leaves alive instead of deleting them.
+    static KEEP: std::cell::Cell<Keep> = const { std::cell::Cell::new(Keep::Nothing) };
 }
 
 struct TestDriver;
@@ -71,8 +81,16 @@ impl DeviceHandler for Context {
             zero_length_refused: CommonBuffer::create(&enabler, 0, cx).is_err(),
         };
         SEEN.with(|slot| *slot.borrow_mut() = Some(seen));
-        buffer.delete(cx);
-        enabler.delete(cx);
+        // A wrapper going out of scope deletes nothing: KMDF deletes what is left with the
+        // device.
+        match KEEP.get() {
+            Keep::Nothing => {
+                buffer.delete(cx);
+                enabler.delete(cx);
+            }
+            Keep::Enabler => buffer.delete(cx),
+            Keep::Both => {}
+        }
         Ok(())
     }
 
@@ -108,8 +126,7 @@ unsafe extern "system" fn entry(
     unsafe { kmdf_safe::device::driver_entry::<TestDriver>(driver, registry_path) }
 }
 
-#[test]
-fn common_buffer_is_contiguous_within_the_address_width_and_copies_bounded() {
+fn started_machine() -> Machine {
     let hardware = HardwareConfig::Edu {
         config: EduConfig::default(),
         msi: true,
@@ -122,6 +139,25 @@ fn common_buffer_is_contiguous_within_the_address_width_and_copies_bounded() {
     });
     assert_eq!(machine.load_driver(entry), 0);
     machine.add_device(0).expect("device start");
+    machine
+}
+
+#[test]
+fn deleting_the_buffer_and_the_enabler_frees_each_object() {
+    let live = |keep| {
+        KEEP.set(keep);
+        let live = started_machine().footprint().live_objects;
+        KEEP.set(Keep::Nothing);
+        live
+    };
+    let (nothing, enabler, both) = (live(Keep::Nothing), live(Keep::Enabler), live(Keep::Both));
+    assert_eq!(enabler - nothing, 1, "DmaEnabler::delete frees the enabler");
+    assert_eq!(both - enabler, 1, "CommonBuffer::delete frees the buffer");
+}
+
+#[test]
+fn common_buffer_is_contiguous_within_the_address_width_and_copies_bounded() {
+    let mut machine = started_machine();
     let seen = SEEN
         .with(|slot| slot.borrow().clone())
         .expect("prepare-hardware ran");
