@@ -246,7 +246,7 @@ fn map_device_memory_mapped_cached_is_reported() {
     let mut rig = Rig::new(Setup::bad(Bad::MapCached));
     assert!(rig.start.is_ok(), "{}", rig.machine.report());
     let report = rig.unload();
-    assert_finding(&report, "MAP", Severity::Error);
+    assert_finding(&report, "MAP", Severity::Warning);
     assert_only(&report, &["MAP"]);
 }
 
@@ -260,4 +260,17 @@ fn map_without_a_page_protection_fails_and_is_reported() {
     let report = rig.unload();
     assert_finding(&report, "MAP", Severity::Error);
     assert_only(&report, &["MAP"]);
+}
+
+#[test]
+fn a_timer_without_a_parent_fails_with_parent_not_specified() {
+    let mut rig = Rig::new(Setup::bad(Bad::TimerWithoutParent));
+    assert!(rig.start.is_ok(), "{}", rig.machine.report());
+    assert_eq!(
+        ddi("WdfTimerCreate"),
+        [i64::from(common::STATUS_WDF_PARENT_NOT_SPECIFIED)]
+    );
+    let report = rig.unload();
+    assert_finding(&report, "ATTRIBUTES", Severity::Error);
+    assert_only(&report, &["ATTRIBUTES"]);
 }

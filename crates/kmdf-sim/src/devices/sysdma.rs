@@ -417,7 +417,8 @@ pub enum ControllerFault {
         after_bytes: u32,
     },
     /// The transfer stops moving once `after_bytes` bytes have moved, for `ns` nanoseconds,
-    /// then goes on to its end (a channel held up by a higher-priority one or by the bus).
+    /// then goes on to its end (a channel held up by a higher-priority one or by the bus). A
+    /// pause at or past the transfer's end has no effect.
     Pause {
         /// Bytes moved before the pause.
         after_bytes: u32,
@@ -684,7 +685,8 @@ impl DmaController {
             poll
         } else {
             self.chunk_delay_ns(first)
-        } + paused;
+        }
+        .saturating_add(paused);
         effects.push(Effect::ArmTimer { token, delay_ns });
         super::log_event(
             &mut self.log,
@@ -811,7 +813,7 @@ impl DmaController {
             };
             ch.slot = Slot::Running(t);
             let next = chunk.min(t.limit - t.moved);
-            let delay_ns = chunk_delay_ns(self.config.bytes_per_us, next) + paused;
+            let delay_ns = chunk_delay_ns(self.config.bytes_per_us, next).saturating_add(paused);
             effects.push(Effect::ArmTimer { token, delay_ns });
             return;
         } else {

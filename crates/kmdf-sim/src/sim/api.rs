@@ -173,7 +173,6 @@ pub(crate) fn device_create(
         }
         let (pnp, io_type, hw) = {
             let init = init_mut(s, init_raw, "WdfDeviceCreate").ok_or(STATUS_INVALID_PARAMETER)?;
-            init.consumed = true;
             (init.pnp.unwrap_or_default(), init.io_type, init.hw)
         };
         let io_type = if io_type == 0 {
@@ -203,6 +202,11 @@ pub(crate) fn device_create(
                 | validate::EXECUTION_LEVEL_ALLOWED
                 | validate::SYNCHRONIZATION_SCOPE_ALLOWED,
         )?;
+        // Consumed only now: KMDF leaves *DeviceInit alone when validation fails
+        // (fxdeviceapi.cpp), so the driver may still use or free it.
+        if let Some(init) = s.inits.get_mut(&init_raw) {
+            init.consumed = true;
+        }
         let id = s.create(Kind::Device(Box::new(device)), s.driver, true);
         s.apply_attributes(id, attributes);
         if let Some(h) = s.hw.get_mut(hw) {
@@ -798,6 +802,12 @@ pub(crate) fn timer_create(
         if !s.ddi_at_most("WdfTimerCreate", Irql::Dispatch) {
             return Err(STATUS_INVALID_DEVICE_STATE);
         }
+        // fxtimerapi.cpp: a parent is required before anything else is looked at.
+        s.attributes_check(
+            "WdfTimerCreate",
+            attributes,
+            validate::PARENT_REQUIRED | validate::EXECUTION_LEVEL_ALLOWED,
+        )?;
         let Some(config) = config.copied() else {
             s.finding(
                 "NULLARG",
@@ -809,20 +819,25 @@ pub(crate) fn timer_create(
         if !size_ok::<WDF_TIMER_CONFIG>(s, "WdfTimerCreate", "WDF_TIMER_CONFIG", config.Size) {
             return Err(crate::mirror::constants::STATUS_INFO_LENGTH_MISMATCH);
         }
-        let parent = attributes.and_then(|a| super::objects::id_of(a.ParentObject as usize));
-        let Some(parent) = parent.filter(|p| {
-            matches!(
-                s.obj(*p).map(|o| o.kind.name()),
-                Some("WDFDEVICE" | "WDFQUEUE")
-            )
-        }) else {
+        let raw_parent = attributes.map_or(0, |a| a.ParentObject as usize);
+        let Some(parent) = s.resolve(raw_parent, "WdfTimerCreate", "WDFOBJECT") else {
+            return Err(STATUS_INVALID_PARAMETER);
+        };
+        // FxTimer::Initialize: the parent must be a device or have one among its ancestors.
+        let mut ancestor = Some(parent);
+        while let Some(id) = ancestor
+            && s.obj(id).map(|o| o.kind.name()) != Some("WDFDEVICE")
+        {
+            ancestor = s.obj(id).and_then(|o| o.parent);
+        }
+        if ancestor.is_none() {
             s.finding(
                 "TIMER",
                 Severity::Error,
-                "WdfTimerCreate: ParentObject must be a device or a queue".into(),
+                "WdfTimerCreate: ParentObject has no device among its ancestors".into(),
             );
-            return Err(STATUS_INVALID_PARAMETER);
-        };
+            return Err(STATUS_INVALID_DEVICE_REQUEST);
+        }
         let timer = Timer {
             callback: config.EvtTimerFunc,
             period_ms: config.Period,
@@ -830,11 +845,6 @@ pub(crate) fn timer_create(
             queued: false,
             running: false,
         };
-        s.attributes_check(
-            "WdfTimerCreate",
-            attributes,
-            validate::PARENT_REQUIRED | validate::EXECUTION_LEVEL_ALLOWED,
-        )?;
         let id = s.create(Kind::Timer(Box::new(timer)), Some(parent), true);
         s.apply_attributes(id, attributes);
         Ok(handle(id))
@@ -1106,7 +1116,7 @@ pub(crate) fn map_io(phys: u64, len: u64, protect: u32) -> u64 {
             // writes may never reach the device.
             s.finding(
                 "MAP",
-                Severity::Error,
+                Severity::Warning,
                 format!(
                     "MmMapIoSpaceEx: device memory {phys:#x} mapped cached (Protect \
                      {protect:#x}, no PAGE_NOCACHE)"

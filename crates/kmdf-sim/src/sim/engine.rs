@@ -474,12 +474,11 @@ fn set_power(device: Id, power: DevicePower) {
     with(|s| {
         if let Some(Kind::Device(d)) = s.obj_mut(device).map(|o| &mut o.kind) {
             d.power = power;
-            // KMDF enables the device's interfaces once it has started, and disables them
-            // when it is removed.
-            match power {
-                DevicePower::D0 => d.interfaces_enabled = true,
-                DevicePower::Removed => d.interfaces_enabled = false,
-                DevicePower::Added | DevicePower::Prepared => {}
+            // KMDF enables the device's interfaces once it has started (they stay enabled
+            // across stops and power-downs; removal disables them, see `surprise_removal`,
+            // and an orderly removal deletes the device).
+            if power == DevicePower::D0 {
+                d.interfaces_enabled = true;
             }
         }
     });
@@ -778,13 +777,6 @@ pub(crate) fn release_hardware(device: Id) -> NTSTATUS {
 
 /// Surprise removal notification.
 pub(crate) fn surprise_removal(device: Id) {
-    // KMDF disables the device's interfaces in its removal clean-up, surprise removal included
-    // (FxPkgPnp::PnpCleanupForRemove).
-    with(|s| {
-        if let Some(Kind::Device(d)) = s.obj_mut(device).map(|o| &mut o.kind) {
-            d.interfaces_enabled = false;
-        }
-    });
     if let Some((pnp, _)) = device_info(device)
         && let Some(f) = pnp.EvtDeviceSurpriseRemoval
     {
@@ -797,6 +789,13 @@ pub(crate) fn surprise_removal(device: Id) {
             unsafe { f(handle(device) as WDFDEVICE) };
         });
     }
+    // KMDF disables the device's interfaces in its removal clean-up, after the callback
+    // (FxPkgPnp::PnpCleanupForRemove, reached from the surprise-removal states).
+    with(|s| {
+        if let Some(Kind::Device(d)) = s.obj_mut(device).map(|o| &mut o.kind) {
+            d.interfaces_enabled = false;
+        }
+    });
 }
 
 /// Deletes an object and its descendants: cleanup callbacks children first, then frees.

@@ -489,7 +489,7 @@ impl State {
         Ok(())
     }
 
-    /// Applies validated `WDF_OBJECT_ATTRIBUTES` (see [`State::attributes_valid`]) to a new
+    /// Applies validated `WDF_OBJECT_ATTRIBUTES` (see [`State::attributes_check`]) to a new
     /// object: context and cleanup callbacks.
     pub(crate) fn apply_attributes(&mut self, id: Id, attributes: Option<&WDF_OBJECT_ATTRIBUTES>) {
         let Some(attributes) = attributes else {

@@ -107,6 +107,16 @@ pub(crate) enum AtDdi {
     Stall(u64),
 }
 
+/// A processor held at a DDI entry ([`AtDdi`]): nothing runs or starts on it meanwhile.
+#[derive(Debug, Clone, Copy)]
+struct Hold {
+    cpu: usize,
+    /// A stall lasts until this virtual time; an attached event's hold until the other
+    /// processors have nothing left to do now.
+    until: u64,
+    stall: bool,
+}
+
 /// The scheduler's part of the machine state.
 #[derive(Debug)]
 pub(crate) struct Sched {
@@ -133,10 +143,8 @@ pub(crate) struct Sched {
     pub(crate) ddi_entries: u64,
     /// What a test attached to a DDI entry: the entry number that fires each.
     at_ddi: Vec<(u64, AtDdi)>,
-    /// The processor held at the DDI entry where an attachment fired, and the virtual time
-    /// until which it is held: it does not run while the other processors have work due by
-    /// then.
-    hold: Option<(usize, u64)>,
+    /// The processor held at the DDI entry where an attachment fired.
+    hold: Option<Hold>,
 }
 
 impl Sched {
@@ -241,7 +249,7 @@ impl State {
 
     fn runnable(&self) -> Vec<usize> {
         (0..self.sched.cpus.len())
-            .filter(|&c| self.sched.hold.is_none_or(|(held, _)| held != c))
+            .filter(|&c| self.sched.hold.is_none_or(|hold| hold.cpu != c))
             .filter(|&c| self.top(c).is_some_and(|a| a.blocked.is_none()))
             .collect()
     }
@@ -271,6 +279,7 @@ impl State {
             return false;
         }
         let mut until = self.now;
+        let mut stall = false;
         for what in due {
             match what {
                 AtDdi::Event(event) => self.schedule(0, event),
@@ -281,17 +290,24 @@ impl State {
                         ns
                     };
                     until = until.max(self.now.saturating_add(ns));
+                    stall = true;
                 }
             }
         }
-        self.sched.hold = Some((cpu, until));
+        // One processor held at a time: a second attachment firing on another processor
+        // while one is held only queues its event.
+        if self.sched.hold.is_some() {
+            return false;
+        }
+        self.sched.hold = Some(Hold { cpu, until, stall });
         true
     }
 
-    /// Processors on which an event of class `class` may start now.
+    /// Processors on which an event of class `class` may start now (never a held one).
     fn placements(&self, class: Class) -> Vec<usize> {
         let many = self.sched.cpus.len() > 1;
         (0..self.sched.cpus.len())
+            .filter(|&c| self.sched.hold.is_none_or(|hold| hold.cpu != c))
             .filter(|&c| match self.top(c) {
                 None => true,
                 Some(top) if top.blocked.is_some() => false,
@@ -407,14 +423,21 @@ impl State {
 
     /// On the test's stack: what to run next. `events`: whether new events may start.
     fn next_action(&mut self, events: bool) -> Action {
-        // A held processor waits while the others have work due by the end of its hold (the
-        // attached event included); then it goes on, at the end of its hold at the latest.
-        if let Some((_, until)) = self.sched.hold
-            && self.runnable().is_empty()
-            && (!events || self.halted || !self.due_by(until))
-        {
-            self.sched.hold = None;
-            self.now = self.now.max(until);
+        // A stalled processor goes on once virtual time reaches the end of its stall. A held
+        // one waits while the others have work due by then (the attached event included);
+        // when they have none, a stall's remaining time passes at once (nothing is due in it),
+        // except while no event may start (the time then is not the stall's to take).
+        if let Some(hold) = self.sched.hold {
+            if hold.stall && self.now >= hold.until {
+                self.sched.hold = None;
+            } else if self.runnable().is_empty()
+                && (!events || self.halted || !self.due_by(hold.until))
+            {
+                self.sched.hold = None;
+                if hold.stall && events && !self.halted {
+                    self.now = self.now.max(hold.until);
+                }
+            }
         }
         let runnable = self.runnable();
         if self.halted && runnable.is_empty() {

@@ -47,6 +47,8 @@ pub const SECOND: u64 = 1_000_000_000;
 pub const STATUS_WDF_BUSY: NTSTATUS = 0xC020_0204_u32.cast_signed();
 /// `STATUS_WDF_PARENT_ASSIGNMENT_NOT_ALLOWED`.
 pub const STATUS_WDF_PARENT_ASSIGNMENT_NOT_ALLOWED: NTSTATUS = 0xC020_020F_u32.cast_signed();
+/// `STATUS_WDF_PARENT_NOT_SPECIFIED`.
+pub const STATUS_WDF_PARENT_NOT_SPECIFIED: NTSTATUS = 0xC020_0212_u32.cast_signed();
 /// `STATUS_WDF_OBJECT_ATTRIBUTES_INVALID`.
 pub const STATUS_WDF_OBJECT_ATTRIBUTES_INVALID: NTSTATUS = 0xC020_0209_u32.cast_signed();
 
@@ -118,6 +120,8 @@ pub enum Bad {
     InterruptParent,
     /// MAP: the BAR mapped cached (`PAGE_READWRITE` without `PAGE_NOCACHE`).
     MapCached,
+    /// ATTRIBUTES: `WdfTimerCreate` without attributes (a parent is required).
+    TimerWithoutParent,
     /// MAP: the BAR mapped with `PAGE_NOCACHE` and no page protection.
     MapNoProtection,
     /// T2: initialise the transaction a second time without releasing it.
@@ -735,6 +739,9 @@ unsafe extern "C" fn prepare_hardware(
     if bad() == Bad::SpinLockDeadParent {
         spin_lock_with_dead_parent();
     }
+    if bad() == Bad::TimerWithoutParent {
+        timer_without_parent();
+    }
     if bad() == Bad::EnablerInDpc {
         return STATUS_SUCCESS;
     }
@@ -967,6 +974,20 @@ fn create_transactions(device: WDFDEVICE) -> NTSTATUS {
         unsafe { WdfDmaTransactionCreate(enabler, WDF_NO_OBJECT_ATTRIBUTES, &raw mut tx2) };
     drv(|d| d.tx2.set(tx2));
     status
+}
+
+fn timer_without_parent() {
+    const unsafe extern "C" fn never(_timer: WDFTIMER) {}
+    let mut config = WDF_TIMER_CONFIG {
+        Size: size_u32::<WDF_TIMER_CONFIG>(),
+        EvtTimerFunc: Some(never),
+        ..WDF_TIMER_CONFIG::default()
+    };
+    let mut timer: WDFTIMER = null_mut();
+    // SAFETY: a live config and out handle; no attributes on purpose.
+    let status =
+        unsafe { WdfTimerCreate(&raw mut config, WDF_NO_OBJECT_ATTRIBUTES, &raw mut timer) };
+    note("WdfTimerCreate", status);
 }
 
 fn spin_lock_with_dead_parent() {
