@@ -144,7 +144,7 @@ impl DeviceContext {
         };
         self.recovery_armed
             .store(false, kmdf_safe::atomic::Ordering::Release);
-        match hw.personality.channel().start(request, direction, None, cx) {
+        match hw.personality.channel().start(request, direction, cx) {
             Ok(None) => {
                 // A first command parked inside Execute behind a busy engine has armed the
                 // watchdog at the recovery period already: keep that one.

@@ -170,6 +170,18 @@ fn processors(seed: u64) -> (usize, Schedule) {
 /// # Errors
 /// A description of the first violated property.
 fn run_seed(seed: u64) -> Result<Tally, String> {
+    run_seed_with(seed, false)
+}
+
+/// Runs one seed, with or without DMA start failures.
+///
+/// With `start_failures`, `WdfDmaTransactionExecute` also fails now and then (the HAL cannot
+/// allocate the adapter channel, 1 to 30 percent of the starts, drawn apart from the rest so
+/// the other draws are those of [`run_seed`]).
+///
+/// # Errors
+/// A description of the first violated property.
+fn run_seed_with(seed: u64, start_failures: bool) -> Result<Tally, String> {
     let (processors, schedule) = processors(seed);
     let mut rng = Rng::new(seed);
     let system = rng.chance(1, 3);
@@ -183,6 +195,7 @@ fn run_seed(seed: u64) -> Result<Tally, String> {
             msi: rng.chance(1, 2),
         }
     };
+    let mut failures = Rng::new(seed ^ 0xFA11_ED0E_7EC0_7E00);
     let policy = Policy {
         deferred_grant_percent: rng.below(101),
         dispatch_io_percent: rng.below(101),
@@ -190,6 +203,11 @@ fn run_seed(seed: u64) -> Result<Tally, String> {
             Some(2 + rng.below(3) as u32)
         } else {
             None
+        },
+        execute_failure_percent: if start_failures {
+            1 + failures.below(30)
+        } else {
+            0
         },
         processors,
         schedule,
@@ -370,6 +388,7 @@ fn run_seed(seed: u64) -> Result<Tally, String> {
     }
     let mut ring = RingModel(vec![0; ring_len]);
     let mut expected_moved = 0u64;
+    let mut not_started = 0u64;
     let mut exact = true;
     // False once a request moved an unknown prefix (a loopback ended in its write half).
     let mut ring_known = true;
@@ -383,12 +402,21 @@ fn run_seed(seed: u64) -> Result<Tally, String> {
             status::DEVICE_DATA_ERROR,
             status::DEVICE_REMOVED,
             status::DEVICE_BUSY,
+            status::INSUFFICIENT_RESOURCES,
         ];
         if !allowed.contains(&completion.status) {
             return Err(format!(
                 "request {index}: undocumented status {:#x}",
                 completion.status
             ));
+        }
+        if completion.status == status::INSUFFICIENT_RESOURCES {
+            not_started += 1;
+            if info != 0 {
+                return Err(format!(
+                    "request {index}: its DMA never started, yet information {info}"
+                ));
+            }
         }
         if info > kind.len() || (completion.status == status::SUCCESS && info != kind.len()) {
             return Err(format!(
@@ -469,6 +497,7 @@ fn run_seed(seed: u64) -> Result<Tally, String> {
         pnp,
         coverage: machine.rule_coverage(),
         violated: violated.into_iter().map(|rule| (rule, 1)).collect(),
+        not_started,
     })
 }
 
@@ -485,6 +514,8 @@ struct Tally {
     coverage: RuleCoverage,
     /// Seeds whose report holds a compliance violation of each Microsoft rule.
     violated: std::collections::BTreeMap<&'static str, u64>,
+    /// Requests completed with `STATUS_INSUFFICIENT_RESOURCES` (their DMA could not start).
+    not_started: u64,
 }
 
 /// Runs a stop, rebalance or sleep fault.
@@ -641,6 +672,35 @@ fn random_interleavings_keep_every_property() {
 }
 
 /// Seeds that once failed, each for the driver bug it found (fixed since).
+#[test]
+fn random_interleavings_with_dma_start_failures_keep_every_property() {
+    // Every request whose DMA cannot start (WdfDmaTransactionExecute fails) must still be
+    // completed once, with STATUS_INSUFFICIENT_RESOURCES and 0 bytes, and the next one must run.
+    let start = budget("EDU_FAILURE_SEED_START", 0);
+    let seeds = budget("EDU_FAILURE_SEEDS", 1_000);
+    let mut not_started = 0;
+    for seed in start..start + seeds {
+        match run_seed_with(seed, true) {
+            Ok(tally) => not_started += tally.not_started,
+            Err(why) => {
+                let (processors, schedule) = processors(seed);
+                panic!(
+                    "seed {seed} failed ({processors} processor(s), {schedule:?}): {why}\nreplay: \
+                     EDU_FAILURE_SEED_START={seed} EDU_FAILURE_SEEDS=1 cargo test --test \
+                     interleavings random_interleavings_with_dma_start_failures"
+                );
+            }
+        }
+    }
+    eprintln!(
+        "interleavings with start failures: {seeds} seeds, {not_started} requests not started"
+    );
+    assert!(
+        seeds < 50 || not_started > 0,
+        "no DMA start failed in {seeds} seeds"
+    );
+}
+
 #[test]
 fn regression_seeds() {
     for (seed, found) in [

@@ -521,3 +521,26 @@ fn edu_done_raised_while_powered_down_is_not_counted_after_d0_entry() {
     );
     rig.finish_clean();
 }
+
+#[test]
+fn request_whose_dma_cannot_start_fails_with_insufficient_resources_and_counts_as_an_error() {
+    // WdfDmaTransactionExecute fails when the HAL cannot allocate the adapter channel: the
+    // transaction ended without a callback, and only the driver can complete the request.
+    for hw in [Hw::EduMsi, Hw::System] {
+        let policy = Policy {
+            execute_failure_percent: 100,
+            ..Policy::default()
+        };
+        let mut rig = Rig::with_policy(1707, hw, policy);
+        let done = rig.write(&pattern(3 * 4096, 9));
+        assert_eq!(
+            (done.status, done.information),
+            (status::INSUFFICIENT_RESOURCES, 0),
+            "{hw:?}"
+        );
+        let counters = stats(&mut rig);
+        assert_eq!((counters.requests, counters.errors), (1, 1), "{hw:?}");
+        let report = rig.machine.unload();
+        assert!(report.is_clean(), "{hw:?}: {report}");
+    }
+}

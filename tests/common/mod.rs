@@ -33,6 +33,7 @@ pub mod status {
     pub const DEVICE_DATA_ERROR: i32 = 0xC000_009C_u32.cast_signed();
     pub const DEVICE_REMOVED: i32 = 0xC000_02B6_u32.cast_signed();
     pub const DEVICE_BUSY: i32 = 0x8000_0011_u32.cast_signed();
+    pub const INSUFFICIENT_RESOURCES: i32 = 0xC000_009A_u32.cast_signed();
 }
 
 /// Which hardware to attach.

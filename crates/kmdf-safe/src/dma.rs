@@ -569,8 +569,7 @@ enum Action {
 
 impl ChannelCore {
     /// `WdfDmaTransactionInitializeUsingRequest` then `WdfDmaTransactionExecute` for `request`.
-    /// `maximum_length` lowers the transfer size (`WdfDmaTransactionSetMaximumLength`).
-    /// System-mode channels register the transfer-complete callback before executing.
+    /// Transfers are at most the enabler's maximum length. System-mode channels register the transfer-complete callback before executing.
     ///
     /// `Ok(Some(..))`: an end requested while Execute ran cancelled the transaction before any
     /// transfer (0 bytes); the caller finishes the request as for any ended transaction.
@@ -582,7 +581,6 @@ impl ChannelCore {
         &self,
         request: Request,
         direction: Direction,
-        maximum_length: Option<usize>,
         _cx: &impl AtMostDispatch,
     ) -> core::result::Result<Option<Finished>, (Request, Error)> {
         let raw_request = request.as_raw();
@@ -627,10 +625,6 @@ impl ChannelCore {
         if let Err(error) = Status::from_raw(status).ok() {
             // INVARIANT: a failed initialisation leaves the transaction released.
             return Err((self.abandon_run(epoch), error));
-        }
-        if let Some(length) = maximum_length.filter(|length| *length > 0) {
-            // SAFETY: the transaction is Initialized and not yet executing; `length` > 0.
-            unsafe { wdf_call!(WdfDmaTransactionSetMaximumLength, tx, length) };
         }
         if self.system {
             // SAFETY: a system-profile transaction (created by `DmaChannel<SystemMode>`), after

@@ -1112,6 +1112,17 @@ pub(crate) fn execute(raw: usize, context: usize) -> NTSTATUS {
                 return Err(wdf_status::BUSY);
             }
         }
+        if s.policy.execute_failure_percent > 0
+            && s.rng.chance(s.policy.execute_failure_percent, 100)
+        {
+            // The HAL could not allocate the adapter channel: KMDF ends the transaction
+            // (TransferFailed), drops the request reference and returns the error.
+            s.log(|| {
+                format!("transaction {raw:#x}: the HAL could not allocate the adapter channel")
+            });
+            s.end_tx(id, STATUS_INSUFFICIENT_RESOURCES);
+            return Err(STATUS_INSUFFICIENT_RESOURCES);
+        }
         if let Some(e) = s.enabler(enabler) {
             e.waiters.push_back(id);
         }

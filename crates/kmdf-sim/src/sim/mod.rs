@@ -96,6 +96,12 @@ pub struct Policy {
     /// `EvtProgramDma` returns; KMDF holds that notification and delivers it right after the
     /// callback, nested in the caller of the staging (§3.1).
     pub fast_completion_percent: u64,
+    /// Probability (out of 100) that `WdfDmaTransactionExecute` fails with
+    /// `STATUS_INSUFFICIENT_RESOURCES` because the HAL could not allocate the adapter channel
+    /// (§2.4 step 5): the transaction ends (`TransferFailed`) with no callback, and the driver
+    /// must release it and complete the request itself. 0 by default; no draw is made at 0, so
+    /// seeds replay as before.
+    pub execute_failure_percent: u64,
     /// Range of the delay between a surprise removal (the hardware is gone: registers read all
     /// ones) and the framework telling the driver, in nanoseconds.
     pub removal_notice_ns: (u64, u64),
@@ -133,6 +139,7 @@ impl Default for Policy {
             cancel_loses_percent: 30,
             inline_stop_completion_percent: 50,
             fast_completion_percent: 20,
+            execute_failure_percent: 0,
             removal_notice_ns: (0, 2_000_000),
             power_deadline_ns: 60_000_000_000,
             check_dma_windows: true,
