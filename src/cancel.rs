@@ -24,6 +24,8 @@ use kmdf_safe::timer::TimerHandler;
 /// Watchdog period: a request in flight must complete a transfer within it (ten times edu's
 /// 100 ms per command).
 pub const WATCHDOG_MS: u32 = 1_000;
+/// [`WATCHDOG_MS`] in `KeQueryUnbiasedInterruptTime`'s 100 ns units.
+const WATCHDOG_100NS: u64 = WATCHDOG_MS as u64 * 10_000;
 /// Poll period while a command waits for an engine that timed out earlier.
 pub const RECOVERY_POLL_MS: u32 = 50;
 /// Polls before giving up on such an engine (2 s).
@@ -61,16 +63,24 @@ impl TimerHandler for DeviceContext {
         {
             return;
         }
+        let now = kmdf_safe::timer::unbiased_interrupt_time();
         let stalled = {
             let mut io = self.io.lock(cx);
             if io.op.is_none() {
                 return;
             }
+            if io.progress != io.progress_seen {
+                io.watched_since = now;
+            }
+            // No progress for a whole period, measured: this tick may have fired for the
+            // request before and run late (its processor held up) while that request finished
+            // and this one started; its period then began after `now` was read, or only just.
+            let period_over = now.saturating_sub(io.watched_since) >= WATCHDOG_100NS;
             // The transfer judged stalled, by number: by the time the watchdog acts on it,
             // another processor may have completed it and programmed the next one.
             let stalled = io
                 .programmed
-                .filter(|_| io.progress == io.progress_seen)
+                .filter(|_| io.progress == io.progress_seen && period_over)
                 .map(|work| work.seq);
             io.progress_seen = io.progress;
             stalled

@@ -214,6 +214,11 @@ pub struct IoState {
     pub unreported: Option<u64>,
     /// `progress` at the watchdog's last tick.
     pub progress_seen: u64,
+    /// When the watchdog's period of the request in flight began (`KeQueryUnbiasedInterruptTime`,
+    /// 100 ns units): its start, or the last tick that found progress. A transfer is judged
+    /// stalled only once a whole period has passed since, so a tick that fired for the previous
+    /// request and ran late on its processor cannot judge the next request's first transfer.
+    pub watched_since: u64,
     /// The hardware disappeared.
     pub removed: bool,
     /// Counters.

@@ -1,7 +1,7 @@
 //! The seam: the one place that decides where WDF calls go.
 //!
 //! On Windows this re-exports `wdk_sys` (types, constants, and `MmMapIoSpaceEx`/
-//! `MmUnmapIoSpace`/`DbgPrintEx` from `wdk_sys::ntddk`) and routes [`wdf_call!`] to
+//! `MmUnmapIoSpace`/`DbgPrintEx`/`KeQueryUnbiasedInterruptTime` from `wdk_sys::ntddk`) and routes [`wdf_call!`] to
 //! `call_unsafe_wdf_function_binding!`, which calls through KMDF's function table. The kernel
 //! panic handler and the pool allocator are not here: the driver binary links them (see the
 //! crate docs).
@@ -14,7 +14,9 @@
 //! verifier checks the same contract at run time.
 
 #[cfg(all(windows, not(kmdf_sim)))]
-pub(crate) use wdk_sys::ntddk::{DbgPrintEx, MmMapIoSpaceEx, MmUnmapIoSpace};
+pub(crate) use wdk_sys::ntddk::{
+    DbgPrintEx, KeQueryUnbiasedInterruptTime, MmMapIoSpaceEx, MmUnmapIoSpace,
+};
 #[cfg(all(windows, not(kmdf_sim)))]
 pub(crate) use wdk_sys::*;
 

@@ -98,3 +98,13 @@ unsafe extern "C" fn evt_wdf_timer<C: TimerHandler>(timer: sys::WDFTIMER) {
     let mut cx = unsafe { Dispatch::new() };
     context.timer(&mut cx);
 }
+
+/// Wraps `KeQueryUnbiasedInterruptTime`: the time since boot in 100 ns units.
+///
+/// The time the system slept is not counted. Callable at any IRQL; for measuring how long
+/// something took (a watchdog period, say), not the time of day.
+#[must_use]
+pub fn unbiased_interrupt_time() -> u64 {
+    // SAFETY: no argument and no precondition; the kernel allows the call at any IRQL.
+    unsafe { sys::KeQueryUnbiasedInterruptTime() }
+}

@@ -179,7 +179,9 @@ impl Machine {
     /// that call for `ns` of virtual time, while the other processors run what comes due: a
     /// processor slowed by an interrupt storm, a hypervisor or a higher-priority DPC. At
     /// DISPATCH_LEVEL and above the hold is at most [`crate::Policy::dispatch_stall_ns`], as
-    /// for any switch. Same conditions and count as [`Machine::cancel_at_ddi`].
+    /// for any switch. Same conditions and count as [`Machine::cancel_at_ddi`]. Combined with
+    /// it, a stall at one of the cancel callback's own calls ends the cancel's hold: the
+    /// interrupted processor goes on while the callback is slowed.
     pub fn stall_at_ddi(&mut self, nth: u64, ns: u64) {
         with(|s| {
             assert!(

@@ -17,9 +17,9 @@ use super::types::{
     PHYSICAL_ADDRESS, PULONG, PVOID, PWDF_DMA_ENABLER_CONFIG, PWDF_DMA_SYSTEM_PROFILE_CONFIG,
     PWDF_DRIVER_CONFIG, PWDF_INTERRUPT_CONFIG, PWDF_IO_QUEUE_CONFIG, PWDF_OBJECT_ATTRIBUTES,
     PWDF_PNPPOWER_EVENT_CALLBACKS, PWDF_TIMER_CONFIG, PWDFDEVICE_INIT, SIZE_T, ULONG, ULONG_PTR,
-    WDF_DEVICE_IO_TYPE, WDF_DMA_DIRECTION, WDF_REQUEST_TYPE, WDFCMRESLIST, WDFCOMMONBUFFER,
-    WDFCONTEXT, WDFDEVICE, WDFDMAENABLER, WDFDMATRANSACTION, WDFDRIVER, WDFINTERRUPT, WDFKEY,
-    WDFOBJECT, WDFQUEUE, WDFREQUEST, WDFSPINLOCK, WDFTIMER,
+    ULONGLONG, WDF_DEVICE_IO_TYPE, WDF_DMA_DIRECTION, WDF_REQUEST_TYPE, WDFCMRESLIST,
+    WDFCOMMONBUFFER, WDFCONTEXT, WDFDEVICE, WDFDMAENABLER, WDFDMATRANSACTION, WDFDRIVER,
+    WDFINTERRUPT, WDFKEY, WDFOBJECT, WDFQUEUE, WDFREQUEST, WDFSPINLOCK, WDFTIMER,
 };
 use crate::sim::{api, dma};
 
@@ -904,6 +904,16 @@ pub unsafe fn MmMapIoSpaceEx(
         NumberOfBytes,
         Protect,
     ) as PVOID
+}
+
+/// `KeQueryUnbiasedInterruptTime` (`wdk_sys::ntddk`): 100 ns units of virtual time.
+///
+/// # Safety
+/// None beyond the kernel's (callable at any IRQL, no argument); `unsafe` as in `wdk-sys`.
+#[must_use]
+pub unsafe fn KeQueryUnbiasedInterruptTime() -> ULONGLONG {
+    let _switch = crate::sim::sched::ddi();
+    api::interrupt_time()
 }
 
 /// `MmUnmapIoSpace` (`wdk_sys::ntddk`).

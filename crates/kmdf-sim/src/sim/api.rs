@@ -1127,6 +1127,15 @@ pub(crate) fn map_io(phys: u64, len: u64, protect: u32) -> u64 {
     })
 }
 
+/// `KeQueryUnbiasedInterruptTime`: virtual time in 100 ns units (the simulated machine never
+/// sleeps, so biased and unbiased time agree).
+pub(crate) fn interrupt_time() -> u64 {
+    with(|s| {
+        s.ddi();
+        s.now / 100
+    })
+}
+
 /// `MmUnmapIoSpace`.
 pub(crate) fn unmap_io(va: u64) {
     with(|s| {

@@ -294,10 +294,14 @@ impl State {
                 }
             }
         }
-        // One processor held at a time: a second attachment firing on another processor
-        // while one is held only queues its event.
-        if self.sched.hold.is_some() {
-            return false;
+        // One processor held at a time. A stall firing on another processor while one is
+        // held for an event takes over: that event's processor had work to do, and now waits
+        // for the stall (so a cancel callback can be slowed at its own calls while the
+        // processor it interrupted goes on). Otherwise a second attachment only queues its
+        // event.
+        match self.sched.hold {
+            Some(held) if !stall || held.stall => return false,
+            _ => {}
         }
         self.sched.hold = Some(Hold { cpu, until, stall });
         true
