@@ -24,6 +24,8 @@ use kmdf_sim::devices::sysdma::{ControllerConfig, ControllerEvent, ControllerFau
 use kmdf_sim::{HardwareConfig, IoOp, Machine, MachineConfig, Policy, Schedule};
 
 const MS: u64 = 1_000_000;
+/// How long `paused_then_next` holds a processor up.
+const STALL: u64 = 1_800_000;
 
 /// Two processors; no switch but the one the sweep makes, and the cancel callback always
 /// called at once, so that each run cancels exactly at its call.
@@ -345,11 +347,16 @@ fn a_slowed_cancel_callback_never_ends_the_next_request() {
 /// A one-page system write A paused after 2 KiB, then a three-page write B queued behind it.
 ///
 /// A's transfer pauses for `pause` ns; the processor that makes the driver's `stall_at`-th
-/// call is slowed there for 1 ms. Returns A's and B's statuses and bytes, and the calls made.
+/// call is slowed there for 1.8 ms (a DPC held up that long is ordinary on Windows; the
+/// simulator's default cap for one is 1 ms, raised here so that the late tick reads the time
+/// well after B started). Returns A's and B's statuses and bytes, and the calls made.
 fn paused_then_next(pause: u64, stall_at: Option<u64>) -> (i32, u64, i32, u64, u64) {
     let mut machine = Machine::new(MachineConfig {
         seed: 17,
-        policy: directed(),
+        policy: Policy {
+            dispatch_stall_ns: STALL,
+            ..directed()
+        },
         hardware: vec![HardwareConfig::SystemDma {
             controller: ControllerConfig {
                 bytes_per_us: 2,
@@ -382,7 +389,7 @@ fn paused_then_next(pause: u64, stall_at: Option<u64>) -> (i32, u64, i32, u64, u
         },
     );
     if let Some(nth) = stall_at {
-        rig.machine.stall_at_ddi(nth, MS);
+        rig.machine.stall_at_ddi(nth, STALL);
     }
     let done_a = rig.wait(a);
     let done_b = rig.wait(b);
