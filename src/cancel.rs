@@ -24,8 +24,14 @@ use kmdf_safe::timer::TimerHandler;
 /// Watchdog period: a request in flight must complete a transfer within it (ten times edu's
 /// 100 ms per command).
 pub const WATCHDOG_MS: u32 = 1_000;
-/// [`WATCHDOG_MS`] in `KeQueryUnbiasedInterruptTime`'s 100 ns units.
-const WATCHDOG_100NS: u64 = WATCHDOG_MS as u64 * 10_000;
+/// How long a tick must find a transfer without progress before judging it (100 ns units).
+///
+/// `KeQueryUnbiasedInterruptTime`'s units, three quarters of [`WATCHDOG_MS`]. A timer
+/// may expire up to a clock tick early by that clock, and a tick that fires a hair before a
+/// whole period must still judge; a tick that fired for the previous request and ran late finds
+/// the next request's period only milliseconds old.
+const PERIOD_FLOOR_100NS: u64 = 7_500_000;
+const _: () = assert!(PERIOD_FLOOR_100NS * 4 == WATCHDOG_MS as u64 * 10_000 * 3);
 /// Poll period while a command waits for an engine that timed out earlier.
 pub const RECOVERY_POLL_MS: u32 = 50;
 /// Polls before giving up on such an engine (2 s).
@@ -75,7 +81,7 @@ impl TimerHandler for DeviceContext {
             // No progress for a whole period, measured: this tick may have fired for the
             // request before and run late (its processor held up) while that request finished
             // and this one started; its period then began after `now` was read, or only just.
-            let period_over = now.saturating_sub(io.watched_since) >= WATCHDOG_100NS;
+            let period_over = now.saturating_sub(io.watched_since) >= PERIOD_FLOOR_100NS;
             // The transfer judged stalled, by number: by the time the watchdog acts on it,
             // another processor may have completed it and programmed the next one.
             let stalled = io

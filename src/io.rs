@@ -108,7 +108,6 @@ impl DeviceContext {
             self.finish_request(request, Err(Error::DEVICE_NOT_READY), 0, cx);
             return;
         };
-        let now = kmdf_safe::timer::unbiased_interrupt_time();
         {
             let mut io = self.io.lock(cx);
             if io.removed {
@@ -120,7 +119,8 @@ impl DeviceContext {
             io.programmed = None;
             io.progress = 0;
             io.progress_seen = 0;
-            io.watched_since = now;
+            // Read under the lock: a late watchdog tick reads the I/O state only after this.
+            io.watched_since = kmdf_safe::timer::unbiased_interrupt_time();
             io.recovery_polls = 0;
             if kind != OpKind::LoopbackRead {
                 // A new request: its own cancellation state. (The loopback's second half keeps

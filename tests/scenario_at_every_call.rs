@@ -24,8 +24,10 @@ use kmdf_sim::devices::sysdma::{ControllerConfig, ControllerEvent, ControllerFau
 use kmdf_sim::{HardwareConfig, IoOp, Machine, MachineConfig, Policy, Schedule};
 
 const MS: u64 = 1_000_000;
-/// How long `paused_then_next` holds a processor up.
+/// How long `paused_then_next` holds a processor up: shorter than B's first transfer (4 KiB at
+/// 2 bytes/µs, about 2 ms), so the late tick finds B without progress.
 const STALL: u64 = 1_800_000;
+const _: () = assert!(STALL < 2 * MS);
 
 /// Two processors; no switch but the one the sweep makes, and the cancel callback always
 /// called at once, so that each run cancels exactly at its call.
@@ -325,10 +327,12 @@ fn a_slowed_cancel_callback_never_ends_the_next_request() {
     // sequential. The watchdog has no such rendezvous: see the next test.)
     for hw in [Hw::EduMsi, Hw::System] {
         let (.., calls) = cancel_then_slow(hw, None, 0);
+        let mut cancelled = 0;
         for nth in 1..=calls {
             for later in 1..=8 {
                 let (status_a, bytes_a, status_b, bytes_b, _) =
                     cancel_then_slow(hw, Some(nth), later);
+                cancelled += u32::from(status_a == status::CANCELLED);
                 assert!(
                     matches!(status_a, status::SUCCESS | status::CANCELLED),
                     "{hw:?}, call {nth}+{later}: A {status_a:#x}"
@@ -341,6 +345,7 @@ fn a_slowed_cancel_callback_never_ends_the_next_request() {
                 );
             }
         }
+        assert!(cancelled > 0, "{hw:?}: no cancel won in {calls} calls");
     }
 }
 
@@ -350,7 +355,7 @@ fn a_slowed_cancel_callback_never_ends_the_next_request() {
 /// call is slowed there for 1.8 ms (a DPC held up that long is ordinary on Windows; the
 /// simulator's default cap for one is 1 ms, raised here so that the late tick reads the time
 /// well after B started). Returns A's and B's statuses and bytes, and the calls made.
-fn paused_then_next(pause: u64, stall_at: Option<u64>) -> (i32, u64, i32, u64, u64) {
+fn paused_then_next(pause: u64, stall_at: Option<u64>) -> (i32, u64, i32, u64, bool, u64) {
     let mut machine = Machine::new(MachineConfig {
         seed: 17,
         policy: Policy {
@@ -394,6 +399,11 @@ fn paused_then_next(pause: u64, stall_at: Option<u64>) -> (i32, u64, i32, u64, u
     let done_a = rig.wait(a);
     let done_b = rig.wait(b);
     let calls = rig.machine.ddi_entries() - before;
+    let judged = rig
+        .machine
+        .debug_output()
+        .iter()
+        .any(|line| line.text.contains("made no progress"));
     let report = rig.machine.unload();
     assert!(
         report.is_clean(),
@@ -404,6 +414,7 @@ fn paused_then_next(pause: u64, stall_at: Option<u64>) -> (i32, u64, i32, u64, u
         done_a.information,
         done_b.status,
         done_b.information,
+        judged,
         calls,
     )
 }
@@ -414,11 +425,16 @@ fn watchdog_slowed_at_any_call_never_ends_the_next_request() {
     // is dropped. Slowed in between while A's only transfer completes and B starts on the other
     // processor, its request must find A's run gone and leave B alone (the race seed 161,010 of
     // the 400,000-seed sweep found, section 6).
+    let (mut raced, mut timed_out) = (0, 0);
     for step in 0..75 {
         let pause = 997_500_000 + step * MS / 50;
         let (.., calls) = paused_then_next(pause, None);
         for nth in 1..=calls {
-            let (status_a, bytes_a, status_b, bytes_b, _) = paused_then_next(pause, Some(nth));
+            let (status_a, bytes_a, status_b, bytes_b, judged, _) =
+                paused_then_next(pause, Some(nth));
+            // The watchdog judged A's transfer, which then completed before it acted.
+            raced += u32::from(judged && status_a == status::SUCCESS);
+            timed_out += u32::from(status_a == status::IO_TIMEOUT);
             assert!(
                 status_a == status::SUCCESS && bytes_a == 4096
                     || status_a == status::IO_TIMEOUT && (2048..=4096).contains(&bytes_a),
@@ -427,8 +443,13 @@ fn watchdog_slowed_at_any_call_never_ends_the_next_request() {
             assert_eq!(
                 (status_b, bytes_b),
                 (status::SUCCESS, 3 * 4096),
-                "pause {pause} ns, call {nth}: B was never judged"
+                "pause {pause} ns, call {nth}: B must succeed in full"
             );
         }
     }
+    assert!(timed_out > 0, "no pause outlasted the watchdog");
+    assert!(
+        raced > 0,
+        "no run where A's judged transfer completed first"
+    );
 }
