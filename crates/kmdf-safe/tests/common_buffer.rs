@@ -24,6 +24,7 @@ enum Keep {
 }
 
 /// What the test driver observed.
+#[expect(clippy::struct_excessive_bools, reason = "one flag per observation")]
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 struct Seen {
     length: usize,
@@ -31,6 +32,7 @@ struct Seen {
     round_trip: bool,
     out_of_range_refused: bool,
     zero_length_refused: bool,
+    empty: bool,
 }
 
 thread_local! {
@@ -77,7 +79,9 @@ impl DeviceHandler for Context {
             logical: buffer.logical_address(),
             round_trip,
             out_of_range_refused: !buffer.write(8192 - 255, &pattern)
+                && !buffer.read(8192 - 255, &mut back)
                 && !buffer.read(usize::MAX, &mut back),
+            empty: buffer.is_empty(),
             zero_length_refused: CommonBuffer::create(&enabler, 0, cx).is_err(),
         };
         SEEN.with(|slot| *slot.borrow_mut() = Some(seen));
@@ -162,9 +166,10 @@ fn common_buffer_is_contiguous_within_the_address_width_and_copies_bounded() {
         .with(|slot| slot.borrow().clone())
         .expect("prepare-hardware ran");
     assert_eq!(seen.length, 8192);
+    assert!(!seen.empty);
     assert!(
-        seen.logical + 8192 <= 1 << 28,
-        "logical address {:#x} within 28 bits",
+        seen.logical != 0 && seen.logical.is_multiple_of(4096) && seen.logical + 8192 <= 1 << 28,
+        "logical address {:#x}: a page the HAL gave out, within 28 bits",
         seen.logical
     );
     assert!(
