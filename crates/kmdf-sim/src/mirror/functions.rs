@@ -832,15 +832,7 @@ pub unsafe fn WdfCommonBufferCreate(
     let _switch = crate::sim::sched::ddi();
     // SAFETY: the caller's contract.
     let attributes = unsafe { opt(Attributes) };
-    if let Err(status) = api::attributes_check(
-        "WdfCommonBufferCreate",
-        attributes,
-        crate::sim::objects::validate::PARENT_NOT_ALLOWED,
-    ) {
-        return status;
-    }
-    let parent = attributes.is_some_and(|a| !a.ParentObject.is_null());
-    match dma::common_buffer_create(DmaEnabler as usize, Length, parent) {
+    match dma::common_buffer_create(DmaEnabler as usize, Length, attributes) {
         Ok(handle) => {
             api::apply_attributes(handle, attributes);
             // SAFETY: the caller's contract.

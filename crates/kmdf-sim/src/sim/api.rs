@@ -45,16 +45,6 @@ fn size_ok<T>(s: &mut State, ddi: &'static str, what: &'static str, size: ULONG)
     false
 }
 
-/// Validates attributes before a DMA helper creates its object (see
-/// [`State::attributes_check`]).
-pub(crate) fn attributes_check(
-    ddi: &'static str,
-    attributes: Option<&WDF_OBJECT_ATTRIBUTES>,
-    flags: u32,
-) -> Result<(), NTSTATUS> {
-    with(|s| s.attributes_check(ddi, attributes, flags))
-}
-
 /// Applies validated attributes to an object created by a DMA helper.
 pub(crate) fn apply_attributes(raw: usize, attributes: Option<&WDF_OBJECT_ATTRIBUTES>) {
     with(|s| {
@@ -1019,14 +1009,7 @@ pub(crate) fn transaction_create(
         let enabler = s
             .resolve(enabler_raw, "WdfDmaTransactionCreate", "WDFDMAENABLER")
             .ok_or(STATUS_INVALID_PARAMETER)?;
-        if attributes.is_some_and(|a| !a.ParentObject.is_null()) {
-            s.finding(
-                "T1",
-                Severity::Error,
-                "WdfDmaTransactionCreate: ParentObject must be NULL".into(),
-            );
-            return Err(super::io::wdf_status::PARENT_NOT_ALLOWED);
-        }
+        // A parent is reported under T1 (`State::attributes_check`).
         s.attributes_check(
             "WdfDmaTransactionCreate",
             attributes,

@@ -1688,7 +1688,7 @@ pub(crate) fn query<R: Default>(
 pub(crate) fn common_buffer_create(
     enabler_raw: usize,
     length: usize,
-    parent_given: bool,
+    attributes: Option<&crate::mirror::types::WDF_OBJECT_ATTRIBUTES>,
 ) -> Result<usize, NTSTATUS> {
     with(|s| {
         s.ddi();
@@ -1706,14 +1706,13 @@ pub(crate) fn common_buffer_create(
             );
             return Err(STATUS_INVALID_PARAMETER);
         }
-        if parent_given {
-            s.finding(
-                "C1",
-                Severity::Error,
-                "WdfCommonBufferCreate: ParentObject must not be set".into(),
-            );
-            return Err(wdf_status::PARENT_NOT_ALLOWED);
-        }
+        // fxcommonbufferapi.cpp validates the attributes after the length: a parent is
+        // reported under C1 (`State::attributes_check`).
+        s.attributes_check(
+            "WdfCommonBufferCreate",
+            attributes,
+            super::objects::validate::PARENT_NOT_ALLOWED,
+        )?;
         if length > u32::MAX as usize {
             s.finding(
                 "C1",
