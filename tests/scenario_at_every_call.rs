@@ -169,16 +169,12 @@ fn system_write_cancelled_at_any_call_reports_what_the_controller_moved() {
     assert!(cancelled > 0, "no cancel won in {calls} calls");
 }
 
-/// A system write of two 4 KiB transfers whose first pauses after 2 KiB for `pause` ns.
-///
-/// The controller moves 2 bytes/µs (2 ms a transfer); the processor that makes the driver's
-/// `stall_at`-th DDI call is slowed there for 1 ms.
-/// Returns the status, the bytes, whether the watchdog judged a transfer stalled, the
-/// transfers the controller started, and the DDI calls the request made.
-fn paused_write(pause: u64, stall_at: Option<u64>) -> (i32, u64, bool, usize, u64) {
+/// A system-DMA device on a controller that moves 2 bytes/µs (2 ms per 4 KiB transfer), whose
+/// next transfer pauses after 2 KiB for `pause` ns.
+fn paused_system(seed: u64, policy: Policy, pause: u64) -> Rig {
     let mut machine = Machine::new(MachineConfig {
-        seed: 11,
-        policy: directed(),
+        seed,
+        policy,
         hardware: vec![HardwareConfig::SystemDma {
             controller: ControllerConfig {
                 bytes_per_us: 2,
@@ -189,14 +185,32 @@ fn paused_write(pause: u64, stall_at: Option<u64>) -> (i32, u64, bool, usize, u6
     });
     assert_eq!(machine.load_driver(edu_dma::driver_entry), 0, "DriverEntry");
     let device = machine.add_device(0).expect("device start");
-    let mut rig = Rig { machine, device };
-    rig.machine.inject_controller(
+    machine.inject_controller(
         0,
         ControllerFault::Pause {
             after_bytes: 2048,
             ns: pause,
         },
     );
+    Rig { machine, device }
+}
+
+/// Whether the watchdog judged a transfer stalled (its warning is in the driver log).
+fn watchdog_judged(rig: &Rig) -> bool {
+    rig.machine
+        .debug_output()
+        .iter()
+        .any(|line| line.text.contains("made no progress"))
+}
+
+/// A system write of two 4 KiB transfers whose first pauses after 2 KiB for `pause` ns.
+///
+/// The controller moves 2 bytes/µs (2 ms a transfer); the processor that makes the driver's
+/// `stall_at`-th DDI call is slowed there for 1 ms.
+/// Returns the status, the bytes, whether the watchdog judged a transfer stalled, the
+/// transfers the controller started, and the DDI calls the request made.
+fn paused_write(pause: u64, stall_at: Option<u64>) -> (i32, u64, bool, usize, u64) {
+    let mut rig = paused_system(11, directed(), pause);
     let before = rig.machine.ddi_entries();
     let irp = rig.machine.submit(
         rig.device,
@@ -209,11 +223,7 @@ fn paused_write(pause: u64, stall_at: Option<u64>) -> (i32, u64, bool, usize, u6
     }
     let done = rig.wait(irp);
     let calls = rig.machine.ddi_entries() - before;
-    let judged = rig
-        .machine
-        .debug_output()
-        .iter()
-        .any(|line| line.text.contains("made no progress"));
+    let judged = watchdog_judged(&rig);
     let started = rig.machine.system_dma(0, |_, controller| {
         controller
             .log()
@@ -356,30 +366,11 @@ fn a_slowed_cancel_callback_never_ends_the_next_request() {
 /// simulator's default cap for one is 1 ms, raised here so that the late tick reads the time
 /// well after B started). Returns A's and B's statuses and bytes, and the calls made.
 fn paused_then_next(pause: u64, stall_at: Option<u64>) -> (i32, u64, i32, u64, bool, u64) {
-    let mut machine = Machine::new(MachineConfig {
-        seed: 17,
-        policy: Policy {
-            dispatch_stall_ns: STALL,
-            ..directed()
-        },
-        hardware: vec![HardwareConfig::SystemDma {
-            controller: ControllerConfig {
-                bytes_per_us: 2,
-                ..ControllerConfig::default()
-            },
-        }],
-        trace: false,
-    });
-    assert_eq!(machine.load_driver(edu_dma::driver_entry), 0, "DriverEntry");
-    let device = machine.add_device(0).expect("device start");
-    let mut rig = Rig { machine, device };
-    rig.machine.inject_controller(
-        0,
-        ControllerFault::Pause {
-            after_bytes: 2048,
-            ns: pause,
-        },
-    );
+    let policy = Policy {
+        dispatch_stall_ns: STALL,
+        ..directed()
+    };
+    let mut rig = paused_system(17, policy, pause);
     let before = rig.machine.ddi_entries();
     let a = rig.machine.submit(
         rig.device,
@@ -399,11 +390,7 @@ fn paused_then_next(pause: u64, stall_at: Option<u64>) -> (i32, u64, i32, u64, b
     let done_a = rig.wait(a);
     let done_b = rig.wait(b);
     let calls = rig.machine.ddi_entries() - before;
-    let judged = rig
-        .machine
-        .debug_output()
-        .iter()
-        .any(|line| line.text.contains("made no progress"));
+    let judged = watchdog_judged(&rig);
     let report = rig.machine.unload();
     assert!(
         report.is_clean(),
